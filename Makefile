@@ -1,0 +1,47 @@
+# The entry point for everything: each target bootstraps its own .venv.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint bench services system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/custodes demo
+
+# Debian packages the tests need (PostgreSQL server and client tools, wrk for load tests).
+system-deps:
+	@missing=""; \
+	command -v pg_ctlcluster >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v pg_isready >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# PostgreSQL at 127.0.0.1:5432 (trust auth): start it when it is down.
+services: system-deps
+	@pg_isready -q -h 127.0.0.1 -p 5432 || \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n 1) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
+	  echo "PostgreSQL did not start" >&2; exit 1
+
+test: $(STAMP) services
+	CUSTODES_REQUIRE_PG=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+bench: $(STAMP) services
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .custodes .custodes-demo .pytest_cache .ruff_cache

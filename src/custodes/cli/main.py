@@ -1,0 +1,187 @@
+"""The `custodes` command: thin wrappers over library functions (tests call those directly)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from custodes.cli.runtime import Runtime
+from custodes.errors import CustodesError
+
+app = typer.Typer(
+    name="custodes",
+    help="Who watches the watchmen? Protects customer data from insiders, provably.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(
+    help="Key-encryption keys: status, rotation, retirement.", no_args_is_help=True
+)
+customers_app = typer.Typer(help="Customer records in the vault.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(customers_app, name="customers")
+
+console = Console(stderr=True)
+
+
+@app.command()
+def init() -> None:
+    """Create the keyring (0600, under CUSTODES_HOME) and migrate the database."""
+    from custodes.store.migrate import upgrade
+    from custodes.vault.keyring import FileKeyring
+
+    rt = Runtime.from_env()
+    keyring = FileKeyring.open_or_create(rt.settings.keys_dir)
+    upgrade(rt.engine)
+    typer.echo(f"keyring: {rt.settings.keys_dir} (KEK v{keyring.active_version}); database ready")
+
+
+@app.command("import")
+def import_(
+    folder: Annotated[Path, typer.Argument(help="A dataset folder (DESIGN.md format).")],
+) -> None:
+    """Load a dataset folder; PII is encrypted on the way in. All of it or nothing."""
+    from custodes.dataset.loader import import_dataset
+
+    rt = Runtime.from_env()
+    engine = rt.migrated_engine()
+    with _progress() as bar:
+        task = bar.add_task("importing", total=None)
+
+        def tick(name: str, count: int) -> None:
+            bar.update(task, advance=count, description=f"importing {name}")
+
+        report = import_dataset(engine, folder, rt.keyring, tick)
+    typer.echo(" ".join(f"{k}={v}" for k, v in report.counts.items()))
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Show KEK versions and how many data keys each one wraps."""
+    from sqlalchemy.orm import Session
+
+    from custodes.vault.service import vault_stats
+
+    rt = Runtime.from_env()
+    with Session(rt.migrated_engine()) as session:
+        stats = vault_stats(session)
+    keyring = rt.keyring
+    typer.echo(
+        f"active: v{keyring.active_version}; versions: {keyring.versions}; "
+        f"retired: {keyring.retired_versions}"
+    )
+    typer.echo(" ".join(f"{k}={v}" for k, v in stats.items()))
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch_size: Annotated[int, typer.Option(min=1, help="Data keys re-wrapped per commit.")] = 1000,
+) -> None:
+    """Add a KEK version and re-wrap every data key under it, in batches, with no downtime."""
+    from custodes.vault.service import rotate_keys
+
+    rt = Runtime.from_env()
+    engine = rt.migrated_engine()
+    with _progress() as bar:
+        task = bar.add_task("re-wrapping data keys", total=None)
+        report = rotate_keys(engine, rt.keyring, batch_size, lambda n: bar.advance(task, n))
+    typer.echo(
+        f"KEK v{report.new_version} active; re-wrapped {report.rewrapped} data keys "
+        f"in {report.batches} batches"
+    )
+
+
+@keys_app.command("retire")
+def keys_retire(version: int) -> None:
+    """Destroy an old KEK version once no data key depends on it."""
+    from custodes.vault.service import retire_key_version
+
+    rt = Runtime.from_env()
+    retire_key_version(rt.migrated_engine(), rt.keyring, version)
+    typer.echo(f"KEK v{version} retired")
+
+
+@customers_app.command("erase")
+def customers_erase(customer_id: str) -> None:
+    """Crypto-shred one customer: their data key is destroyed, their PII unrecoverable."""
+    from custodes.store.engine import transaction
+    from custodes.vault.service import erase_customer
+
+    rt = Runtime.from_env()
+    with transaction(rt.migrated_engine()) as session:
+        erase_customer(session, customer_id)
+    typer.echo(f"customer {customer_id} erased")
+
+
+@app.command()
+def demo(
+    home: Annotated[Path, typer.Option(help="Folder for the demo's keys and database.")] = Path(
+        ".custodes-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    customers: Annotated[int, typer.Option(min=1)] = 2000,
+    employees: Annotated[int, typer.Option(min=5)] = 60,
+    days: Annotated[int, typer.Option(min=1)] = 14,
+    serve: Annotated[bool, typer.Option(help="Serve the console afterwards.")] = False,
+) -> None:
+    """The main job: keys, database, a synthetic marketplace imported into the vault, a summary."""
+    from custodes.cli.demo import DemoOptions, run_demo
+
+    run_demo(DemoOptions(home, seed, customers, employees, days), Console())
+    if serve:
+        console.print("the console is not built yet; nothing to serve (use --no-serve)")
+
+
+@app.command()
+def sim(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the dataset into.")],
+    seed: Annotated[int, typer.Option()] = 7,
+    customers: Annotated[int, typer.Option(min=1)] = 1000,
+    employees: Annotated[int, typer.Option(min=5)] = 50,
+    days: Annotated[int, typer.Option(min=1)] = 30,
+) -> None:
+    """Write a deterministic synthetic marketplace in the dataset-folder format."""
+    from custodes.sim import SimConfig, generate
+
+    summary = generate(
+        out_dir, SimConfig(seed=seed, customers=customers, employees=employees, days=days)
+    )
+    typer.echo(f"wrote {out_dir}: {summary}")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def run() -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit."""
+    try:
+        app(standalone_mode=False)
+    except CustodesError as exc:
+        print(f"custodes: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        print("custodes: aborted", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    run()

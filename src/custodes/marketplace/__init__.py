@@ -1,0 +1,1 @@
+"""Customers, sellers, employees, products, orders, reviews and cases."""

@@ -1,0 +1,9 @@
+"""Imports every package's tables so the shared metadata is complete (for Alembic and tests)."""
+
+from custodes.marketplace import models as marketplace_models
+from custodes.store.base import Base
+from custodes.vault import models as vault_models
+
+metadata = Base.metadata
+
+__all__ = ["marketplace_models", "metadata", "vault_models"]

@@ -1,0 +1,52 @@
+"""HAZMAT: turns vault ciphertext back into plaintext PII.
+
+For humans, the one caller is the access decision point (`custodes.access`), after the decision
+is committed to the ledger. Anything else importing this module is a design defect; the relay
+(machine-to-machine forwarding) is the only other intended caller. Values returned here must
+never be logged, raised in exceptions or written anywhere but the response that was authorised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from custodes.vault.envelope import CIPHERTEXT_VERSION, NONCE_BYTES, field_aad, key_context
+from custodes.vault.errors import DecryptionError, ShreddedError, VaultError
+from custodes.vault.keyring import Keyring
+from custodes.vault.models import PII_FIELDS, VaultRecord
+
+
+def decrypt_fields(
+    record: VaultRecord, fields: Iterable[str], keyring: Keyring
+) -> dict[str, str | None]:
+    """Decrypt the named fields of one record; a failed check raises, never returns garbage."""
+    wanted = list(fields)
+    for field in wanted:
+        if field not in PII_FIELDS:
+            raise VaultError(f"unknown PII field {field!r}")
+    if record.wrapped_key is None or record.kek_version is None:
+        raise ShreddedError(f"customer {record.customer_id} was erased; their data is gone")
+    data_key = keyring.unwrap(
+        record.kek_version, record.wrapped_key, key_context(record.customer_id)
+    )
+    cipher = AESGCM(data_key)
+    out: dict[str, str | None] = {}
+    for field in wanted:
+        blob: bytes | None = getattr(record, f"{field}_ct")
+        if blob is None:
+            out[field] = None
+            continue
+        if blob[:1] != CIPHERTEXT_VERSION or len(blob) < 1 + NONCE_BYTES + 16:
+            raise DecryptionError(f"ciphertext of {field} for {record.customer_id} is malformed")
+        nonce, sealed = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+        try:
+            plain = cipher.decrypt(nonce, sealed, field_aad(record.customer_id, field))
+        except InvalidTag:
+            raise DecryptionError(
+                f"ciphertext of {field} for {record.customer_id} failed authentication"
+            ) from None
+        out[field] = plain.decode()
+    return out

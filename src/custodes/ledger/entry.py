@@ -1,0 +1,154 @@
+"""Ledger entries: canonical JSON (RFC 8785 style) of one decision, and never any PII.
+
+Canonical bytes make an entry's leaf hash reproducible by anyone. The PII guard is structural
+(customers appear only as pseudonyms) plus a content check that refuses anything shaped like an
+e-mail address or a phone number, so a careless caller cannot leak into a log that is forever.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from custodes.ledger.errors import FormatError
+
+MAX_ENTRY_BYTES = 65535  # C2SP tlog-tiles entry bundles prefix each entry with a uint16 length
+DECISIONS = ("allow", "deny", "pending", "approved", "refused", "expired", "executed", "recorded")
+_CODE = re.compile(r"^[a-z0-9_.:/-]{1,64}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
+_EMAILISH = re.compile(r"[^\s@]@[^\s@]")
+_PHONEISH = re.compile(r"\+?\d(?:[\s().-]?\d){7,}")
+# Our own keyed ids (cp_…, ep_…, ap_…: base32 of an HMAC or random bytes) may contain digit runs.
+_OUR_ID = re.compile(r"^(?:[a-z]+:)?[a-z]{2,4}_[a-z2-7]{16,}$")
+
+
+class PIIRefused(FormatError):
+    """Something that looks like PII was about to enter the ledger; it was refused."""
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no insignificant whitespace, UTF-8; floats refused (no canonical form here)."""
+    _reject_floats(value)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def _reject_floats(value: Any) -> None:
+    if isinstance(value, float):
+        raise FormatError("floats are not allowed in ledger entries")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise FormatError("ledger entry keys must be strings")
+            _reject_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _reject_floats(item)
+
+
+def format_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise FormatError("ledger times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One decision as it is recorded. Resources are typed references: `customer:cp_…` etc."""
+
+    time: datetime
+    actor: str
+    action: str
+    decision: str
+    resources: Sequence[str] = ()
+    fields: Sequence[str] = ()
+    justification: str | None = None
+    case: str | None = None
+    approval: str | None = None
+    reason: str | None = None
+    kind: str = "access.decision"
+    extra: Mapping[str, str | int | bool | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "kind": self.kind,
+            "time": format_time(self.time),
+            "actor": self.actor,
+            "action": self.action,
+            "decision": self.decision,
+            "resources": list(self.resources),
+            "fields": list(self.fields),
+            "justification": self.justification,
+            "case": self.case,
+            "approval": self.approval,
+            "reason": self.reason,
+            **({"extra": dict(sorted(self.extra.items()))} if self.extra else {}),
+        }
+
+    def encode(self) -> bytes:
+        """Validated canonical bytes: what is hashed into the tree."""
+        check_entry(self)
+        data = canonical_json(self.to_json())
+        if len(data) > MAX_ENTRY_BYTES:
+            raise FormatError(f"ledger entry is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
+        return data
+
+
+def check_entry(entry: LedgerEntry) -> None:
+    """Structural checks plus the PII guard; raises with the field name, never the value."""
+    _token("actor", entry.actor)
+    _code("action", entry.action)
+    _code("kind", entry.kind)
+    if entry.decision not in DECISIONS:
+        raise FormatError(f"decision must be one of {', '.join(DECISIONS)}")
+    for resource in entry.resources:
+        _resource(resource)
+    for name in entry.fields:
+        _code("fields", name)
+    for label, value in (
+        ("justification", entry.justification),
+        ("reason", entry.reason),
+    ):
+        if value is not None:
+            _code(label, value)
+    for label, value in (("case", entry.case), ("approval", entry.approval)):
+        if value is not None:
+            _token(label, value)
+    for key, value in entry.extra.items():
+        _code("extra key", key)
+        if isinstance(value, str):
+            _token(f"extra.{key}", value)
+
+
+def _code(label: str, value: str) -> None:
+    if not isinstance(value, str) or not _CODE.match(value):
+        raise FormatError(f"{label} must be a short lowercase code")
+    _guard(label, value)
+
+
+def _token(label: str, value: str) -> None:
+    if not isinstance(value, str) or not _TOKEN.match(value):
+        raise FormatError(f"{label} must be an id or pseudonym (letters, digits, _.:/-)")
+    _guard(label, value)
+
+
+def _resource(value: str) -> None:
+    kind, _, ident = value.partition(":")
+    if not kind or not ident:
+        raise FormatError("resources must look like `kind:id`")
+    if kind == "customer" and not ident.startswith("cp_"):
+        raise PIIRefused("customers enter the ledger as pseudonyms (cp_…), never as raw ids")
+    _token("resource", value)
+
+
+def _guard(label: str, value: str) -> None:
+    if _OUR_ID.match(value):
+        return
+    if _EMAILISH.search(value) or _PHONEISH.search(value):
+        raise PIIRefused(f"{label} looks like an e-mail address or phone number; refused")

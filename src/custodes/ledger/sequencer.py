@@ -1,0 +1,296 @@
+"""The one writer of a log: assigns indices, stores entries and every complete-subtree hash,
+commits in batches (group commit) and signs checkpoints.
+
+Exactly one sequencer may write a log at a time. On PostgreSQL it holds a session advisory lock
+(like a log signer); on SQLite a lock file beside the database. Each batch also begins by
+updating the head row, so even without the lock two writers would serialise, and a sequencer
+that finds the head moved reloads its frontier instead of forking the tree.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.engine import make_url
+
+from custodes.ledger.checkpoint import Checkpoint, sign_checkpoint
+from custodes.ledger.compact import CompactRange, peak_levels
+from custodes.ledger.errors import LedgerError
+from custodes.ledger.models import (
+    LedgerCheckpoint,
+    LedgerEntryRow,
+    LedgerHead,
+    LedgerNode,
+    node_key,
+)
+from custodes.ledger.note import Signer
+from custodes.ledger.rfc6962 import EMPTY_ROOT, leaf_hash
+from custodes.ledger.storage import LOG_ID, Head, read_head, read_nodes
+from custodes.ledger.tiles import MAX_ENTRY_SIZE
+
+ADVISORY_LOCK_KEY = 0x637573746F646573  # "custodes"
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger could not record; callers must fail closed (no record, no reveal)."""
+
+
+class SequencerBusy(LedgerError):
+    """Another sequencer already holds this log."""
+
+
+class Sequencer:
+    """Appends batches durably; an index is returned only after its batch is committed."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        signer: Signer | None = None,
+        origin: str | None = None,
+        checkpoint_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.signer = signer
+        self.origin = origin or (signer.name if signer else None)
+        self.checkpoint_interval = checkpoint_interval
+        self.clock = clock
+        self._conn: Connection | None = None
+        self._lock_file: IO[str] | None = None
+        self._range = CompactRange()
+        self._last_checkpoint = 0.0
+        self._checkpointed_size = -1
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def open(self) -> Sequencer:
+        self._acquire_lock()
+        self._conn = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            got = self._conn.exec_driver_sql(
+                f"SELECT pg_try_advisory_lock({ADVISORY_LOCK_KEY})"
+            ).scalar()
+            self._conn.commit()
+            if not got:
+                self._conn.close()
+                self._conn = None
+                raise SequencerBusy("another sequencer holds this log (PostgreSQL advisory lock)")
+        with self._conn.begin():
+            self._reload(read_head(self._conn))
+        return self
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # ends the session, releasing the advisory lock
+            self._conn = None
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> Sequencer:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _acquire_lock(self) -> None:
+        url = make_url(self.engine.url)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return
+        path = Path(url.database).with_suffix(".sequencer.lock")
+        handle = path.open("a")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise SequencerBusy(f"another sequencer holds this log ({path})") from None
+        self._lock_file = handle
+
+    # -- state ----------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return self._range.size
+
+    def root(self) -> bytes:
+        return self._range.root()
+
+    def _reload(self, head: Head) -> None:
+        """Rebuild the frontier from stored peaks (after a restart or a foreign append)."""
+        assert self._conn is not None
+        ids: list[tuple[int, int]] = []
+        begin = 0
+        for level in peak_levels(head.size):
+            ids.append((level, begin >> level))
+            begin += 1 << level
+        nodes = read_nodes(self._conn, ids)
+        if len(nodes) != len(ids):
+            raise LedgerError(
+                "stored ledger is missing frontier nodes; run `custodes ledger verify`"
+            )
+        self._range = CompactRange.from_peaks(head.size, [nodes[i] for i in ids])
+        if self._range.root() != head.root and head.size:
+            raise LedgerError("stored ledger head does not match its nodes")
+
+    # -- appending --------------------------------------------------------------------------
+    def append_batch(self, entries: Sequence[bytes]) -> list[int]:
+        """Append entries in one transaction; return their indices once durably committed."""
+        if self._conn is None:
+            raise LedgerUnavailable("the sequencer is not open")
+        for data in entries:
+            if len(data) > MAX_ENTRY_SIZE:
+                raise LedgerError(f"entry of {len(data)} bytes exceeds {MAX_ENTRY_SIZE}")
+        conn = self._conn
+        snapshot = self._range
+        try:
+            with conn.begin():
+                # Write first: takes the write lock before we read the head (no stale reads).
+                touched = conn.execute(
+                    update(LedgerHead)
+                    .where(LedgerHead.log_id == LOG_ID)
+                    .values(size=LedgerHead.size)
+                ).rowcount
+                if not touched:
+                    conn.execute(insert(LedgerHead).values(log_id=LOG_ID, size=0, root=EMPTY_ROOT))
+                head = read_head(conn)
+                if head.size != self._range.size:
+                    self._reload(head)
+                working = CompactRange.from_peaks(self._range.size, self._range.peaks())
+                first = working.size
+                node_rows = []
+                for data in entries:
+                    for level, index, digest in working.append(leaf_hash(data)):
+                        node_rows.append({"node_key": node_key(level, index), "hash": digest})
+                if entries:
+                    conn.execute(
+                        insert(LedgerEntryRow),
+                        [{"idx": first + i, "data": d} for i, d in enumerate(entries)],
+                    )
+                    conn.execute(insert(LedgerNode), node_rows)
+                root = working.root()
+                conn.execute(
+                    update(LedgerHead)
+                    .where(LedgerHead.log_id == LOG_ID)
+                    .values(size=working.size, root=root)
+                )
+                if self._checkpoint_due(working.size):
+                    self._store_checkpoint(conn, working.size, root)
+            self._range = working
+        except LedgerError:
+            self._range = snapshot
+            raise
+        except Exception as exc:
+            self._range = snapshot
+            raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
+        return list(range(first, first + len(entries)))
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def _checkpoint_due(self, size: int) -> bool:
+        if self.signer is None or size == self._checkpointed_size:
+            return False
+        return self.clock() - self._last_checkpoint >= self.checkpoint_interval
+
+    def _store_checkpoint(self, conn: Connection, size: int, root: bytes) -> str:
+        assert self.signer is not None and self.origin is not None
+        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
+        existing = conn.scalar(select(LedgerCheckpoint.size).where(LedgerCheckpoint.size == size))
+        if existing is None:
+            conn.execute(
+                insert(LedgerCheckpoint).values(size=size, note=note, created_at=datetime.now(UTC))
+            )
+        self._last_checkpoint = self.clock()
+        self._checkpointed_size = size
+        return note
+
+    def checkpoint(self) -> str:
+        """Sign and store a checkpoint for the current head now (e.g. before a proof)."""
+        if self._conn is None or self.signer is None:
+            raise LedgerError("checkpoints need an open sequencer with a signing key")
+        with self._conn.begin():
+            head = read_head(self._conn)
+            if head.size != self._range.size:
+                self._reload(head)
+            row = self._conn.execute(
+                select(LedgerCheckpoint.note).where(LedgerCheckpoint.size == head.size)
+            ).first()
+            if row is not None:
+                return str(row[0])
+            return self._store_checkpoint(self._conn, head.size, head.root)
+
+
+class GroupCommitter:
+    """Collects appends from many threads into batches: one commit (one fsync) per batch.
+
+    `append` blocks until the entry's batch is committed and returns its index, or raises
+    `LedgerUnavailable`: record before reveal.
+    """
+
+    def __init__(self, sequencer: Sequencer, max_batch: int = 512, linger: float = 0.002) -> None:
+        self.sequencer = sequencer
+        self.max_batch = max_batch
+        self.linger = linger
+        self._queue: queue.Queue[tuple[bytes, Future[int]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, data: bytes) -> Future[int]:
+        future: Future[int] = Future()
+        self._queue.put((data, future))
+        return future
+
+    def append(self, data: bytes, timeout: float = 10.0) -> int:
+        try:
+            return self.submit(data).result(timeout)
+        except LedgerError:
+            raise
+        except Exception as exc:
+            raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            deadline = time.monotonic() + self.linger
+            stop = False
+            while len(batch) < self.max_batch:
+                remaining = deadline - time.monotonic()
+                try:
+                    nxt = (
+                        self._queue.get(timeout=max(remaining, 0))
+                        if remaining > 0
+                        else (self._queue.get_nowait())
+                    )
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            try:
+                indices = self.sequencer.append_batch([data for data, _ in batch])
+            except Exception as exc:  # every waiter learns the batch failed
+                for _, future in batch:
+                    future.set_exception(exc)
+            else:
+                for (_, future), index in zip(batch, indices, strict=True):
+                    future.set_result(index)
+            if stop:
+                return
+
+
+def open_sequencer_for(engine: Engine, signer: Signer | None, origin: str) -> Sequencer:
+    """Convenience for commands: an opened sequencer that signs as `origin`."""
+    return Sequencer(engine, signer, origin).open()

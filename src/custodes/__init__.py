@@ -1,3 +1,3 @@
-"""custodes: who watches the watchmen? Insider-abuse protection for a marketplace's customer data."""
+"""custodes: who watches the watchmen? Insider-abuse protection for customer data."""
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""A tiny hand-written dataset folder, small enough to read, complete enough to exercise every file."""
+"""A tiny hand-written dataset folder that exercises every file of the format."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ FILES: dict[str, str] = {
     ),
     "customers.csv": (
         "customer_id,name,email,phone,country,region,language,created_at\n"
-        "C1,Quentin Quarrelsome,quentin.q@mailbox.example,+442079460111,GB,EU,en,2024-01-01T00:00:00Z\n"
+        "C1,Quentin Quarrelsome,quentin.q@mailbox.example,+442079460111,GB,EU,en,"
+        "2024-01-01T00:00:00Z\n"
         "C2,Rosalind Reviewer,ros.rev@inbox.example,+14155552671,US,NA,en,2024-02-01T00:00:00Z\n"
     ),
     "sellers.csv": (
@@ -62,12 +63,20 @@ ACCESS = [
     },
 ]
 SIGNALS = [
-    {"time": "2025-02-01T00:00:00Z", "kind": "offplatform_contact", "seller_id": "S2",
-     "email": "ros.rev@inbox.example"},
+    {
+        "time": "2025-02-01T00:00:00Z",
+        "kind": "offplatform_contact",
+        "seller_id": "S2",
+        "email": "ros.rev@inbox.example",
+    },
 ]
 PII_VALUES = [
-    "Quentin Quarrelsome", "quentin.q@mailbox.example", "+442079460111",
-    "Rosalind Reviewer", "ros.rev@inbox.example", "+14155552671",
+    "Quentin Quarrelsome",
+    "quentin.q@mailbox.example",
+    "+442079460111",
+    "Rosalind Reviewer",
+    "ros.rev@inbox.example",
+    "+14155552671",
 ]
 
 

@@ -42,7 +42,9 @@ def test_import_seals_pii_and_loads_everything(
         record = session.get(VaultRecord, "C1")
         assert record is not None
         assert _hazmat.decrypt_fields(record, ["name"], keyring) == {"name": "Quentin Quarrelsome"}
-        event = session.scalars(select(ImportedAccessEvent).order_by(ImportedAccessEvent.time)).first()
+        event = session.scalars(
+            select(ImportedAccessEvent).order_by(ImportedAccessEvent.time)
+        ).first()
         assert event is not None and event.action == "review.delete" and event.source_line == 2
         signal = session.scalars(select(OutsideSignal)).one()
         assert signal.email_index is not None and len(signal.email_index) == 32
@@ -95,8 +97,13 @@ BAD_INPUTS = {
         "access.jsonl:3: malformed JSON",
     ),
     "unknown action": (
-        _append("access.jsonl", json.dumps({"time": "2025-01-09T00:00:00Z",
-                                             "employee_id": "E2", "action": "customer.steal"}) + "\n"),
+        _append(
+            "access.jsonl",
+            json.dumps(
+                {"time": "2025-01-09T00:00:00Z", "employee_id": "E2", "action": "customer.steal"}
+            )
+            + "\n",
+        ),
         "access.jsonl:3: action 'customer.steal' is not a known action",
     ),
     "bad time": (

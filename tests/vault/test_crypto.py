@@ -37,7 +37,9 @@ def test_round_trip_every_field(keyring: FileKeyring) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(name=st.text(min_size=1, max_size=200), address=st.text(max_size=300))
-def test_round_trip_arbitrary_unicode(tmp_path_factory: pytest.TempPathFactory, name: str, address: str) -> None:
+def test_round_trip_arbitrary_unicode(
+    tmp_path_factory: pytest.TempPathFactory, name: str, address: str
+) -> None:
     keyring = _shared_keyring(tmp_path_factory)
     record = _record(keyring, pii=CustomerPII(name=name, email="a@b.example", address=address))
     out = _hazmat.decrypt_fields(record, ["name", "address"], keyring)
@@ -56,7 +58,9 @@ def _shared_keyring(factory: pytest.TempPathFactory) -> FileKeyring:
 
 @settings(max_examples=80, deadline=None)
 @given(data=st.data())
-def test_any_flipped_bit_is_refused(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+def test_any_flipped_bit_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
     keyring = _shared_keyring(tmp_path_factory)
     record = _record(keyring)
     column = data.draw(st.sampled_from(["name_ct", "email_ct", "phone_ct", "wrapped_key"]))

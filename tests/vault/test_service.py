@@ -34,13 +34,17 @@ def _add_customers(engine: Engine, keyring: FileKeyring, count: int) -> list[str
         prepare_customer(
             keyring,
             cid,
-            CustomerPII(name=f"Person {i}", email=f"person{i}@example.net", phone=f"+4420794{i:05d}"),
+            CustomerPII(
+                name=f"Person {i}", email=f"person{i}@example.net", phone=f"+4420794{i:05d}"
+            ),
             "GB",
         )
         for i, cid in enumerate(ids)
     ]
     with transaction(engine) as session:
-        session.add_all(Customer(customer_id=p.customer_id, pseudonym=p.pseudonym) for p in prepared)
+        session.add_all(
+            Customer(customer_id=p.customer_id, pseudonym=p.pseudonym) for p in prepared
+        )
         session.flush()
         insert_prepared(session, prepared)
     return ids
@@ -99,7 +103,7 @@ def test_rotation_while_reads_go_on(engine: Engine, keyring: FileKeyring) -> Non
                 try:
                     assert _read(engine, keyring, cid)["email"] is not None
                     reads += 1
-                except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                except BaseException as exc:
                     failures.append(exc)
 
     thread = threading.Thread(target=reader)

@@ -11,8 +11,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from custodes.cli.ledger_commands import ledger_app
 from custodes.cli.runtime import Runtime
 from custodes.errors import CustodesError
+from custodes.ledger.errors import LedgerError
 
 app = typer.Typer(
     name="custodes",
@@ -26,6 +28,7 @@ keys_app = typer.Typer(
 customers_app = typer.Typer(help="Customer records in the vault.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(customers_app, name="customers")
+app.add_typer(ledger_app, name="ledger")
 
 console = Console(stderr=True)
 
@@ -155,6 +158,20 @@ def sim(
     typer.echo(f"wrote {out_dir}: {summary}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Bind address (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Run the HTTP API (uvicorn) on the configured database."""
+    import uvicorn
+
+    from custodes.web.app import create_app
+
+    rt = Runtime.from_env()
+    uvicorn.run(create_app(rt.migrated_engine()), host=host, port=port, log_level="info")
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -169,8 +186,9 @@ def _progress() -> Progress:
 def run() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit."""
     try:
-        app(standalone_mode=False)
-    except CustodesError as exc:
+        # With standalone_mode off, click returns an Exit's code instead of raising it.
+        code = app(standalone_mode=False)
+    except (CustodesError, LedgerError) as exc:
         print(f"custodes: error: {exc}", file=sys.stderr)
         sys.exit(1)
     except click.exceptions.Abort:
@@ -181,6 +199,7 @@ def run() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ from custodes.ledger.rfc6962 import EMPTY_ROOT, leaf_hash
 from custodes.ledger.storage import LOG_ID, Head, read_head, read_nodes
 from custodes.ledger.tiles import MAX_ENTRY_SIZE
 
-ADVISORY_LOCK_KEY = 0x637573746F646573  # "custodes"
+# Two-key advisory lock: a constant class id and the schema, so logs in other schemas don't clash.
+ADVISORY_LOCK_SQL = "pg_try_advisory_lock(1668641651, hashtext(current_schema()))"
+ADVISORY_UNLOCK_SQL = "pg_advisory_unlock(1668641651, hashtext(current_schema()))"
 
 
 class LedgerUnavailable(LedgerError):
@@ -75,9 +77,7 @@ class Sequencer:
         self._acquire_lock()
         self._conn = self.engine.connect()
         if self.engine.dialect.name == "postgresql":
-            got = self._conn.exec_driver_sql(
-                f"SELECT pg_try_advisory_lock({ADVISORY_LOCK_KEY})"
-            ).scalar()
+            got = self._conn.exec_driver_sql(f"SELECT {ADVISORY_LOCK_SQL}").scalar()
             self._conn.commit()
             if not got:
                 self._conn.close()
@@ -89,14 +89,21 @@ class Sequencer:
 
     def close(self) -> None:
         if self._conn is not None:
-            self._conn.close()  # ends the session, releasing the advisory lock
+            if self.engine.dialect.name == "postgresql":
+                try:
+                    self._conn.rollback()
+                    self._conn.exec_driver_sql(f"SELECT {ADVISORY_UNLOCK_SQL}")
+                    self._conn.commit()
+                except Exception:  # a dead session released its locks already
+                    self._conn.invalidate()
+            self._conn.close()
             self._conn = None
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
 
     def __enter__(self) -> Sequencer:
-        return self.open()
+        return self if self._conn is not None else self.open()
 
     def __exit__(self, *exc: object) -> None:
         self.close()

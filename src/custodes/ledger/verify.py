@@ -1,0 +1,192 @@
+"""Offline verification of a published log (an exported folder or a loopback URL).
+
+Recomputes the root from every entry and checks it against the signed checkpoint (and witness
+cosignatures). When they disagree it names the first bad index, using the log's level-0 hash
+tiles as the reference once those are proven to hash up to the signed root.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from custodes.ledger.checkpoint import Checkpoint, open_checkpoint
+from custodes.ledger.errors import LedgerError, NoteError
+from custodes.ledger.note import CosignerKey, Verifier, split_note, verify_cosignature
+from custodes.ledger.rfc6962 import HASH_SIZE, leaf_hash, root_from_leaf_hashes
+from custodes.ledger.tiles import TILE_WIDTH, entries_path, tile_path
+
+Fetch = Callable[[str], bytes | None]
+
+
+@dataclass
+class VerifyReport:
+    """What was checked and, on failure, the first index that does not match the checkpoint."""
+
+    origin: str
+    size: int
+    ok: bool
+    first_bad_index: int | None = None
+    problem: str | None = None
+    cosigned_by: list[str] = field(default_factory=list)
+
+
+def folder_fetcher(folder: Path) -> Fetch:
+    def fetch(path: str) -> bytes | None:
+        target = folder / path
+        return target.read_bytes() if target.is_file() else None
+
+    if not folder.is_dir():
+        raise LedgerError(f"{folder} is not a folder exported by `custodes ledger export`")
+    return fetch
+
+
+def require_loopback(url: str) -> None:
+    """Verification talks to loopback only: nothing here may reach another host."""
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise LedgerError(f"{url}: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed")
+
+
+def url_fetcher(base: str, client: httpx.Client | None = None) -> Fetch:
+    require_loopback(base)
+    http = client or httpx.Client(timeout=10.0)
+    root = base.rstrip("/")
+
+    def fetch(path: str) -> bytes | None:
+        response = http.get(f"{root}/{path}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.content
+
+    return fetch
+
+
+def fetcher_for(source: str) -> Fetch:
+    if source.startswith(("http://", "https://")):
+        return url_fetcher(source)
+    return folder_fetcher(Path(source))
+
+
+def check_cosignatures(note: str, body: str, witnesses: Sequence[CosignerKey]) -> list[str]:
+    """Every given witness must have cosigned this checkpoint; returns their names."""
+    _, signatures = split_note(note)
+    names = []
+    for key in witnesses:
+        lines = [s.line for s in signatures if s.name == key.name and s.key_id == key.key_id]
+        if not lines:
+            raise NoteError(f"checkpoint carries no cosignature from witness {key.name!r}")
+        verify_cosignature(body, lines[0], key)
+        names.append(key.name)
+    return names
+
+
+def _lenient_bundle(data: bytes) -> list[bytes]:
+    """Split a bundle without trusting its count (an inserted entry must still be located)."""
+    out, pos = [], 0
+    while pos + 2 <= len(data):
+        n = int.from_bytes(data[pos : pos + 2], "big")
+        pos += 2
+        out.append(data[pos : pos + n])
+        pos += n
+    return out
+
+
+def verify_log(
+    fetch: Fetch,
+    log_key: Verifier,
+    witnesses: Sequence[CosignerKey] = (),
+    origin: str | None = None,
+) -> VerifyReport:
+    note_bytes = fetch("checkpoint")
+    if note_bytes is None:
+        raise LedgerError("no checkpoint found at the source")
+    note = note_bytes.decode("utf-8", errors="strict")
+    checkpoint = open_checkpoint(note, log_key, origin)
+    cosigned = check_cosignatures(note, checkpoint.to_body(), witnesses)
+    size = checkpoint.size
+    report = VerifyReport(checkpoint.origin, size, ok=True, cosigned_by=cosigned)
+
+    entries: list[bytes] = []
+    missing_at: int | None = None
+    bundles = (size + TILE_WIDTH - 1) // TILE_WIDTH
+    for n in range(bundles):
+        width = min(TILE_WIDTH, size - n * TILE_WIDTH)
+        data = fetch(entries_path(n, width))
+        if data is None:
+            missing_at = n * TILE_WIDTH
+            break
+        entries.extend(_lenient_bundle(data))
+    leaves = [leaf_hash(e) for e in entries]
+    if (
+        missing_at is None
+        and len(leaves) == size
+        and root_from_leaf_hashes(leaves) == (checkpoint.root_hash)
+    ):
+        return report
+
+    report.ok = False
+    reference = _trusted_leaf_hashes(fetch, checkpoint)
+    if missing_at is not None and len(leaves) <= missing_at:
+        bad = len(leaves)
+        report.problem = f"entry bundle for index {missing_at} is missing"
+        if reference is not None:
+            bad = _first_difference(leaves, reference)
+    elif reference is None:
+        bad = None
+        report.problem = (
+            "entries do not hash to the signed root and the hash tiles do not either, "
+            "so the first bad index cannot be proven"
+        )
+    else:
+        bad = _first_difference(leaves, reference)
+        if bad >= size:
+            report.problem = f"{len(leaves) - size} entries beyond the signed size"
+        elif bad >= len(leaves):
+            report.problem = f"entries end at {len(leaves)}; the checkpoint covers {size}"
+        else:
+            report.problem = f"entry {bad} does not match the log"
+    report.first_bad_index = bad
+    return report
+
+
+def _first_difference(leaves: Sequence[bytes], reference: Sequence[bytes]) -> int:
+    for index, (got, want) in enumerate(zip(leaves, reference, strict=False)):
+        if got != want:
+            return index
+    return min(len(leaves), len(reference))
+
+
+def _trusted_leaf_hashes(fetch: Fetch, checkpoint: Checkpoint) -> list[bytes] | None:
+    """Level-0 hash tiles, accepted only if they hash to the signed root."""
+    hashes: list[bytes] = []
+    size = checkpoint.size
+    for n in range((size + TILE_WIDTH - 1) // TILE_WIDTH):
+        width = min(TILE_WIDTH, size - n * TILE_WIDTH)
+        data = fetch(tile_path(0, n, width))
+        if data is None or len(data) != width * HASH_SIZE:
+            return None
+        hashes.extend(data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE))
+    if root_from_leaf_hashes(hashes) != checkpoint.root_hash:
+        return None
+    return hashes
+
+
+def describe(report: VerifyReport) -> str:
+    if report.ok:
+        cosig = f", cosigned by {', '.join(report.cosigned_by)}" if report.cosigned_by else ""
+        return f"ok: {report.origin} size {report.size}, root matches the signed checkpoint{cosig}"
+    where = "" if report.first_bad_index is None else f"first bad index {report.first_bad_index}: "
+    return f"FAILED: {where}{report.problem}"

@@ -1,0 +1,8 @@
+"""Deterministic synthetic marketplace, written as a dataset folder (see ``generate``)."""
+
+from custodes.sim.activity import ActivityLog
+from custodes.sim.config import SimConfig
+from custodes.sim.generate import World, build, generate, write
+from custodes.sim.writer import SimSummary
+
+__all__ = ["ActivityLog", "SimConfig", "SimSummary", "World", "build", "generate", "write"]

@@ -1,0 +1,44 @@
+"""RFC 9457 problem details for every error the API returns."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from custodes.errors import InputError
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, detail: str, title: str | None = None, **extra: object) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Field locations and messages only: never echo the submitted values (they may be PII).
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return problem(422, "the request does not match the schema", errors=errors)
+
+    @app.exception_handler(InputError)
+    async def bad_input(_: Request, exc: InputError) -> JSONResponse:
+        return problem(400, str(exc))

@@ -1,0 +1,100 @@
+"""The `custodes` command end to end, as a user runs it (subprocesses, embedded SQLite)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from custodes.ledger.keys import load_log_signer
+from custodes.ledger.sequencer import Sequencer
+from custodes.store.engine import make_engine
+from tests.dataset.conftest import PII_VALUES, write_dataset
+
+
+def run(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CUSTODES_HOME": str(home)}
+    env.pop("CUSTODES_DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "custodes.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    run(home, "init")
+    return home
+
+
+def test_import_erase_rotate(home: Path, tmp_path: Path) -> None:
+    out = run(home, "import", str(write_dataset(tmp_path / "ds")))
+    assert "customers=2" in out.stdout
+    run(home, "customers", "erase", "C1")
+    rotated = run(home, "keys", "rotate", "--batch-size", "1")
+    assert "re-wrapped 1 data keys" in rotated.stdout  # C1 was erased: only C2 has a key
+    assert "kek_v2=1" in run(home, "keys", "status").stdout
+    run(home, "keys", "retire", "1")
+    text = b"".join(
+        p.read_bytes() for p in home.rglob("*") if p.is_file() and "keys" not in p.parts
+    )
+    for value in PII_VALUES:
+        assert value.encode() not in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("import", "/nonexistent/folder"),
+        ("customers", "erase", "C404"),
+        ("keys", "retire", "1"),
+        ("ledger", "proof", "5"),
+        ("ledger", "verify-proof", "/nonexistent.proof", "--key", "a+b+c"),
+    ],
+)
+def test_errors_are_one_line_and_nonzero(home: Path, args: tuple[str, ...]) -> None:
+    result = run(home, *args, ok=False)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("custodes: error:")
+
+
+def test_ledger_keygen_proof_export_verify(home: Path, tmp_path: Path) -> None:
+    out = run(home, "ledger", "keygen", "--origin", "custodes.test/ledger")
+    assert "verifier key: custodes.test/ledger+" in out.stdout
+    assert (home / "keys" / "ledger.key").stat().st_mode & 0o777 == 0o600
+    engine = make_engine(f"sqlite:///{home / 'custodes.db'}")
+    with Sequencer(engine, load_log_signer(home / "keys")) as seq:
+        seq.append_batch([b'{"n":%d}' % i for i in range(300)])
+    engine.dispose()
+    proof = run(home, "ledger", "proof", "299").stdout
+    assert proof.startswith("c2sp.org/tlog-proof@v1\n")
+    proof_file = tmp_path / "entry.proof"
+    proof_file.write_text(proof)
+    pub = str(home / "keys" / "ledger.pub")
+    checked = run(home, "ledger", "verify-proof", str(proof_file), "--key", pub)
+    assert checked.stdout.startswith("ok: entry included") and '{"n":299}' in checked.stdout
+    proof_file.write_text(proof.replace("index 299", "index 298"))
+    assert run(home, "ledger", "verify-proof", str(proof_file), "--key", pub, ok=False).returncode
+
+    export = tmp_path / "export"
+    run(home, "ledger", "export", str(export))
+    assert run(home, "ledger", "verify", str(export), "--key", pub).stdout.startswith("ok:")
+    bundle = export / "tile" / "entries" / "001.p" / "44"
+    data = bytearray(bundle.read_bytes())
+    data[10] ^= 1
+    bundle.write_bytes(bytes(data))
+    failed = run(home, "ledger", "verify", str(export), "--key", pub, ok=False)
+    assert failed.returncode == 1
+    assert "first bad index 256" in failed.stderr

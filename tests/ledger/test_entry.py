@@ -1,0 +1,100 @@
+"""Ledger entries are canonical and can never carry PII."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from faker import Faker
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custodes.ledger.entry import MAX_ENTRY_BYTES, LedgerEntry, PIIRefused, canonical_json
+from custodes.ledger.errors import FormatError
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def entry(**changes: object) -> LedgerEntry:
+    base: dict[str, object] = {
+        "time": NOW,
+        "actor": "ep_abcdefghijklmnopqrstuvwx",
+        "action": "customer.view",
+        "decision": "allow",
+        "resources": ["customer:cp_abcdefghijklmnopqrstuvwx"],
+        "fields": ["email"],
+        "justification": "customer_contact",
+        "case": "K000123",
+    }
+    base.update(changes)
+    return LedgerEntry(**base)  # type: ignore[arg-type]
+
+
+def test_encoding_is_canonical() -> None:
+    data = entry().encode()
+    parsed = json.loads(data)
+    assert data == json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
+    assert parsed["time"] == "2026-11-29T12:00:00.000Z"
+    assert (
+        canonical_json({"b": 1, "a": [True, None, "é"]}) == '{"a":[true,null,"é"],"b":1}'.encode()
+    )
+    with pytest.raises(FormatError):
+        canonical_json({"x": 1.5})
+
+
+def test_raw_customer_ids_are_refused() -> None:
+    with pytest.raises(PIIRefused):
+        entry(resources=["customer:C000001"]).encode()
+
+
+fake = Faker()
+Faker.seed(1)
+PII = (
+    [fake.email() for _ in range(20)]
+    + [fake.phone_number() for _ in range(20)]
+    + [
+        "+14155552671",
+        "jane.doe@example.com",
+        "+44 20 7946 0123",
+        "(415) 555-2671",
+    ]
+)
+
+
+@pytest.mark.parametrize("value", PII)
+@pytest.mark.parametrize("field", ["actor", "case", "approval", "justification", "reason"])
+def test_pii_in_any_field_is_refused(field: str, value: str) -> None:
+    with pytest.raises(FormatError):
+        entry(**{field: value}).encode()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    local=st.from_regex(r"[a-z0-9._%+-]{1,20}", fullmatch=True),
+    domain=st.from_regex(r"[a-z0-9-]{1,20}\.[a-z]{2,6}", fullmatch=True),
+    digits=st.from_regex(r"\+?[0-9]{8,15}", fullmatch=True),
+    where=st.sampled_from(["actor", "case", "resource", "extra"]),
+)
+def test_no_email_or_phone_ever_enters(local: str, domain: str, digits: str, where: str) -> None:
+    for value in (f"{local}@{domain}", digits):
+        changes: dict[str, object] = {
+            "actor": {"actor": value},
+            "case": {"case": value},
+            "resource": {"resources": [f"seller:{value}"]},
+            "extra": {"extra": {"note": value}},
+        }[where]
+        with pytest.raises(FormatError):
+            entry(**changes).encode()
+
+
+def test_size_limit() -> None:
+    big = entry(resources=[f"seller:S{i:07d}" for i in range(5000)])
+    with pytest.raises(FormatError, match="limit"):
+        big.encode()
+    assert MAX_ENTRY_BYTES == 65535
+
+
+def test_naive_time_refused() -> None:
+    with pytest.raises(FormatError):
+        entry(time=datetime(2026, 1, 1)).encode()

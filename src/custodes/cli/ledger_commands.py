@@ -65,6 +65,20 @@ def proof(index: Annotated[int, typer.Argument(min=0)]) -> None:
     typer.echo(proof_document(rt.migrated_engine(), index, signer), nl=False)
 
 
+@ledger_app.command("cosign")
+def cosign(
+    witness: Annotated[str, typer.Option(help="Witness base URL (loopback).")],
+    witness_key: Annotated[str, typer.Option(help="Witness verifier key (or a file).")],
+) -> None:
+    """Ask a C2SP tlog-witness to cosign the latest checkpoint; store the cosignature."""
+    from custodes.ledger.cosign import request_cosignature
+    from custodes.ledger.note import CosignerKey
+
+    engine = Runtime.from_env().migrated_engine()
+    size, line = request_cosignature(engine, witness, CosignerKey.from_vkey(_read_key(witness_key)))
+    typer.echo(f"cosigned at size {size}: {line.strip()}")
+
+
 @ledger_app.command("export")
 def export(folder: Path) -> None:
     """Write tiles, entry bundles and the checkpoint for any static web server."""

@@ -15,6 +15,7 @@ from custodes.cli.ledger_commands import ledger_app
 from custodes.cli.runtime import Runtime
 from custodes.errors import CustodesError
 from custodes.ledger.errors import LedgerError
+from custodes.ledger.witness.cli import witness_app
 
 app = typer.Typer(
     name="custodes",
@@ -29,6 +30,7 @@ customers_app = typer.Typer(help="Customer records in the vault.", no_args_is_he
 app.add_typer(keys_app, name="keys")
 app.add_typer(customers_app, name="customers")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(witness_app, name="witness", help="A C2SP tlog-witness for custodes logs.")
 
 console = Console(stderr=True)
 

@@ -27,9 +27,7 @@ from custodes.ledger.compact import CompactRange, peak_levels
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.models import (
     LedgerCheckpoint,
-    LedgerEntryRow,
     LedgerHead,
-    LedgerNode,
     node_key,
 )
 from custodes.ledger.note import Signer
@@ -71,6 +69,9 @@ class Sequencer:
         self._range = CompactRange()
         self._last_checkpoint = 0.0
         self._checkpointed_size = -1
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_entry_sql = f"INSERT INTO ledger_entries (idx, data) VALUES ({mark}, {mark})"
+        self._insert_node_sql = f"INSERT INTO ledger_nodes (node_key, hash) VALUES ({mark}, {mark})"
 
     # -- lifecycle ----------------------------------------------------------------------
     def open(self) -> Sequencer:
@@ -174,13 +175,13 @@ class Sequencer:
                 node_rows = []
                 for data in entries:
                     for level, index, digest in working.append(leaf_hash(data)):
-                        node_rows.append({"node_key": node_key(level, index), "hash": digest})
+                        node_rows.append((node_key(level, index), digest))
                 if entries:
-                    conn.execute(
-                        insert(LedgerEntryRow),
-                        [{"idx": first + i, "data": d} for i, d in enumerate(entries)],
+                    # Plain DBAPI executemany: the hot path, without per-row ORM/Core overhead.
+                    conn.exec_driver_sql(
+                        self._insert_entry_sql, [(first + i, d) for i, d in enumerate(entries)]
                     )
-                    conn.execute(insert(LedgerNode), node_rows)
+                    conn.exec_driver_sql(self._insert_node_sql, node_rows)
                 root = working.root()
                 conn.execute(
                     update(LedgerHead)

@@ -128,8 +128,8 @@ class LedgerReader:
         return encode_entry_bundle(self.entries(start, start + width))
 
     # -- checkpoints ------------------------------------------------------------------
-    def latest_checkpoint(self) -> tuple[int, str] | None:
-        """The newest signed checkpoint (size, note) with its cosignature lines appended."""
+    def latest_checkpoint(self, cosigned: bool = True) -> tuple[int, str] | None:
+        """The newest signed checkpoint (size, note), with cosignature lines appended."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(LedgerCheckpoint.size, LedgerCheckpoint.note)
@@ -139,12 +139,25 @@ class LedgerReader:
             if row is None:
                 return None
             size, note = int(row[0]), str(row[1])
+            if not cosigned:
+                return size, note
             cosigs = conn.scalars(
                 select(LedgerCosignature.line)
                 .where(LedgerCosignature.size == size)
                 .order_by(LedgerCosignature.witness)
             ).all()
         return size, note + "".join(cosigs)
+
+    def last_cosigned_size(self, witness: str) -> int:
+        """The largest checkpoint size this witness has cosigned for us (0 if none)."""
+        with self.engine.connect() as conn:
+            size = conn.scalar(
+                select(LedgerCosignature.size)
+                .where(LedgerCosignature.witness == witness)
+                .order_by(LedgerCosignature.size.desc())
+                .limit(1)
+            )
+        return int(size or 0)
 
     def checkpoint_sizes(self) -> list[int]:
         with self.engine.connect() as conn:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from custodes.store.base import Base, UTCDateTime
@@ -63,3 +63,27 @@ class LedgerCosignature(Base):
     witness: Mapped[str] = mapped_column(String(200), primary_key=True)
     line: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerAccessIndex(Base):
+    """Who touched which subject under which entry: written in the same commit as the entry.
+
+    Private to this database (never published): it answers "who accessed this customer" for
+    the transparency page and "how many distinct customers today" for rate limits, and each row
+    points at the ledger entry that proves it.
+    """
+
+    __tablename__ = "ledger_access_index"
+    __table_args__ = (
+        Index("ix_ledger_access_index_actor_time", "actor", "time"),
+        Index("ix_ledger_access_index_subject", "subject_kind", "subject_id"),
+    )
+
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idx: Mapped[int] = mapped_column(BigInteger, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(16))
+    time: Mapped[datetime] = mapped_column(UTCDateTime())

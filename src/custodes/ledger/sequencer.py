@@ -26,6 +26,7 @@ from custodes.ledger.checkpoint import Checkpoint, sign_checkpoint
 from custodes.ledger.compact import CompactRange, peak_levels
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.models import (
+    LedgerAccessIndex,
     LedgerCheckpoint,
     LedgerHead,
     node_key,
@@ -38,6 +39,9 @@ from custodes.ledger.tiles import MAX_ENTRY_SIZE
 # Two-key advisory lock: a constant class id and the schema, so logs in other schemas don't clash.
 ADVISORY_LOCK_SQL = "pg_try_advisory_lock(1668641651, hashtext(current_schema()))"
 ADVISORY_UNLOCK_SQL = "pg_advisory_unlock(1668641651, hashtext(current_schema()))"
+
+
+IndexRow = dict[str, object]
 
 
 class LedgerUnavailable(LedgerError):
@@ -148,8 +152,14 @@ class Sequencer:
             raise LedgerError("stored ledger head does not match its nodes")
 
     # -- appending --------------------------------------------------------------------------
-    def append_batch(self, entries: Sequence[bytes]) -> list[int]:
-        """Append entries in one transaction; return their indices once durably committed."""
+    def append_batch(
+        self, entries: Sequence[bytes], index_rows: Sequence[Sequence[IndexRow]] | None = None
+    ) -> list[int]:
+        """Append entries in one transaction; return their indices once durably committed.
+
+        `index_rows[i]` are access-index rows for entry i (actor, subject, action, decision,
+        time); they are committed with the entry, so the index never points at nothing.
+        """
         if self._conn is None:
             raise LedgerUnavailable("the sequencer is not open")
         for data in entries:
@@ -182,6 +192,14 @@ class Sequencer:
                         self._insert_entry_sql, [(first + i, d) for i, d in enumerate(entries)]
                     )
                     conn.exec_driver_sql(self._insert_node_sql, node_rows)
+                if index_rows:
+                    rows = [
+                        {**row, "idx": first + i}
+                        for i, per_entry in enumerate(index_rows)
+                        for row in per_entry
+                    ]
+                    if rows:
+                        conn.execute(insert(LedgerAccessIndex), rows)
                 root = working.root()
                 conn.execute(
                     update(LedgerHead)
@@ -233,6 +251,9 @@ class Sequencer:
             return self._store_checkpoint(self._conn, head.size, head.root)
 
 
+_Item = tuple[bytes, Sequence[IndexRow], Future[int]]
+
+
 class GroupCommitter:
     """Collects appends from many threads into batches: one commit (one fsync) per batch.
 
@@ -244,18 +265,18 @@ class GroupCommitter:
         self.sequencer = sequencer
         self.max_batch = max_batch
         self.linger = linger
-        self._queue: queue.Queue[tuple[bytes, Future[int]] | None] = queue.Queue()
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
         self._thread.start()
 
-    def submit(self, data: bytes) -> Future[int]:
+    def submit(self, data: bytes, index: Sequence[IndexRow] = ()) -> Future[int]:
         future: Future[int] = Future()
-        self._queue.put((data, future))
+        self._queue.put((data, index, future))
         return future
 
-    def append(self, data: bytes, timeout: float = 10.0) -> int:
+    def append(self, data: bytes, index: Sequence[IndexRow] = (), timeout: float = 10.0) -> int:
         try:
-            return self.submit(data).result(timeout)
+            return self.submit(data, index).result(timeout)
         except LedgerError:
             raise
         except Exception as exc:
@@ -288,12 +309,14 @@ class GroupCommitter:
                     break
                 batch.append(nxt)
             try:
-                indices = self.sequencer.append_batch([data for data, _ in batch])
+                indices = self.sequencer.append_batch(
+                    [data for data, _, _ in batch], [rows for _, rows, _ in batch]
+                )
             except Exception as exc:  # every waiter learns the batch failed
-                for _, future in batch:
+                for _, _, future in batch:
                     future.set_exception(exc)
             else:
-                for (_, future), index in zip(batch, indices, strict=True):
+                for (_, _, future), index in zip(batch, indices, strict=True):
                     future.set_result(index)
             if stop:
                 return

@@ -1,0 +1,713 @@
+"""The one door: every read of PII and every sensitive action passes here.
+
+Order of operations is the point: facts -> decision -> ledger append (committed) -> only then
+data or action. If the ledger cannot record, `LedgerUnavailable` propagates and nothing is
+revealed or changed (fail closed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from custodes.access import signing
+from custodes.access.decide import decide
+from custodes.access.facts import Facts, RateLimits, independent, load_facts
+from custodes.access.model import DUAL_CONTROL, Decision, Justification, Resource
+from custodes.access.models import AccessRequest, Approval, BreakGlassGrant
+from custodes.access.notify import Notifier, Outbox
+from custodes.access.policy import Policy
+from custodes.errors import CustodesError, InputError
+from custodes.ledger.entry import LedgerEntry
+from custodes.marketplace.models import Employee, Order, Review, Seller
+from custodes.vault import _hazmat
+from custodes.vault.errors import ShreddedError
+from custodes.vault.keyring import Keyring
+from custodes.vault.models import VaultRecord
+from custodes.vault.service import MaskedCustomer, find_by_email, masked_view
+
+log = logging.getLogger(__name__)
+MAX_LISTED_SUBJECTS = 50  # beyond this a ledger entry names a digest of the set, not each one
+
+
+class Ledger(Protocol):
+    def append(self, data: bytes, index: Any = (), timeout: float = 10.0) -> int: ...
+
+
+class NotFound(InputError):
+    """The request or record does not exist (or is not visible to this caller)."""
+
+
+class Conflict(CustodesError):
+    """The request is not in a state that allows this (approved twice, executed twice, …)."""
+
+
+@dataclass
+class DoorConfig:
+    limits: RateLimits = field(default_factory=RateLimits)
+    request_ttl: timedelta = timedelta(hours=24)
+    approval_ttl: timedelta = timedelta(hours=24)
+    break_glass_ttl: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    data: Any = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Door:
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Keyring,
+        ledger: Ledger,
+        policy: Policy,
+        approval_key: Ed25519PrivateKey,
+        notifier: Notifier | None = None,
+        config: DoorConfig | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self.ledger = ledger
+        self.policy = policy
+        self.approval_key = approval_key
+        self.notifier = notifier or Outbox()
+        self.config = config or DoorConfig()
+        self.clock = clock
+
+    # -- recording ------------------------------------------------------------------------------
+    def _record(
+        self,
+        employee_id: str,
+        action: str,
+        resource: Resource,
+        justification: Justification | None,
+        outcome: str,
+        reason: str,
+        facts: Facts | None,
+        now: datetime,
+        approval: str | None = None,
+        request_id: str | None = None,
+        kind: str = "access.decision",
+    ) -> int:
+        customers = facts.customer_ids if facts else []
+        pseudonyms = facts.pseudonyms if facts else {}
+        refs: list[str]
+        extra: dict[str, str | int | bool | None] = {}
+        if resource.kind == "customer":
+            names = sorted(f"customer:{pseudonyms[c]}" for c in customers if c in pseudonyms)
+            if len(names) > MAX_LISTED_SUBJECTS:
+                digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:32]
+                refs, extra = [f"customerset:{digest}"], {"count": len(names)}
+            else:
+                refs = names
+        else:
+            refs = [f"{resource.kind}:{i}" for i in resource.ids[:MAX_LISTED_SUBJECTS]]
+        if request_id:
+            extra["request"] = request_id
+        entry = LedgerEntry(
+            time=now,
+            actor=employee_id if facts and facts.employee else _safe_actor(employee_id),
+            action=action,
+            decision=outcome,
+            resources=refs,
+            fields=resource.fields,
+            justification=justification.code if justification else None,
+            case=justification.case_id if justification and justification.case_id else None,
+            approval=approval,
+            reason=reason,
+            kind=kind,
+            extra=extra,
+        )
+        subjects = [("customer", c) for c in customers]
+        if resource.kind != "customer":
+            subjects += [(resource.kind, i) for i in resource.ids]
+        rows = [
+            {
+                "actor": employee_id[:64],
+                "subject_kind": k,
+                "subject_id": i[:64],
+                "action": action,
+                "decision": outcome,
+                "time": now,
+            }
+            for k, i in subjects
+        ]
+        return self.ledger.append(entry.encode(), rows)
+
+    def _decide(
+        self,
+        employee_id: str,
+        action: str,
+        resource: Resource,
+        justification: Justification,
+        approved: bool = False,
+        request_id: str | None = None,
+        approval: str | None = None,
+    ) -> tuple[Decision, Facts]:
+        now = self.clock()
+        with Session(self.engine) as session:
+            facts = load_facts(
+                session, employee_id, action, resource, justification, now, self.config.limits
+            )
+        outcome, reason, rules = decide(self.policy, action, facts, self.config.limits, approved)
+        index = self._record(
+            employee_id,
+            action,
+            resource,
+            justification,
+            outcome,
+            reason,
+            facts,
+            now,
+            approval=approval,
+            request_id=request_id,
+        )
+        return Decision(outcome, reason, action, index, request_id, rules), facts
+
+    # -- reads ------------------------------------------------------------------------------------
+    def reveal(
+        self, employee_id: str, customer_id: str, fields: tuple[str, ...], why: Justification
+    ) -> Outcome:
+        """Justified read of named PII fields of one customer."""
+        if not fields:
+            raise InputError("name at least one field to reveal")
+        resource = Resource("customer", (customer_id,), tuple(fields))
+        decision, _ = self._decide(employee_id, "customer.view", resource, why)
+        if decision.outcome == "pending":
+            request_id = self._create_request(employee_id, "customer.view", resource, why, decision)
+            return Outcome(Decision(**{**decision.__dict__, "request_id": request_id}))
+        if not decision.allowed:
+            return Outcome(decision)
+        return Outcome(decision, self._decrypt(customer_id, fields))
+
+    def _decrypt(self, customer_id: str, fields: tuple[str, ...]) -> dict[str, str | None]:
+        with Session(self.engine) as session:
+            record = session.get(VaultRecord, customer_id)
+            if record is None:
+                raise NotFound(f"no customer {customer_id}")
+            return _hazmat.decrypt_fields(record, fields, self.keyring)
+
+    def search_email(self, employee_id: str, email: str, why: Justification) -> Outcome:
+        """Exact-match search through the blind index; results are masked."""
+        with Session(self.engine) as session:
+            ids = find_by_email(session, self.keyring, email)
+        return self._masked(employee_id, ids, why)
+
+    def masked(self, employee_id: str, customer_id: str, why: Justification) -> Outcome:
+        return self._masked(employee_id, [customer_id], why)
+
+    def _masked(self, employee_id: str, ids: list[str], why: Justification) -> Outcome:
+        resource = Resource("customer", tuple(ids))
+        decision, _ = self._decide(employee_id, "customer.search", resource, why)
+        if not decision.allowed:
+            return Outcome(decision)
+        with Session(self.engine) as session:
+            rows: list[MaskedCustomer] = masked_view(session, ids)
+        return Outcome(decision, rows)
+
+    def view(self, employee_id: str, action: str, record_id: str, why: Justification) -> Outcome:
+        """Non-PII reads: order.view, review.view, seller.view, seller.metrics."""
+        kinds = {
+            "order.view": "order",
+            "review.view": "review",
+            "seller.view": "seller",
+            "seller.metrics": "seller",
+        }
+        if action not in kinds:
+            raise InputError(f"{action} is not a record view")
+        resource = Resource(kinds[action], (record_id,))
+        decision, _ = self._decide(employee_id, action, resource, why)
+        if not decision.allowed:
+            return Outcome(decision)
+        with Session(self.engine) as session:
+            return Outcome(decision, _record_view(session, action, record_id))
+
+    # -- dual control ---------------------------------------------------------------------------
+    def request(
+        self, employee_id: str, action: str, resource: Resource, why: Justification
+    ) -> Outcome:
+        """Ask for a sensitive action; it waits for an independent approver."""
+        if action not in DUAL_CONTROL:
+            raise InputError(f"{action} does not need a request; call it directly")
+        decision, _ = self._decide(employee_id, action, resource, why)
+        if decision.outcome != "pending":
+            return Outcome(decision)
+        request_id = self._create_request(employee_id, action, resource, why, decision)
+        return Outcome(Decision(**{**decision.__dict__, "request_id": request_id}))
+
+    def _create_request(
+        self,
+        employee_id: str,
+        action: str,
+        resource: Resource,
+        why: Justification,
+        decision: Decision,
+    ) -> str:
+        now = self.clock()
+        request_id = "rq_" + secrets.token_hex(12)
+        resource_json = json.dumps(
+            {"kind": resource.kind, "ids": list(resource.ids), "fields": list(resource.fields)},
+            sort_keys=True,
+        )
+        why_json = json.dumps(
+            {"code": why.code, "case_id": why.case_id, "text": why.text}, sort_keys=True
+        )
+        digest = signing.request_digest(request_id, employee_id, action, resource_json, why_json)
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                AccessRequest(
+                    request_id=request_id,
+                    requester_id=employee_id,
+                    action=action,
+                    resource=resource_json,
+                    justification=why_json,
+                    digest=digest,
+                    status="pending",
+                    reason=decision.reason,
+                    created_at=now,
+                    expires_at=now + self.config.request_ttl,
+                    ledger_index=decision.ledger_index,
+                )
+            )
+        self._notify_approvers(request_id, employee_id, action, resource, digest)
+        return request_id
+
+    def _notify_approvers(
+        self, request_id: str, requester: str, action: str, resource: Resource, digest: bytes
+    ) -> None:
+        with Session(self.engine) as session:
+            candidates = [
+                e
+                for e in session.scalars(select(Employee).order_by(Employee.employee_id))
+                if e.employee_id != requester
+            ]
+            eligible = []
+            now = self.clock()
+            for employee in candidates:
+                context = _approver_context(session, employee, requester, now)
+                if self.policy.evaluate(f"approve.{action}", context).allowed:
+                    eligible.append(employee.employee_id)
+                if len(eligible) >= 20:
+                    break
+        if not eligible:
+            log.warning("no eligible approver for request %s (%s)", request_id, action)
+            return
+        body = (
+            f"Request {request_id} by {requester} waits for your decision.\n"
+            f"Action: {action}\nResource: {resource.kind} x{len(resource.ids)}\n"
+            f"Digest: {digest.hex()}\nReview the masked preview in the console.\n"
+        )
+        try:
+            self.notifier.notify(
+                [f"{e}@staff.invalid" for e in eligible], f"[custodes] approve {action}?", body
+            )
+        except OSError as exc:  # notification is best effort; the request still waits
+            log.warning("could not notify approvers of %s: %s", request_id, type(exc).__name__)
+
+    def preview(self, request_id: str) -> dict[str, Any]:
+        """What an approver sees: the request and masked customer data, never plaintext."""
+        with Session(self.engine) as session:
+            request = session.get(AccessRequest, request_id)
+            if request is None:
+                raise NotFound(f"no request {request_id}")
+            resource = json.loads(request.resource)
+            masked = []
+            if resource["kind"] == "customer":
+                masked = [m.__dict__ for m in masked_view(session, resource["ids"][:50])]
+            return {
+                "request_id": request.request_id,
+                "requester": request.requester_id,
+                "action": request.action,
+                "resource": resource,
+                "justification": json.loads(request.justification),
+                "status": request.status,
+                "reason": request.reason,
+                "digest": request.digest.hex(),
+                "created_at": request.created_at,
+                "expires_at": request.expires_at,
+                "masked_preview": masked,
+            }
+
+    def approve(self, approver_id: str, request_id: str, digest_hex: str) -> Outcome:
+        """An independent approver signs an approval bound to the exact request they saw."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            request = session.get(AccessRequest, request_id)
+            if request is None:
+                raise NotFound(f"no request {request_id}")
+            approver = session.get(Employee, approver_id)
+            context = _approver_context(session, approver, request.requester_id, now)
+            resource = _resource_of(request)
+        action = f"approve.{request.action}"
+        answer = self.policy.evaluate(action, context)
+        if approver is None:
+            outcome, reason = "deny", "unknown_employee"
+        elif not answer.allowed:
+            outcome = "deny"
+            reason = (
+                "not_independent"
+                if not context["independent"]
+                else (answer.policies[0] if answer.policies else "role_cannot_approve")
+            )
+        elif request.status != "pending":
+            outcome, reason = "deny", f"request_{request.status}"
+        elif request.expires_at <= now:
+            outcome, reason = "deny", "request_expired"
+        elif digest_hex != request.digest.hex():
+            outcome, reason = "deny", "request_modified"
+        else:
+            outcome, reason = "allow", answer.policies[0]
+        approval_id = "ap_" + secrets.token_hex(12) if outcome == "allow" else None
+        index = self._record(
+            approver_id,
+            action,
+            resource,
+            None,
+            outcome,
+            reason,
+            self._facts_for(resource),
+            now,
+            approval=approval_id,
+            request_id=request_id,
+            kind="access.approval",
+        )
+        decision = Decision(outcome, reason, action, index, request_id, answer.policies)
+        if outcome != "allow":
+            return Outcome(decision)
+        assert approval_id is not None
+        payload = signing.ApprovalPayload(
+            approval_id, request_id, digest_hex, approver_id, now, now + self.config.approval_ttl
+        )
+        text, signature = signing.sign(self.approval_key, payload)
+        with Session(self.engine) as session, session.begin():
+            changed = session.execute(
+                update(AccessRequest)
+                .where(AccessRequest.request_id == request_id, AccessRequest.status == "pending")
+                .values(status="approved", decided_at=now)
+            ).rowcount
+            if not changed:
+                raise Conflict(f"request {request_id} was decided concurrently")
+            session.add(
+                Approval(
+                    approval_id=approval_id,
+                    request_id=request_id,
+                    approver_id=approver_id,
+                    payload=text,
+                    signature=signature,
+                    created_at=now,
+                    expires_at=payload.expires_at,
+                )
+            )
+        return Outcome(decision, {"approval_id": approval_id})
+
+    def refuse(self, approver_id: str, request_id: str) -> Outcome:
+        now = self.clock()
+        with Session(self.engine) as session:
+            request = session.get(AccessRequest, request_id)
+            if request is None:
+                raise NotFound(f"no request {request_id}")
+            context = _approver_context(
+                session, session.get(Employee, approver_id), request.requester_id, now
+            )
+            resource = _resource_of(request)
+        action = f"approve.{request.action}"
+        allowed = self.policy.evaluate(action, context).allowed and request.status == "pending"
+        outcome = "refused" if allowed else "deny"
+        index = self._record(
+            approver_id,
+            action,
+            resource,
+            None,
+            outcome,
+            "refused_by_approver" if allowed else "cannot_decide",
+            self._facts_for(resource),
+            now,
+            request_id=request_id,
+            kind="access.approval",
+        )
+        if allowed:
+            with Session(self.engine) as session, session.begin():
+                session.execute(
+                    update(AccessRequest)
+                    .where(AccessRequest.request_id == request_id)
+                    .values(status="refused", decided_at=now)
+                )
+        return Outcome(
+            Decision(
+                outcome,
+                "refused_by_approver" if allowed else "cannot_decide",
+                action,
+                index,
+                request_id,
+            )
+        )
+
+    def execute(self, employee_id: str, request_id: str) -> Outcome:
+        """Carry out an approved request once: verify the signed approval, use it, act, record."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            request = session.get(AccessRequest, request_id)
+            if request is None or request.requester_id != employee_id:
+                raise NotFound(f"no request {request_id} of yours")
+            approval = session.scalar(select(Approval).where(Approval.request_id == request_id))
+            resource = _resource_of(request)
+            why = Justification(**json.loads(request.justification))
+            problem = _approval_problem(self.approval_key, request, approval, now)
+        if problem:
+            index = self._record(
+                employee_id,
+                request.action,
+                resource,
+                why,
+                "deny",
+                problem,
+                self._facts_for(resource),
+                now,
+                request_id=request_id,
+            )
+            return Outcome(Decision("deny", problem, request.action, index, request_id))
+        assert approval is not None
+        # Facts and policy again at execution time: a suspended requester cannot execute.
+        decision, _ = self._decide(
+            employee_id,
+            request.action,
+            resource,
+            why,
+            approved=True,
+            request_id=request_id,
+            approval=approval.approval_id,
+        )
+        if not decision.allowed:
+            return Outcome(decision)
+        with Session(self.engine) as session, session.begin():
+            used = session.execute(
+                update(Approval)
+                .where(Approval.approval_id == approval.approval_id, Approval.used_at.is_(None))
+                .values(used_at=now)
+            ).rowcount
+            if not used:
+                raise Conflict("this approval was already used")
+            session.execute(
+                update(AccessRequest)
+                .where(AccessRequest.request_id == request_id)
+                .values(status="executed", executed_at=now)
+            )
+            result = _perform(session, request.action, resource, employee_id, now)
+        if request.action in ("customer.export", "customer.view"):
+            result = {cid: self._decrypt_or_gone(cid, resource.fields) for cid in resource.ids}
+        return Outcome(decision, result)
+
+    def _decrypt_or_gone(self, customer_id: str, fields: tuple[str, ...]) -> dict[str, Any]:
+        try:
+            return dict(self._decrypt(customer_id, fields or ("email",)))
+        except ShreddedError:
+            return {"erased": True}
+
+    def _facts_for(self, resource: Resource) -> Facts:
+        with Session(self.engine) as session:
+            now = self.clock()
+            return load_facts(
+                session, "", "none", resource, Justification("legal"), now, self.config.limits
+            )
+
+    # -- break-glass ------------------------------------------------------------------------------
+    def break_glass(self, employee_id: str, customer_id: str, why: Justification) -> Outcome:
+        """Immediate, time-boxed access to one customer; a mandatory review is opened."""
+        if why.code != "break_glass" or len(why.text.strip()) < 10:
+            raise InputError("break-glass needs code break_glass and a reason of 10+ characters")
+        resource = Resource("customer", (customer_id,), ())
+        decision, _ = self._decide(employee_id, "break_glass", resource, why)
+        if not decision.allowed:
+            return Outcome(decision)
+        now = self.clock()
+        review = self._create_request(employee_id, "break_glass", resource, why, decision)
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                BreakGlassGrant(
+                    grant_id="bg_" + secrets.token_hex(12),
+                    employee_id=employee_id,
+                    customer_id=customer_id,
+                    reason=why.text,
+                    granted_at=now,
+                    expires_at=now + self.config.break_glass_ttl,
+                    review_request_id=review,
+                )
+            )
+        return Outcome(
+            Decision("allow", decision.reason, "break_glass", decision.ledger_index, review),
+            {"expires_at": now + self.config.break_glass_ttl, "review_request_id": review},
+        )
+
+    def expire(self) -> int:
+        """Mark pending requests past their deadline as expired, each on the record."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            due = list(
+                session.scalars(
+                    select(AccessRequest).where(
+                        AccessRequest.status == "pending", AccessRequest.expires_at <= now
+                    )
+                )
+            )
+        for request in due:
+            resource = _resource_of(request)
+            self._record(
+                request.requester_id,
+                request.action,
+                resource,
+                None,
+                "expired",
+                "deadline",
+                self._facts_for(resource),
+                now,
+                request_id=request.request_id,
+            )
+            with Session(self.engine) as session, session.begin():
+                session.execute(
+                    update(AccessRequest)
+                    .where(AccessRequest.request_id == request.request_id)
+                    .values(status="expired", decided_at=now)
+                )
+        return len(due)
+
+
+def _safe_actor(employee_id: str) -> str:
+    """Unknown callers still get a ledger line; their id is kept only if it is id-shaped."""
+    ok = employee_id and all(ch.isalnum() or ch in "_.:/-" for ch in employee_id)
+    return employee_id[:64] if ok and len(employee_id) <= 64 else "unknown"
+
+
+def _approver_context(
+    session: Session, approver: Employee | None, requester_id: str, now: datetime
+) -> dict[str, str | bool]:
+    from custodes.access.facts import employee_active
+
+    return {
+        "role": approver.role if approver else "",
+        "active": bool(approver and employee_active(approver, now)),
+        "justification": "legal",
+        "case_open": False,
+        "case_kind": "",
+        "case_covers_customer": False,
+        "case_covers_seller": False,
+        "case_covers_review": False,
+        "contact_fields_only": True,
+        "break_glass_active": False,
+        "independent": bool(approver and independent(session, approver.employee_id, requester_id)),
+    }
+
+
+def _resource_of(request: AccessRequest) -> Resource:
+    raw = json.loads(request.resource)
+    return Resource(raw["kind"], tuple(raw["ids"]), tuple(raw["fields"]))
+
+
+def _approval_problem(
+    key: Ed25519PrivateKey, request: AccessRequest, approval: Approval | None, now: datetime
+) -> str | None:
+    if approval is None:
+        return "not_approved"
+    if approval.used_at is not None or request.status == "executed":
+        return "approval_used"
+    if approval.expires_at <= now:
+        return "approval_expired"
+    try:
+        payload = signing.verify(key.public_key(), approval.payload, approval.signature)
+    except signing.ApprovalInvalid:
+        return "approval_signature_invalid"
+    current = signing.request_digest(
+        request.request_id,
+        request.requester_id,
+        request.action,
+        request.resource,
+        request.justification,
+    )
+    if payload["request_id"] != request.request_id or payload["request_digest"] != current.hex():
+        return "request_modified"
+    if request.status != "approved":
+        return f"request_{request.status}"
+    return None
+
+
+def _perform(
+    session: Session, action: str, resource: Resource, employee_id: str, now: datetime
+) -> dict[str, Any]:
+    if action == "review.delete":
+        for review_id in resource.ids:
+            session.execute(
+                update(Review)
+                .where(Review.review_id == review_id)
+                .values(status="removed", removed_at=now, removed_by=employee_id)
+            )
+        return {"removed": list(resource.ids)}
+    if action == "seller.reinstate":
+        for seller_id in resource.ids:
+            session.execute(
+                update(Seller)
+                .where(Seller.seller_id == seller_id)
+                .values(status="active", banned_at=None)
+            )
+        return {"reinstated": list(resource.ids)}
+    return {}
+
+
+def _record_view(session: Session, action: str, record_id: str) -> dict[str, Any]:
+    """Non-PII projections of marketplace records."""
+    if action == "order.view":
+        order = session.get(Order, record_id)
+        assert order is not None
+        return {
+            "order_id": order.order_id,
+            "customer_id": order.customer_id,
+            "product_id": order.product_id,
+            "seller_id": order.seller_id,
+            "ordered_at": order.ordered_at,
+        }
+    if action == "review.view":
+        review = session.get(Review, record_id)
+        assert review is not None
+        return {
+            "review_id": review.review_id,
+            "customer_id": review.customer_id,
+            "product_id": review.product_id,
+            "seller_id": review.seller_id,
+            "rating": review.rating,
+            "status": review.status,
+            "created_at": review.created_at,
+        }
+    seller = session.get(Seller, record_id)
+    assert seller is not None
+    if action == "seller.view":
+        return {
+            "seller_id": seller.seller_id,
+            "name": seller.name,
+            "status": seller.status,
+            "country": seller.country,
+        }
+    orders = session.scalar(select(func.count()).where(Order.seller_id == record_id)) or 0
+    reviews = session.execute(
+        select(func.count(), func.avg(Review.rating)).where(Review.seller_id == record_id)
+    ).one()
+    return {
+        "seller_id": record_id,
+        "orders": orders,
+        "reviews": reviews[0],
+        "average_rating": round(float(reviews[1]), 2) if reviews[1] is not None else None,
+    }

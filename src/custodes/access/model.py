@@ -1,0 +1,96 @@
+"""Who asks, what for, about what, and what was decided."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from custodes.errors import InputError
+from custodes.marketplace.models import ACCESS_ACTIONS
+
+ACTIONS = (*ACCESS_ACTIONS, "break_glass")
+# Irreversible or bulk: never done on one person's word.
+DUAL_CONTROL = frozenset({"review.delete", "seller.reinstate", "customer.export"})
+JUSTIFICATIONS = (
+    "customer_contact",
+    "order_dispute",
+    "review_report",
+    "seller_appeal",
+    "seller_support",
+    "investigation",
+    "legal",
+    "break_glass",
+)
+PII_FIELDS = ("name", "email", "phone", "address")
+RESOURCE_KINDS = {
+    "customer.view": "customer",
+    "customer.search": "customer",
+    "customer.export": "customer",
+    "order.view": "order",
+    "review.view": "review",
+    "review.delete": "review",
+    "seller.view": "seller",
+    "seller.metrics": "seller",
+    "seller.reinstate": "seller",
+    "message.view": "customer",
+    "break_glass": "customer",
+}
+_EMAILISH = re.compile(r"[^\s@]@[^\s@]")
+_PHONEISH = re.compile(r"\+?\d(?:[\s().-]?\d){7,}")
+
+
+@dataclass(frozen=True)
+class Justification:
+    """A structured reason: a code, the case it is under, and free text for humans.
+
+    The free text is kept out of the ledger, and text that looks like an e-mail or phone number
+    is refused outright, so nobody can paste a customer's contact details into a reason.
+    """
+
+    code: str
+    case_id: str | None = None
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.code not in JUSTIFICATIONS:
+            raise InputError(f"justification code must be one of {', '.join(JUSTIFICATIONS)}")
+        if len(self.text) > 1000:
+            raise InputError("justification text is limited to 1000 characters")
+        if _EMAILISH.search(self.text) or _PHONEISH.search(self.text):
+            raise InputError("justification text must not contain e-mail addresses or phones")
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What is touched: one kind of record and its ids, plus the PII fields wanted (if any)."""
+
+    kind: str
+    ids: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in {"customer", "order", "review", "seller"}:
+            raise InputError(f"unknown resource kind {self.kind!r}")
+        if not self.ids:
+            raise InputError("a resource needs at least one id")
+        if len(self.ids) > 10_000:
+            raise InputError("at most 10,000 ids per request")
+        for name in self.fields:
+            if name not in PII_FIELDS:
+                raise InputError(f"unknown field {name!r}; fields are {', '.join(PII_FIELDS)}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer of the one door, and where the ledger recorded it."""
+
+    outcome: str  # allow | deny | pending
+    reason: str
+    action: str
+    ledger_index: int | None = None
+    request_id: str | None = None
+    policies: tuple[str, ...] = field(default=())
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome == "allow"

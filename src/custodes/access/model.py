@@ -35,6 +35,7 @@ RESOURCE_KINDS = {
     "message.view": "customer",
     "break_glass": "customer",
 }
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _EMAILISH = re.compile(r"[^\s@]@[^\s@]")
 _PHONEISH = re.compile(r"\+?\d(?:[\s().-]?\d){7,}")
 
@@ -54,6 +55,8 @@ class Justification:
     def __post_init__(self) -> None:
         if self.code not in JUSTIFICATIONS:
             raise InputError(f"justification code must be one of {', '.join(JUSTIFICATIONS)}")
+        if self.case_id is not None and not ID_PATTERN.match(self.case_id):
+            raise InputError("case_id must be 1-64 letters, digits or _.:-")
         if len(self.text) > 1000:
             raise InputError("justification text is limited to 1000 characters")
         if _EMAILISH.search(self.text) or _PHONEISH.search(self.text):
@@ -71,8 +74,9 @@ class Resource:
     def __post_init__(self) -> None:
         if self.kind not in {"customer", "order", "review", "seller"}:
             raise InputError(f"unknown resource kind {self.kind!r}")
-        if not self.ids:
-            raise InputError("a resource needs at least one id")
+        for ident in self.ids:
+            if not ID_PATTERN.match(ident):
+                raise InputError("ids must be 1-64 letters, digits or _.:-")
         if len(self.ids) > 10_000:
             raise InputError("at most 10,000 ids per request")
         for name in self.fields:

@@ -30,6 +30,8 @@ customers_app = typer.Typer(help="Customer records in the vault.", no_args_is_he
 app.add_typer(keys_app, name="keys")
 app.add_typer(customers_app, name="customers")
 app.add_typer(ledger_app, name="ledger")
+tokens_app = typer.Typer(help="API tokens for calling services.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(witness_app, name="witness", help="A C2SP tlog-witness for custodes logs.")
 
 console = Console(stderr=True)
@@ -171,7 +173,34 @@ def serve(
     from custodes.web.app import create_app
 
     rt = Runtime.from_env()
-    uvicorn.run(create_app(rt.migrated_engine()), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(rt.migrated_engine(), rt.services()), host=host, port=port, log_level="warning"
+    )
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: str,
+    scope: Annotated[list[str], typer.Option(help="A scope; repeat for several.")],
+) -> None:
+    """Create an API token for a calling service; it is printed once and stored hashed."""
+    from custodes.access.tokens import create_token
+    from custodes.store.engine import transaction
+
+    with transaction(Runtime.from_env().migrated_engine()) as session:
+        token_id, token = create_token(session, name, scope)
+    typer.echo(f"token id {token_id}\n{token}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke a token at once."""
+    from custodes.access.tokens import revoke_token
+    from custodes.store.engine import transaction
+
+    with transaction(Runtime.from_env().migrated_engine()) as session:
+        revoke_token(session, token_id)
+    typer.echo(f"token {token_id} revoked")
 
 
 def _progress() -> Progress:

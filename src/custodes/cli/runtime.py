@@ -12,6 +12,7 @@ from custodes.errors import ConfigError
 from custodes.store.engine import make_engine
 from custodes.store.migrate import is_initialised, upgrade
 from custodes.vault.keyring import FileKeyring
+from custodes.web.app import Services
 
 
 @dataclass
@@ -36,3 +37,23 @@ class Runtime:
     @cached_property
     def keyring(self) -> FileKeyring:
         return FileKeyring.open(self.settings.keys_dir)
+
+    def services(self) -> Services:
+        """Everything the one door needs, from CUSTODES_HOME and the environment."""
+        import os
+
+        from custodes.access.notify import Notifier, SmtpNotifier
+        from custodes.access.signing import load_or_create_approval_key
+        from custodes.ledger.keys import load_log_signer
+
+        notifier: Notifier | None = None
+        if os.environ.get("CUSTODES_SMTP_HOST"):
+            notifier = SmtpNotifier(
+                os.environ["CUSTODES_SMTP_HOST"], int(os.environ.get("CUSTODES_SMTP_PORT", "25"))
+            )
+        return Services(
+            keyring=self.keyring,
+            approval_key=load_or_create_approval_key(self.settings.keys_dir),
+            signer=load_log_signer(self.settings.keys_dir),
+            notifier=notifier,
+        )

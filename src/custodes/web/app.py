@@ -1,22 +1,88 @@
-"""The HTTP application: assembles routers; no business logic lives here."""
+"""The HTTP application: assembles routers and the services behind them; no business logic."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from custodes import __version__
+from custodes.access.door import Door, DoorConfig
+from custodes.access.http import access_router, install_access_errors
+from custodes.access.notify import Notifier
+from custodes.access.policy import Policy
 from custodes.ledger.http import ledger_router
+from custodes.ledger.note import Signer
+from custodes.ledger.sequencer import GroupCommitter, Sequencer
+from custodes.vault.keyring import Keyring
 from custodes.web.problems import install_problem_handlers
 
 
-def create_app(engine: Engine) -> FastAPI:
+@dataclass
+class Services:
+    """What the one door needs; without it the app serves the ledger read-only."""
+
+    keyring: Keyring
+    approval_key: Ed25519PrivateKey
+    signer: Signer | None = None
+    policy: Policy | None = None
+    notifier: Notifier | None = None
+    config: DoorConfig | None = None
+
+
+def create_app(engine: Engine, services: Services | None = None) -> FastAPI:
+    """Build the app. With `services`, this process becomes the log's sequencer."""
+    sequencer: Sequencer | None = None
+    committer: GroupCommitter | None = None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if committer is not None:
+            committer.close()
+        if sequencer is not None:
+            sequencer.close()
+
     app = FastAPI(
         title="custodes",
         version=__version__,
         description="Insider-abuse protection for customer data: vault, one door, Merkle ledger.",
+        lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.door = None
+    if services is not None:
+        sequencer = Sequencer(engine, services.signer).open()
+        committer = GroupCommitter(sequencer)
+        app.state.door = Door(
+            engine,
+            services.keyring,
+            committer,
+            services.policy or Policy.default(),
+            services.approval_key,
+            services.notifier,
+            services.config,
+        )
+        app.state.committer = committer
+        app.state.sequencer = sequencer
     install_problem_handlers(app)
+    install_access_errors(app)
     app.include_router(ledger_router())
+    app.include_router(access_router())
     return app
+
+
+def close_app(app: FastAPI) -> None:
+    """Stop the sequencer of an app built outside a server (tests, scripts)."""
+    committer = getattr(app.state, "committer", None)
+    sequencer = getattr(app.state, "sequencer", None)
+    if committer is not None:
+        committer.close()
+        app.state.committer = None
+    if sequencer is not None:
+        sequencer.close()
+        app.state.sequencer = None

@@ -1,0 +1,606 @@
+"""`/v1`: the HTTP face of the one door. Services call with a scoped token, acting for an
+employee named in `X-Custodes-Employee`. Every outcome is a ledgered decision; errors are
+RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custodes.access.door import Door, NotFound, Outcome
+from custodes.access.model import JUSTIFICATIONS, PII_FIELDS, Decision, Justification, Resource
+from custodes.access.models import ApiToken
+from custodes.access.tokens import authenticate
+from custodes.errors import InputError
+from custodes.ledger.entry import LedgerEntry
+from custodes.marketplace.models import Case, Customer, Employee
+from custodes.vault.service import CustomerPII, insert_prepared, masked_view, prepare_customer
+from custodes.web.problems import problem
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Code = Literal[
+    "customer_contact",
+    "order_dispute",
+    "review_report",
+    "seller_appeal",
+    "seller_support",
+    "investigation",
+    "legal",
+    "break_glass",
+]
+Field_ = Literal["name", "email", "phone", "address"]
+assert set(JUSTIFICATIONS) == set(Code.__args__) and set(PII_FIELDS) == set(Field_.__args__)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JustificationIn(Strict):
+    code: Code
+    case_id: Id | None = None
+    text: Annotated[str, Field(max_length=1000)] = ""
+
+    def to_model(self) -> Justification:
+        return Justification(self.code, self.case_id, self.text)
+
+
+class RevealIn(Strict):
+    fields: Annotated[list[Field_], Field(min_length=1, max_length=4)]
+    justification: JustificationIn
+
+
+class DecisionOut(BaseModel):
+    outcome: str
+    reason: str
+    action: str
+    ledger_index: int | None
+    request_id: str | None = None
+
+
+class RevealOut(BaseModel):
+    decision: DecisionOut
+    values: dict[str, str | None]
+
+
+class MaskedOut(BaseModel):
+    customer_id: str
+    pseudonym: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    erased: bool
+
+
+class SearchOut(BaseModel):
+    decision: DecisionOut
+    results: list[MaskedOut]
+
+
+class CustomerIn(Strict):
+    customer_id: Id
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    region: Annotated[str, Field(max_length=32)] | None = None
+    language: Annotated[str, Field(max_length=16)] | None = None
+
+
+class CaseIn(Strict):
+    case_id: Id
+    kind: Literal[
+        "customer_contact",
+        "order_dispute",
+        "review_report",
+        "seller_appeal",
+        "seller_support",
+        "investigation",
+    ]
+    assignee: Id
+    customer_id: Id | None = None
+    seller_id: Id | None = None
+
+
+class CaseOut(BaseModel):
+    case_id: str
+    kind: str
+    assignee: str
+    customer_id: str | None
+    seller_id: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class ResourceIn(Strict):
+    kind: Literal["customer", "review", "seller"]
+    ids: Annotated[list[Id], Field(min_length=1, max_length=10_000)]
+    fields: Annotated[list[Field_], Field(max_length=4)] = []
+
+
+class RequestIn(Strict):
+    action: Literal["review.delete", "seller.reinstate", "customer.export"]
+    resource: ResourceIn
+    justification: JustificationIn
+
+
+class ApproveIn(Strict):
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class BreakGlassIn(Strict):
+    customer_id: Id
+    reason: Annotated[str, Field(min_length=10, max_length=1000)]
+
+
+class OutcomeOut(BaseModel):
+    decision: DecisionOut
+    result: dict[str, Any] | None = None
+
+
+Employee_ = Annotated[
+    str,
+    Header(alias="X-Custodes-Employee", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"),
+]
+
+
+
+def _decision_out(decision: Decision) -> DecisionOut:
+    return DecisionOut(
+        outcome=decision.outcome,
+        reason=decision.reason,
+        action=decision.action,
+        ledger_index=decision.ledger_index,
+        request_id=decision.request_id,
+    )
+
+
+def _refused(decision: Decision) -> JSONResponse:
+    """403 for a denial, 202 for a pending request: both are on the record already."""
+    out = _decision_out(decision).model_dump()
+    if decision.outcome == "pending":
+        return JSONResponse({"decision": out}, status_code=202)
+    status = 404 if decision.reason == "unknown_resource" else 403
+    return problem(status, f"{decision.action} {decision.outcome}: {decision.reason}", decision=out)
+
+
+def require(scope: str) -> Any:
+    """Dependency: a live bearer token carrying `scope` (401 without one, 403 without scope)."""
+
+    def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiToken:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise _Unauthorized("a bearer token is required")
+        with Session(request.app.state.engine) as session:
+            token = authenticate(session, authorization.removeprefix("Bearer ").strip())
+        if token is None:
+            raise _Unauthorized("the token is unknown or revoked")
+        if scope not in token.scopes.split():
+            raise _Forbidden(f"the token lacks scope {scope}")
+        return token
+
+    return Depends(check)
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+class _Forbidden(Exception):
+    pass
+
+
+def _door(request: Request) -> Door:
+    door = request.app.state.door
+    if door is None:
+        from custodes.ledger.sequencer import LedgerUnavailable
+
+        raise LedgerUnavailable("this server runs without the access service")
+    return door
+
+
+def _why(code: str, case_id: str | None) -> Justification:
+    return Justification(code, case_id)
+
+
+def access_router() -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["access"])
+    responses: dict[int | str, dict[str, Any]] = {
+        400: {"description": "Bad input (problem+json)"},
+        401: {"description": "No or bad token (problem+json)"},
+        403: {"description": "Denied, and recorded (problem+json)"},
+        404: {"description": "Not found (problem+json)"},
+        503: {"description": "The ledger could not record; nothing revealed (problem+json)"},
+    }
+
+    @router.post(
+        "/customers",
+        status_code=201,
+        response_model=MaskedOut,
+        responses=responses,
+        summary="Store a customer's PII in the vault",
+    )
+    def create_customer(
+        body: CustomerIn, request: Request, token: ApiToken = require("customers:write")
+    ) -> MaskedOut:
+        door = _door(request)
+        if body.email is None and body.phone is None:
+            raise InputError("a customer needs an email or a phone")
+        pii = CustomerPII(name=body.name, email=body.email, phone=body.phone)
+        prepared = prepare_customer(door.keyring, body.customer_id, pii, body.country)
+        with Session(request.app.state.engine) as session, session.begin():
+            if session.get(Customer, body.customer_id) is not None:
+                raise _Conflict(f"customer {body.customer_id} already exists")
+            session.add(
+                Customer(
+                    customer_id=body.customer_id,
+                    pseudonym=prepared.pseudonym,
+                    country=body.country,
+                    region=body.region,
+                    language=body.language,
+                    created_at=datetime.now(UTC),
+                )
+            )
+            session.flush()
+            insert_prepared(session, [prepared])
+        door.ledger.append(
+            LedgerEntry(
+                time=datetime.now(UTC),
+                actor=f"svc:{token.name}",
+                action="customer.create",
+                decision="recorded",
+                resources=[f"customer:{prepared.pseudonym}"],
+                kind="vault.write",
+            ).encode()
+        )
+        with Session(request.app.state.engine) as session:
+            return MaskedOut(**masked_view(session, [body.customer_id])[0].__dict__)
+
+    @router.get(
+        "/customers",
+        response_model=SearchOut,
+        responses=responses,
+        summary="Search by e-mail through the blind index (masked results)",
+    )
+    def search(
+        request: Request,
+        employee: Employee_,
+        email: Annotated[str, Query(min_length=3, max_length=254)],
+        justification: Code = "customer_contact",
+        case_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+        _: ApiToken = require("customers:read"),
+    ) -> Any:
+        outcome = _door(request).search_email(employee, email, _why(justification, case_id))
+        return _search_response(outcome)
+
+    @router.get(
+        "/customers/{customer_id}",
+        response_model=SearchOut,
+        responses=responses,
+        summary="A customer, masked",
+    )
+    def get_customer(
+        request: Request,
+        customer_id: PathId,
+        employee: Employee_,
+        justification: Code = "customer_contact",
+        case_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+        _: ApiToken = require("customers:read"),
+    ) -> Any:
+        outcome = _door(request).masked(employee, customer_id, _why(justification, case_id))
+        return _search_response(outcome)
+
+    @router.post(
+        "/customers/{customer_id}/reveal",
+        response_model=RevealOut,
+        responses=responses,
+        summary="Justified, ledgered read of named fields",
+    )
+    def reveal(
+        request: Request,
+        customer_id: PathId,
+        body: RevealIn,
+        employee: Employee_,
+        _: ApiToken = require("customers:reveal"),
+    ) -> Any:
+        outcome = _door(request).reveal(
+            employee, customer_id, tuple(body.fields), body.justification.to_model()
+        )
+        if not outcome.decision.allowed:
+            return _refused(outcome.decision)
+        return RevealOut(decision=_decision_out(outcome.decision), values=outcome.data)
+
+    @router.post(
+        "/break-glass",
+        response_model=OutcomeOut,
+        responses=responses,
+        summary="Immediate time-boxed access to one customer; opens a mandatory review",
+    )
+    def break_glass(
+        request: Request,
+        body: BreakGlassIn,
+        employee: Employee_,
+        _: ApiToken = require("customers:reveal"),
+    ) -> Any:
+        outcome = _door(request).break_glass(
+            employee, body.customer_id, Justification("break_glass", None, body.reason)
+        )
+        return _outcome_response(outcome)
+
+    for path, action in (
+        ("/orders/{record_id}", "order.view"),
+        ("/reviews/{record_id}", "review.view"),
+        ("/sellers/{record_id}", "seller.view"),
+        ("/sellers/{record_id}/metrics", "seller.metrics"),
+    ):
+        router.add_api_route(
+            path,
+            _record_endpoint(action),
+            methods=["GET"],
+            response_model=OutcomeOut,
+            responses=responses,
+            summary=f"{action} (no PII)",
+        )
+
+    @router.post(
+        "/cases",
+        status_code=201,
+        response_model=CaseOut,
+        responses=responses,
+        summary="Open a case (assigns an employee to a customer and/or seller)",
+    )
+    def open_case(
+        body: CaseIn, request: Request, employee: Employee_, _: ApiToken = require("cases:write")
+    ) -> CaseOut:
+        now = datetime.now(UTC)
+        with Session(request.app.state.engine) as session, session.begin():
+            if session.get(Employee, employee) is None:
+                raise _Forbidden("unknown acting employee")
+            if session.get(Employee, body.assignee) is None:
+                raise NotFound(f"no employee {body.assignee}")
+            if body.customer_id and session.get(Customer, body.customer_id) is None:
+                raise NotFound(f"no customer {body.customer_id}")
+            from custodes.marketplace.models import Seller
+
+            if body.seller_id and session.get(Seller, body.seller_id) is None:
+                raise NotFound(f"no seller {body.seller_id}")
+            if body.customer_id is None and body.seller_id is None:
+                raise InputError("a case concerns a customer, a seller, or both")
+            if session.get(Case, body.case_id) is not None:
+                raise _Conflict(f"case {body.case_id} already exists")
+            case = Case(
+                case_id=body.case_id,
+                kind=body.kind,
+                employee_id=body.assignee,
+                customer_id=body.customer_id,
+                seller_id=body.seller_id,
+                opened_at=now,
+            )
+            session.add(case)
+        _record_case(request, employee, case, "case.open")
+        return _case_out(case)
+
+    @router.get("/cases/{case_id}", response_model=CaseOut, responses=responses)
+    def get_case(
+        case_id: PathId, request: Request, _: ApiToken = require("cases:write")
+    ) -> CaseOut:
+        with Session(request.app.state.engine) as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise NotFound(f"no case {case_id}")
+            return _case_out(case)
+
+    @router.post("/cases/{case_id}/close", response_model=CaseOut, responses=responses)
+    def close_case(
+        case_id: PathId,
+        request: Request,
+        employee: Employee_,
+        _: ApiToken = require("cases:write"),
+    ) -> CaseOut:
+        with Session(request.app.state.engine) as session, session.begin():
+            case = session.get(Case, case_id)
+            if case is None:
+                raise NotFound(f"no case {case_id}")
+            if case.closed_at is not None:
+                raise _Conflict(f"case {case_id} is already closed")
+            case.closed_at = datetime.now(UTC)
+        _record_case(request, employee, case, "case.close")
+        return _case_out(case)
+
+    @router.post(
+        "/requests",
+        status_code=202,
+        response_model=OutcomeOut,
+        responses=responses,
+        summary="Request a sensitive action (waits for a second person)",
+    )
+    def create_request(
+        body: RequestIn,
+        request: Request,
+        employee: Employee_,
+        _: ApiToken = require("requests:write"),
+    ) -> Any:
+        resource = Resource(
+            body.resource.kind, tuple(body.resource.ids), tuple(body.resource.fields)
+        )
+        outcome = _door(request).request(
+            employee, body.action, resource, body.justification.to_model()
+        )
+        return _outcome_response(outcome)
+
+    @router.get("/requests/{request_id}", responses=responses, summary="Masked preview")
+    def preview(
+        request_id: PathId, request: Request, _: ApiToken = require("approvals:write")
+    ) -> dict[str, Any]:
+        return _door(request).preview(request_id)
+
+    @router.post("/requests/{request_id}/approve", response_model=OutcomeOut, responses=responses)
+    def approve(
+        request_id: PathId,
+        body: ApproveIn,
+        request: Request,
+        employee: Employee_,
+        _: ApiToken = require("approvals:write"),
+    ) -> Any:
+        return _outcome_response(_door(request).approve(employee, request_id, body.digest))
+
+    @router.post("/requests/{request_id}/refuse", response_model=OutcomeOut, responses=responses)
+    def refuse(
+        request_id: PathId,
+        request: Request,
+        employee: Employee_,
+        _: ApiToken = require("approvals:write"),
+    ) -> Any:
+        return _outcome_response(_door(request).refuse(employee, request_id))
+
+    @router.post("/requests/{request_id}/execute", response_model=OutcomeOut, responses=responses)
+    def execute(
+        request_id: PathId,
+        request: Request,
+        employee: Employee_,
+        _: ApiToken = require("requests:write"),
+    ) -> Any:
+        return _outcome_response(_door(request).execute(employee, request_id))
+
+    @router.get("/decisions", responses=responses, summary="Ledgered decisions about a subject")
+    def decisions(
+        request: Request,
+        subject_kind: Literal["customer", "seller", "order", "review"] = "customer",
+        subject_id: Annotated[str, Query(min_length=1, max_length=64)] = "",
+        actor: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        _: ApiToken = require("decisions:read"),
+    ) -> list[dict[str, Any]]:
+        from custodes.ledger.models import LedgerAccessIndex
+
+        query = select(LedgerAccessIndex).order_by(LedgerAccessIndex.idx.desc()).limit(limit)
+        if subject_id:
+            query = query.where(
+                LedgerAccessIndex.subject_kind == subject_kind,
+                LedgerAccessIndex.subject_id == subject_id,
+            )
+        if actor:
+            query = query.where(LedgerAccessIndex.actor == actor)
+        with Session(request.app.state.engine) as session:
+            rows = session.scalars(query).all()
+        return [
+            {
+                "ledger_index": r.idx,
+                "actor": r.actor,
+                "action": r.action,
+                "decision": r.decision,
+                "time": r.time,
+                "subject_kind": r.subject_kind,
+                "subject_id": r.subject_id,
+            }
+            for r in rows
+        ]
+
+    return router
+
+
+class _Conflict(Exception):
+    pass
+
+
+def _record_endpoint(action: str) -> Any:
+    def endpoint(
+        request: Request,
+        record_id: PathId,
+        employee: Employee_,
+        justification: Code = "customer_contact",
+        case_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+        _: ApiToken = require("records:read"),
+    ) -> Any:
+        outcome = _door(request).view(employee, action, record_id, _why(justification, case_id))
+        return _outcome_response(outcome)
+
+    endpoint.__name__ = action.replace(".", "_")
+    return endpoint
+
+
+def _search_response(outcome: Outcome) -> Any:
+    if not outcome.decision.allowed:
+        return _refused(outcome.decision)
+    return SearchOut(
+        decision=_decision_out(outcome.decision),
+        results=[MaskedOut(**m.__dict__) for m in outcome.data],
+    )
+
+
+def _outcome_response(outcome: Outcome) -> Any:
+    decision = outcome.decision
+    if decision.outcome in ("deny", "pending"):
+        return _refused(decision)
+    return OutcomeOut(decision=_decision_out(decision), result=outcome.data)
+
+
+def _case_out(case: Case) -> CaseOut:
+    return CaseOut(
+        case_id=case.case_id,
+        kind=case.kind,
+        assignee=case.employee_id,
+        customer_id=case.customer_id,
+        seller_id=case.seller_id,
+        opened_at=case.opened_at,
+        closed_at=case.closed_at,
+    )
+
+
+def _record_case(request: Request, employee: str, case: Case, action: str) -> None:
+    refs = [f"case:{case.case_id}"]
+    if case.seller_id:
+        refs.append(f"seller:{case.seller_id}")
+    _door(request).ledger.append(
+        LedgerEntry(
+            time=datetime.now(UTC),
+            actor=employee,
+            action=action,
+            decision="recorded",
+            resources=refs,
+            case=case.case_id,
+            kind="case",
+            extra={"assignee": case.employee_id},
+        ).encode()
+    )
+
+
+def install_access_errors(app: Any) -> None:
+    """Map the door's exceptions to problem+json statuses."""
+    from custodes.access.door import Conflict
+    from custodes.ledger.errors import FormatError
+    from custodes.ledger.sequencer import LedgerUnavailable
+    from custodes.vault.errors import ShreddedError
+
+    handlers: list[tuple[type[BaseException], int]] = [
+        (_Unauthorized, 401),
+        (_Forbidden, 403),
+        (NotFound, 404),
+        (_Conflict, 409),
+        (Conflict, 409),
+        (ShreddedError, 410),
+        (FormatError, 400),
+        (LedgerUnavailable, 503),
+    ]
+    for exc_type, status in handlers:
+        app.add_exception_handler(exc_type, _handler(status))
+
+
+def _handler(status: int) -> Any:
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        detail = str(exc) if status != 503 else "the ledger could not record; nothing was revealed"
+        response = problem(status, detail)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    return handle
+
+
+__all__ = ["access_router", "install_access_errors"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from custodes.access import signing
 from custodes.access.decide import decide
 from custodes.access.facts import Facts, RateLimits, independent, load_facts
-from custodes.access.model import DUAL_CONTROL, Decision, Justification, Resource
+from custodes.access.model import DUAL_CONTROL, Decision, Justification, Resource, new_id
 from custodes.access.models import AccessRequest, Approval, BreakGlassGrant
 from custodes.access.notify import Notifier, Outbox
 from custodes.access.policy import Policy
@@ -261,7 +260,7 @@ class Door:
         decision: Decision,
     ) -> str:
         now = self.clock()
-        request_id = "rq_" + secrets.token_hex(12)
+        request_id = new_id("rq")
         resource_json = json.dumps(
             {"kind": resource.kind, "ids": list(resource.ids), "fields": list(resource.fields)},
             sort_keys=True,
@@ -374,7 +373,7 @@ class Door:
             outcome, reason = "deny", "request_modified"
         else:
             outcome, reason = "allow", answer.policies[0]
-        approval_id = "ap_" + secrets.token_hex(12) if outcome == "allow" else None
+        approval_id = new_id("ap") if outcome == "allow" else None
         index = self._record(
             approver_id,
             action,
@@ -541,7 +540,7 @@ class Door:
         with Session(self.engine) as session, session.begin():
             session.add(
                 BreakGlassGrant(
-                    grant_id="bg_" + secrets.token_hex(12),
+                    grant_id=new_id("bg"),
                     employee_id=employee_id,
                     customer_id=customer_id,
                     reason=why.text,

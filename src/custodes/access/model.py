@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets
 from dataclasses import dataclass, field
 
 from custodes.errors import InputError
@@ -38,6 +40,12 @@ RESOURCE_KINDS = {
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _EMAILISH = re.compile(r"[^\s@]@[^\s@]")
 _PHONEISH = re.compile(r"\+?\d(?:[\s().-]?\d){7,}")
+
+
+def new_id(prefix: str) -> str:
+    """Random ids in lowercase base32: digit runs stay short, so the ledger's PII guard (which
+    refuses phone-like digit strings) never mistakes one for a phone number."""
+    return f"{prefix}_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,24 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "ledger_checkpoints",
-        sa.Column("size", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "size",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("size", name=op.f("pk_ledger_checkpoints")),
     )
     op.create_table(
         "ledger_entries",
-        sa.Column("idx", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False),
+        sa.Column(
+            "idx",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("idx", name=op.f("pk_ledger_entries")),
     )
@@ -37,13 +47,23 @@ def upgrade() -> None:
     )
     op.create_table(
         "ledger_nodes",
-        sa.Column("node_key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False),
+        sa.Column(
+            "node_key",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint("node_key", name=op.f("pk_ledger_nodes")),
     )
     op.create_table(
         "ledger_cosignatures",
-        sa.Column("size", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "size",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("witness", sa.String(length=200), nullable=False),
         sa.Column("line", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -137,43 +137,8 @@ def upgrade() -> None:
             batch_op.f("ix_access_break_glass_employee_id"), ["employee_id"], unique=False
         )
 
-    with op.batch_alter_table("ledger_checkpoints", schema=None) as batch_op:
-        batch_op.alter_column(
-            "size",
-            existing_type=sa.BIGINT(),
-            type_=sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            existing_nullable=False,
-            autoincrement=False,
-        )
-
-    with op.batch_alter_table("ledger_cosignatures", schema=None) as batch_op:
-        batch_op.alter_column(
-            "size",
-            existing_type=sa.BIGINT(),
-            type_=sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            existing_nullable=False,
-            autoincrement=False,
-        )
-
 
 def downgrade() -> None:
-    with op.batch_alter_table("ledger_cosignatures", schema=None) as batch_op:
-        batch_op.alter_column(
-            "size",
-            existing_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            type_=sa.BIGINT(),
-            existing_nullable=False,
-            autoincrement=False,
-        )
-
-    with op.batch_alter_table("ledger_checkpoints", schema=None) as batch_op:
-        batch_op.alter_column(
-            "size",
-            existing_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            type_=sa.BIGINT(),
-            existing_nullable=False,
-            autoincrement=False,
-        )
 
     with op.batch_alter_table("access_break_glass", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_access_break_glass_employee_id"))

@@ -1,0 +1,123 @@
+"""Backend selection: the same Ibis expressions run on DuckDB (default) or on local/cluster Spark.
+
+Inputs arrive as Arrow tables (read at the edge, see ``inputs``); ``Engine.register`` makes them
+Ibis tables on the chosen backend, and ``Engine.fetch`` brings a (small) result back as pandas.
+Times are naive UTC timestamps on both backends (Spark's session time zone is pinned to UTC), so
+day boundaries and hours mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+from ibis.expr.types import Table
+
+from custodes.errors import ConfigError
+
+BackendName = Literal["duckdb", "spark"]
+BACKENDS: tuple[str, ...] = ("duckdb", "spark")
+
+
+@dataclass
+class Engine:
+    """An Ibis connection plus the bookkeeping to register inputs under unique names."""
+
+    name: str
+    con: Any
+    spark: Any = None
+    _count: int = field(default=0)
+
+    def register(self, name: str, table: pa.Table) -> Table:
+        """Put an Arrow table on the backend and return it as an Ibis table."""
+        self._count += 1
+        unique = f"{name}_{self._count}"
+        if self.name == "duckdb":
+            return self.con.create_table(unique, table, temp=True)
+        frame = table.to_pandas(types_mapper=None)
+        for column, dtype in frame.dtypes.items():
+            if isinstance(dtype, pd.DatetimeTZDtype):
+                frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None)
+        return self.con.create_table(unique, frame, schema=_ibis_schema(table), temp=True)
+
+    def materialize(self, name: str, expr: Table) -> Table:
+        """Compute an intermediate once (a temp table) so later expressions reuse it."""
+        self._count += 1
+        unique = f"{name}_{self._count}"
+        if self.name == "duckdb":
+            return self.con.create_table(unique, expr, temp=True)
+        frame = self.con.to_pyspark(expr).cache()
+        frame.count()
+        frame.createOrReplaceTempView(unique)
+        return self.con.table(unique)
+
+    def fetch(self, expr: Table) -> pd.DataFrame:
+        """Run an expression and return its (small) result as pandas."""
+        return self.con.execute(expr)
+
+    def close(self) -> None:
+        if self.name == "duckdb":
+            self.con.disconnect()
+
+
+def _ibis_schema(table: pa.Table) -> ibis.Schema:
+    """Arrow schema as Ibis schema, with timestamps made naive (UTC) for Spark."""
+    fields = {}
+    for f in table.schema:
+        dtype = ibis.dtype(f.type)
+        if dtype.is_timestamp():
+            dtype = ibis.dtype("timestamp")
+        fields[f.name] = dtype
+    return ibis.schema(fields)
+
+
+def spark_session(master: str = "local[2]") -> Any:
+    """A small local Spark session pinned to UTC (pyspark is the optional extra ``spark``)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # pragma: no cover - depends on the install
+        raise ConfigError(
+            "the spark backend needs pyspark: pip install 'custodes[spark]' (and Java 17)"
+        ) from None
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return (
+        SparkSession.builder.master(master)
+        .appName("custodes-detect")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+
+
+def connect(backend: str = "duckdb", *, spark: Any = None, threads: int | None = None) -> Engine:
+    """An engine for ``backend``; pass an existing SparkSession to reuse one."""
+    if backend == "duckdb":
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET TimeZone = 'UTC'")
+        if threads:
+            con.raw_sql(f"SET threads = {int(threads)}")
+        return Engine("duckdb", con)
+    if backend == "spark":
+        session = spark or spark_session()
+        return Engine("spark", ibis.pyspark.connect(session), spark=session)
+    raise ConfigError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+
+
+@contextmanager
+def engine(backend: str = "duckdb", *, spark: Any = None) -> Iterator[Engine]:
+    """``with engine("duckdb") as e: ...`` closes DuckDB afterwards (a Spark session is kept)."""
+    e = connect(backend, spark=spark)
+    try:
+        yield e
+    finally:
+        e.close()

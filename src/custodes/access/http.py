@@ -21,7 +21,7 @@ from custodes.errors import InputError
 from custodes.ledger.entry import LedgerEntry
 from custodes.marketplace.models import Case, Customer, Employee
 from custodes.vault.service import CustomerPII, insert_prepared, masked_view, prepare_customer
-from custodes.web.problems import problem
+from custodes.web.problems import problem, problem_responses
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -151,7 +151,6 @@ Employee_ = Annotated[
 ]
 
 
-
 def _decision_out(decision: Decision) -> DecisionOut:
     return DecisionOut(
         outcome=decision.outcome,
@@ -212,11 +211,8 @@ def _why(code: str, case_id: str | None) -> Justification:
 def access_router() -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["access"])
     responses: dict[int | str, dict[str, Any]] = {
-        400: {"description": "Bad input (problem+json)"},
-        401: {"description": "No or bad token (problem+json)"},
-        403: {"description": "Denied, and recorded (problem+json)"},
-        404: {"description": "Not found (problem+json)"},
-        503: {"description": "The ledger could not record; nothing revealed (problem+json)"},
+        **problem_responses(400, 401, 403, 404, 409, 410, 422, 503),
+        202: {"description": "Pending: waits for an approver (already on the record)"},
     }
 
     @router.post(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from custodes.ledger.errors import FormatError, LedgerError
 from custodes.ledger.storage import LedgerReader
 from custodes.ledger.tiles import TILE_WIDTH, parse_tile_path
+from custodes.web.problems import problem_responses
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -20,7 +21,14 @@ def ledger_router() -> APIRouter:
     def reader(request: Request) -> LedgerReader:
         return LedgerReader(request.app.state.engine)
 
-    @router.get("/checkpoint", response_class=Response, summary="Latest signed checkpoint")
+    responses = problem_responses(404, 422)
+
+    @router.get(
+        "/checkpoint",
+        response_class=Response,
+        summary="Latest signed checkpoint",
+        responses=responses,
+    )
     def checkpoint(request: Request) -> Response:
         latest = reader(request).latest_checkpoint()
         if latest is None:
@@ -29,7 +37,12 @@ def ledger_router() -> APIRouter:
             latest[1], media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"}
         )
 
-    @router.get("/tile/{path:path}", response_class=Response, summary="Hash tile or entry bundle")
+    @router.get(
+        "/tile/{path:path}",
+        response_class=Response,
+        summary="Hash tile or entry bundle",
+        responses=responses,
+    )
     def tile(path: str, request: Request) -> Response:
         try:
             ref = parse_tile_path(f"tile/{path}")

@@ -47,6 +47,7 @@ cell = null; times ISO 8601 UTC with whole seconds, e.g. ``2026-01-05T09:13:00Z`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,17 @@ class World:
         return [e for e in self.employees if e.role == role]
 
 
-def build(config: SimConfig) -> World:
-    """Build the baseline marketplace (no insiders) in memory."""
+def build(config: SimConfig, *,
+          adjust: Callable[[SimConfig, list[Employee]], None] | None = None) -> World:
+    """Build the baseline marketplace (no insiders) in memory.
+
+    ``adjust`` may change employees (hire dates, shifts) before any work is simulated, so
+    scenarios such as new-hire cohorts or night shifts get ordinary work that fits them.
+    """
     names = NameBook(config.seed)
     employees = make_employees(config, names)
+    if adjust is not None:
+        adjust(config, employees)
     customers = make_customers(config, names)
     sellers = make_sellers(config, names)
     products = make_products(config, sellers)

@@ -121,7 +121,7 @@ class Api:
     engine: Engine
     signer: Signer
 
-    def call(self, method: str, path: str, employee: str | None = None, **kw: object):  # noqa: ANN201
+    def call(self, method: str, path: str, employee: str | None = None, **kw: object):
         headers = {"Authorization": f"Bearer {self.token}"}
         if employee:
             headers["X-Custodes-Employee"] = employee

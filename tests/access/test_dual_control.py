@@ -30,7 +30,7 @@ def _request(api: Api, body: dict = DELETE_R1, employee: str = "T1") -> tuple[st
     return request_id, preview.json()["digest"]
 
 
-def _approve(api: Api, request_id: str, digest: str, approver: str):  # noqa: ANN202
+def _approve(api: Api, request_id: str, digest: str, approver: str):
     return api.call("POST", f"/v1/requests/{request_id}/approve", approver, json={"digest": digest})
 
 

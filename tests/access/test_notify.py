@@ -16,7 +16,7 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(envelope)
         return "250 OK"
 
@@ -34,10 +34,16 @@ def test_request_mails_the_eligible_approvers(api: Api) -> None:
     controller.start()
     try:
         api.client.app.state.door.notifier = SmtpNotifier("127.0.0.1", port)
-        response = api.call("POST", "/v1/requests", "P1", json={
-            "action": "customer.export",
-            "resource": {"kind": "customer", "ids": ["C1", "C2"], "fields": ["email"]},
-            "justification": {"code": "legal"}})
+        response = api.call(
+            "POST",
+            "/v1/requests",
+            "P1",
+            json={
+                "action": "customer.export",
+                "resource": {"kind": "customer", "ids": ["C1", "C2"], "fields": ["email"]},
+                "justification": {"code": "legal"},
+            },
+        )
         assert response.status_code == 202
     finally:
         controller.stop()

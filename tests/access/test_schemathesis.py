@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 from sqlalchemy.orm import Session
 
 from custodes.access.notify import Outbox

@@ -31,6 +31,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(customers_app, name="customers")
 app.add_typer(ledger_app, name="ledger")
 tokens_app = typer.Typer(help="API tokens for calling services.", no_args_is_help=True)
+policy_app = typer.Typer(help="The access policy (Cedar).", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(witness_app, name="witness", help="A C2SP tlog-witness for custodes logs.")
 
@@ -176,6 +178,42 @@ def serve(
     uvicorn.run(
         create_app(rt.migrated_engine(), rt.services()), host=host, port=port, log_level="warning"
     )
+
+
+@policy_app.command("apply")
+def policy_apply(
+    file: Path,
+    applied_by: Annotated[str, typer.Option(help="Employee id applying the change.")],
+) -> None:
+    """Validate a Cedar policy, record the change in the ledger, make it current."""
+    from custodes.access.policy_store import apply_policy
+    from custodes.errors import InputError
+    from custodes.ledger.keys import load_log_signer
+    from custodes.ledger.sequencer import Sequencer
+
+    if not file.is_file():
+        raise InputError(f"{file}: no such policy file")
+    rt = Runtime.from_env()
+    engine = rt.migrated_engine()
+    with Sequencer(engine, load_log_signer(rt.settings.keys_dir)) as seq:
+        row = apply_policy(engine, _SequencerAppender(seq), file.read_text(), applied_by)
+    typer.echo(f"policy v{row.version} sha256 {row.sha256} (ledger entry {row.ledger_index})")
+
+
+@policy_app.command("show")
+def policy_show() -> None:
+    """Print the policy in force."""
+    from custodes.access.policy_store import current_policy
+
+    typer.echo(current_policy(Runtime.from_env().migrated_engine()).text, nl=False)
+
+
+class _SequencerAppender:
+    def __init__(self, sequencer: object) -> None:
+        self.sequencer = sequencer
+
+    def append(self, data: bytes, index: object = (), timeout: float = 10.0) -> int:
+        return self.sequencer.append_batch([data])[0]  # type: ignore[attr-defined]
 
 
 @tokens_app.command("create")

@@ -51,8 +51,11 @@ class Runtime:
             notifier = SmtpNotifier(
                 os.environ["CUSTODES_SMTP_HOST"], int(os.environ.get("CUSTODES_SMTP_PORT", "25"))
             )
+        from custodes.access.policy_store import current_policy
+
         return Services(
             keyring=self.keyring,
+            policy=current_policy(self.migrated_engine()),
             approval_key=load_or_create_approval_key(self.settings.keys_dir),
             signer=load_log_signer(self.settings.keys_dir),
             notifier=notifier,

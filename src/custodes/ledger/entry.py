@@ -23,7 +23,8 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
 _EMAILISH = re.compile(r"[^\s@]@[^\s@]")
 _PHONEISH = re.compile(r"\+?\d(?:[\s().-]?\d){7,}")
 # Our own keyed ids (cp_…, ep_…, ap_…: base32 of an HMAC or random bytes) may contain digit runs.
-_OUR_ID = re.compile(r"^(?:[a-z]+:)?[a-z]{2,4}_[a-z2-7]{16,}$")
+# Digests (32-64 lowercase hex) likewise: sha256 of a policy, of a set of pseudonyms.
+_OUR_ID = re.compile(r"^(?:[a-z]+:)?(?:[a-z]{2,4}_[a-z2-7]{16,}|[0-9a-f]{32,64})$")
 
 
 class PIIRefused(FormatError):

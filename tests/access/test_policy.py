@@ -1,0 +1,123 @@
+"""Policy invariants (hypothesis over every fact combination) and ledgered policy changes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+
+from custodes.access.model import ACTIONS
+from custodes.access.policy import Policy, default_policy_text
+from custodes.access.policy_store import apply_policy, current_policy
+from custodes.errors import ConfigError
+from custodes.ledger.sequencer import Sequencer
+from custodes.ledger.storage import LedgerReader
+from custodes.marketplace.models import CASE_KINDS, EMPLOYEE_ROLES
+
+POLICY = Policy.default()
+APPROVALS = tuple(
+    f"approve.{a}"
+    for a in (
+        "review.delete",
+        "seller.reinstate",
+        "customer.export",
+        "customer.view",
+        "break_glass",
+    )
+)
+contexts = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from([*EMPLOYEE_ROLES, ""]),
+        "active": st.booleans(),
+        "justification": st.sampled_from(
+            [
+                "customer_contact",
+                "order_dispute",
+                "review_report",
+                "seller_appeal",
+                "seller_support",
+                "investigation",
+                "legal",
+                "break_glass",
+            ]
+        ),
+        "case_open": st.booleans(),
+        "case_kind": st.sampled_from([*CASE_KINDS, ""]),
+        "case_covers_customer": st.booleans(),
+        "case_covers_seller": st.booleans(),
+        "case_covers_review": st.booleans(),
+        "contact_fields_only": st.booleans(),
+        "break_glass_active": st.booleans(),
+        "independent": st.booleans(),
+    }
+)
+actions = st.sampled_from([*ACTIONS, *APPROVALS, "customer.delete_everything"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(action=actions, context=contexts)
+def test_inactive_employees_are_always_denied(action: str, context: dict) -> None:
+    context["active"] = False
+    assert not POLICY.evaluate(action, context).allowed
+
+
+@settings(max_examples=400, deadline=None)
+@given(action=actions, context=contexts)
+def test_invariants_hold_for_every_fact_combination(action: str, context: dict) -> None:
+    answer = POLICY.evaluate(action, context)
+    fresh = Policy(default_policy_text()).evaluate(action, context)
+    assert answer == fresh  # the cache never changes an answer
+    if action == "customer.delete_everything":
+        assert not answer.allowed  # deny by default
+    if action.startswith("approve.") and answer.allowed:
+        assert context["independent"]  # never the requester or their chain
+    if action == "customer.view" and answer.allowed:
+        assert context["break_glass_active"] or (
+            context["case_open"] and context["role"] in ("support_agent", "investigator")
+        )
+    if action in ("review.delete", "seller.reinstate") and answer.allowed:
+        assert context["role"] == "trust_safety" and context["case_open"]
+
+
+def test_a_bad_policy_is_refused_and_nothing_recorded(engine: Engine) -> None:
+    with Sequencer(engine) as seq:
+        appender = _Appender(seq)
+        with pytest.raises(ConfigError):
+            apply_policy(engine, appender, "permit(principal, action, resource) when {", "P1")
+        assert seq.size == 0
+
+
+def test_policy_change_is_ledgered_and_takes_effect(engine: Engine) -> None:
+    text = default_policy_text().replace('"data_analyst", ', "")
+    with Sequencer(engine) as seq:
+        row = apply_policy(engine, _Appender(seq), text, "P1")
+    entry = json.loads(LedgerReader(engine).entry(row.ledger_index))
+    assert entry["kind"] == "policy.change" and entry["extra"]["sha256"] == row.sha256
+    policy = current_policy(engine)
+    assert policy.sha256 == row.sha256
+    analyst = {
+        "role": "data_analyst",
+        "active": True,
+        "justification": "customer_contact",
+        "case_open": False,
+        "case_kind": "",
+        "case_covers_customer": False,
+        "case_covers_seller": False,
+        "case_covers_review": False,
+        "contact_fields_only": True,
+        "break_glass_active": False,
+        "independent": False,
+    }
+    assert POLICY.evaluate("customer.search", analyst).allowed
+    assert not policy.evaluate("customer.search", analyst).allowed
+
+
+class _Appender:
+    def __init__(self, seq: Sequencer) -> None:
+        self.seq = seq
+
+    def append(self, data: bytes, index: object = (), timeout: float = 10.0) -> int:
+        return self.seq.append_batch([data])[0]

@@ -54,6 +54,6 @@ def apply_policy(engine: Engine, ledger: Appender, text: str, applied_by: str) -
         applied_at=now,
         ledger_index=index,
     )
-    with Session(engine) as session, session.begin():
+    with Session(engine, expire_on_commit=False) as session, session.begin():
         session.add(row)
     return row

@@ -103,3 +103,14 @@ def test_ledger_keygen_proof_export_verify(home: Path, tmp_path: Path) -> None:
     failed = run(home, "ledger", "verify", str(export), "--key", pub, ok=False)
     assert failed.returncode == 1
     assert "first bad index 256" in failed.stderr
+
+
+def test_demo_tells_the_story(tmp_path: Path) -> None:
+    out = run(
+        tmp_path / "unused", "demo", "--no-serve", "--home", str(tmp_path / "demo"),
+        "--customers", "300", "--employees", "30", "--days", "5",
+    )
+    text = out.stdout
+    assert "allow" in text and "no_rule_permits" in text and "not_independent" in text
+    assert "offline verify: ok" in text.replace("\n", " ")
+    assert not (tmp_path / "demo" / "dataset").exists()

@@ -51,9 +51,16 @@ class Runtime:
             notifier = SmtpNotifier(
                 os.environ["CUSTODES_SMTP_HOST"], int(os.environ.get("CUSTODES_SMTP_PORT", "25"))
             )
+        from custodes.access.door import DoorConfig
+        from custodes.access.facts import RateLimits
         from custodes.access.policy_store import current_policy
 
+        limits = RateLimits(
+            per_hour=int(os.environ.get("CUSTODES_REVEAL_LIMIT_HOUR", "30")),
+            per_day=int(os.environ.get("CUSTODES_REVEAL_LIMIT_DAY", "150")),
+        )
         return Services(
+            config=DoorConfig(limits=limits),
             keyring=self.keyring,
             policy=current_policy(self.migrated_engine()),
             approval_key=load_or_create_approval_key(self.settings.keys_dir),

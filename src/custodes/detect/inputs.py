@@ -1,7 +1,8 @@
 """Detection inputs: a dataset folder, the database's imported tables, or ledgered decisions.
 
 Every source becomes the same ``Inputs``: Arrow tables with fixed columns (below), times as
-naive UTC. Access events carry an ``evidence`` reference that an investigator can resolve:
+integer seconds since the Unix epoch (UTC), so DuckDB and Spark cannot disagree about time zones.
+Access events carry an ``evidence`` reference that an investigator can resolve:
 ``access.jsonl:LINE`` for a dataset folder, ``db:imported_access_events:ID`` for the database,
 ``ledger:INDEX`` for ledgered decisions (``events_from_records``). PII never enters: customers
 keep only their id and signup time; a reported e-mail in ``signals.jsonl`` is resolved to a
@@ -36,13 +37,13 @@ from custodes.marketplace.models import (
     SIGNAL_KINDS,
 )
 
-TS = pa.timestamp("us")
+TS = pa.int64()  # times are whole seconds since the Unix epoch (UTC) on every backend
 STR = pa.string()
 
 # The canonical columns of each input table (what features and signals may rely on).
 SCHEMAS: dict[str, pa.Schema] = {
     "events": pa.schema([
-        ("event_id", pa.int64()), ("evidence", STR), ("time", TS), ("employee_id", STR),
+        ("event_id", pa.int64()), ("evidence", STR), ("ts", TS), ("employee_id", STR),
         ("action", STR), ("seller_id", STR), ("product_id", STR), ("review_id", STR),
         ("case_id", STR), ("justification", STR), ("n_fields", pa.int32()),
         ("n_customers", pa.int32()), ("reveal", pa.bool_()), ("approver_id", STR),
@@ -50,26 +51,26 @@ SCHEMAS: dict[str, pa.Schema] = {
     "event_customers": pa.schema([("event_id", pa.int64()), ("customer_id", STR)]),
     "employees": pa.schema([
         ("employee_id", STR), ("role", STR), ("team", STR), ("manager_id", STR),
-        ("hired_at", TS), ("left_at", TS), ("region", STR),
+        ("hired_ts", TS), ("left_ts", TS), ("region", STR),
     ]),
-    "customers": pa.schema([("customer_id", STR), ("created_at", TS)]),
-    "sellers": pa.schema([("seller_id", STR), ("status", STR), ("banned_at", TS)]),
+    "customers": pa.schema([("customer_id", STR), ("created_ts", TS)]),
+    "sellers": pa.schema([("seller_id", STR), ("status", STR), ("banned_ts", TS)]),
     "products": pa.schema([("product_id", STR), ("seller_id", STR), ("category", STR)]),
     "orders": pa.schema([
         ("order_id", STR), ("customer_id", STR), ("product_id", STR), ("seller_id", STR),
-        ("ordered_at", TS),
+        ("ordered_ts", TS),
     ]),
     "reviews": pa.schema([
         ("review_id", STR), ("customer_id", STR), ("product_id", STR), ("seller_id", STR),
-        ("rating", pa.int32()), ("created_at", TS), ("status", STR), ("removed_at", TS),
+        ("rating", pa.int32()), ("created_ts", TS), ("status", STR), ("removed_ts", TS),
         ("removed_by", STR),
     ]),
     "cases": pa.schema([
         ("case_id", STR), ("kind", STR), ("employee_id", STR), ("customer_id", STR),
-        ("seller_id", STR), ("opened_at", TS), ("closed_at", TS),
+        ("seller_id", STR), ("opened_ts", TS), ("closed_ts", TS),
     ]),
     "signals": pa.schema([
-        ("signal_id", pa.int64()), ("evidence", STR), ("time", TS), ("kind", STR),
+        ("signal_id", pa.int64()), ("evidence", STR), ("ts", TS), ("kind", STR),
         ("seller_id", STR), ("customer_id", STR),
     ]),
 }
@@ -104,10 +105,10 @@ def _sql_list(values: Iterable[str]) -> str:
 
 
 def _ts(expr: str) -> str:
-    """ISO 8601 text with an explicit offset → naive UTC timestamp (NULL when unparseable)."""
+    """ISO 8601 text with an explicit offset → epoch seconds (NULL when unparseable)."""
     return (
         f"CASE WHEN regexp_matches({expr}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
-        f"THEN timezone('UTC', TRY_CAST({expr} AS TIMESTAMPTZ)) END"
+        f"THEN floor(epoch(TRY_CAST({expr} AS TIMESTAMPTZ)))::BIGINT END"
     )
 
 
@@ -153,7 +154,7 @@ class _FolderReader:
 
     def check(self, file: str, sql: str, problem: str) -> None:
         """Fail when ``sql`` (a COUNT of bad rows) is not zero."""
-        (bad,) = self.db.execute(sql).fetchone() or (0,)
+        (bad,) = self.db.execute(sql).fetchall()[0]
         if bad:
             self.fail(file, problem)
 
@@ -235,11 +236,11 @@ class _FolderReader:
             (lines,) = self.db.execute(
                 "SELECT count(*) FROM read_csv(?, columns = {'j': 'VARCHAR'}, header = false, "
                 "delim = '\\x01', quote = '', escape = '', auto_detect = false)",
-                [str(path)]).fetchone() or (0,)
+                [str(path)]).fetchall()[0]
         except duckdb.Error:
             self.fail(ACCESS_FILE, "malformed JSON Lines")
             return
-        (rows,) = self.db.execute("SELECT count(*) FROM raw_access").fetchone() or (0,)
+        (rows,) = self.db.execute("SELECT count(*) FROM raw_access").fetchall()[0]
         if rows != lines:
             # Blank lines would shift line numbers; the reader handles them (slowly) instead.
             self.fail(ACCESS_FILE, "blank lines are not supported by the fast reader")
@@ -293,7 +294,7 @@ class _FolderReader:
         t = _ts
         events = self.arrow(
             f"SELECT line::BIGINT - 1 AS event_id, '{ACCESS_FILE}:' || line AS evidence, "
-            f"{t('time')} AS time, employee_id, action, seller_id, product_id, review_id, "
+            f"{t('time')} AS ts, employee_id, action, seller_id, product_id, review_id, "
             "case_id, justification, coalesce(len(fields), 0)::INT AS n_fields, "
             "coalesce(len(customer_ids), 0)::INT AS n_customers, "
             f"(coalesce(len(fields), 0) > 0 OR action IN ({_sql_list(REVEALING_ACTIONS)})) "
@@ -305,29 +306,29 @@ class _FolderReader:
             events=events,
             event_customers=event_customers,
             employees=self.arrow(
-                f"SELECT employee_id, role, team, manager_id, {t('hired_at')} AS hired_at, "
-                f"{t('left_at')} AS left_at, region FROM raw_employees ORDER BY 1", "employees"),
-            customers=self.arrow(f"SELECT customer_id, {t('created_at')} AS created_at "
+                f"SELECT employee_id, role, team, manager_id, {t('hired_at')} AS hired_ts, "
+                f"{t('left_at')} AS left_ts, region FROM raw_employees ORDER BY 1", "employees"),
+            customers=self.arrow(f"SELECT customer_id, {t('created_at')} AS created_ts "
                                  "FROM raw_customers ORDER BY 1", "customers"),
-            sellers=self.arrow(f"SELECT seller_id, status, {t('banned_at')} AS banned_at "
+            sellers=self.arrow(f"SELECT seller_id, status, {t('banned_at')} AS banned_ts "
                                "FROM raw_sellers ORDER BY 1", "sellers"),
             products=self.arrow("SELECT product_id, seller_id, category FROM raw_products "
                                 "ORDER BY 1", "products"),
             orders=self.arrow(f"SELECT order_id, customer_id, product_id, seller_id, "
-                              f"{t('ordered_at')} AS ordered_at FROM raw_orders ORDER BY 1",
+                              f"{t('ordered_at')} AS ordered_ts FROM raw_orders ORDER BY 1",
                               "orders"),
             reviews=self.arrow(
                 f"SELECT review_id, customer_id, product_id, seller_id, rating::INT AS rating, "
-                f"{t('created_at')} AS created_at, status, {t('removed_at')} AS removed_at, "
+                f"{t('created_at')} AS created_ts, status, {t('removed_at')} AS removed_ts, "
                 "removed_by FROM raw_reviews ORDER BY 1", "reviews"),
             cases=self.arrow(
                 f"SELECT case_id, kind, employee_id, customer_id, seller_id, "
-                f"{t('opened_at')} AS opened_at, {t('closed_at')} AS closed_at "
+                f"{t('opened_at')} AS opened_ts, {t('closed_at')} AS closed_ts "
                 "FROM raw_cases ORDER BY 1", "cases"),
             # A reported e-mail is matched to a customer here, then forgotten.
             signals=self.arrow(
                 f"SELECT s.line::BIGINT - 1 AS signal_id, '{SIGNALS_FILE}:' || s.line AS evidence,"
-                f" {t('s.time')} AS time, s.kind, s.seller_id, "
+                f" {t('s.time')} AS ts, s.kind, s.seller_id, "
                 "coalesce(s.customer_id, c.customer_id) AS customer_id FROM raw_signals s "
                 "LEFT JOIN (SELECT lower(email) AS email, min(customer_id) AS customer_id "
                 "FROM raw_customers WHERE email IS NOT NULL GROUP BY 1) c "
@@ -371,7 +372,7 @@ def events_from_records(records: Iterable[Mapping[str, Any]], *, source: str = "
         n_fields = len(r.get("fields") or ())
         row = {
             "event_id": index, "evidence": f"{source}:{index}",
-            "time": time.astimezone(UTC).replace(tzinfo=None),
+            "ts": int(time.astimezone(UTC).timestamp()),
             "employee_id": r["employee_id"], "action": r["action"],
             "seller_id": r.get("seller_id"), "product_id": r.get("product_id"),
             "review_id": r.get("review_id"), "case_id": r.get("case_id"),
@@ -406,8 +407,10 @@ def load_database(engine: Any) -> Inputs:
         df = frame(sql)
         schema = SCHEMAS[name]
         for f in schema:
-            if pa.types.is_timestamp(f.type):
-                df[f.name] = pd.to_datetime(df[f.name], utc=True).dt.tz_localize(None)
+            if f.name.endswith("_ts") or f.name == "ts":
+                source = f.name.removesuffix("_ts") + "_at" if f.name != "ts" else "time"
+                when = pd.to_datetime(df.pop(source), utc=True)
+                df[f.name] = (when - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
         return pa.Table.from_pandas(df[[f.name for f in schema]], schema=schema,
                                     preserve_index=False)
 

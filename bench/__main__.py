@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import argparse
 
-from bench import ledger_bench, vault_bench
+from bench import access_bench, ledger_bench, vault_bench
 from bench.report import print_rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--only", choices=["vault", "ledger"], help="run one group")
+    parser.add_argument("--only", choices=["vault", "ledger", "access"], help="run one group")
     args = parser.parse_args()
     rows = []
     if args.only in (None, "vault"):
         rows += vault_bench.run(args.quick)
     if args.only in (None, "ledger"):
         rows += ledger_bench.run(args.quick)
+    if args.only in (None, "access"):
+        rows += access_bench.run(args.quick)
     print_rows(rows)
 
 

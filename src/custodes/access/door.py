@@ -26,6 +26,7 @@ from custodes.access.model import DUAL_CONTROL, Decision, Justification, Resourc
 from custodes.access.models import AccessRequest, Approval, BreakGlassGrant
 from custodes.access.notify import Notifier, Outbox
 from custodes.access.policy import Policy
+from custodes.access.ratelimit import RevealWindows
 from custodes.errors import CustodesError, InputError
 from custodes.ledger.entry import LedgerEntry
 from custodes.marketplace.models import Employee, Order, Review, Seller
@@ -89,6 +90,7 @@ class Door:
         self.notifier = notifier or Outbox()
         self.config = config or DoorConfig()
         self.clock = clock
+        self.windows = RevealWindows()
 
     # -- recording ------------------------------------------------------------------------------
     def _record(
@@ -163,7 +165,14 @@ class Door:
         now = self.clock()
         with Session(self.engine) as session:
             facts = load_facts(
-                session, employee_id, action, resource, justification, now, self.config.limits
+                session,
+                employee_id,
+                action,
+                resource,
+                justification,
+                now,
+                self.config.limits,
+                self.windows,
             )
         outcome, reason, rules = decide(self.policy, action, facts, self.config.limits, approved)
         index = self._record(
@@ -178,6 +187,8 @@ class Door:
             approval=approval,
             request_id=request_id,
         )
+        if action == "customer.view" and outcome == "allow" and resource.fields:
+            self.windows.record(employee_id, facts.customer_ids, now)
         return Decision(outcome, reason, action, index, request_id, rules), facts
 
     # -- reads ------------------------------------------------------------------------------------
@@ -520,10 +531,16 @@ class Door:
             return {"erased": True}
 
     def _facts_for(self, resource: Resource) -> Facts:
+        """Subjects of a resource (customers and their pseudonyms) for recording non-decisions."""
         with Session(self.engine) as session:
-            now = self.clock()
             return load_facts(
-                session, "", "none", resource, Justification("legal"), now, self.config.limits
+                session,
+                "",
+                "none",
+                resource,
+                Justification("legal"),
+                self.clock(),
+                self.config.limits,
             )
 
     # -- break-glass ------------------------------------------------------------------------------

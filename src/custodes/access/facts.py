@@ -7,13 +7,15 @@ recorded with the decision's reason, so a decision can be explained after the fa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, select
+from sqlalchemy import case as case_
 from sqlalchemy.orm import Session
 
 from custodes.access.model import PII_FIELDS, Justification, Resource
 from custodes.access.models import BreakGlassGrant
+from custodes.access.ratelimit import RevealWindows
 from custodes.ledger.models import LedgerAccessIndex
 from custodes.marketplace.models import Case, Customer, Employee, Order, Review, Seller
 
@@ -66,29 +68,31 @@ def independent(session: Session, approver_id: str, requester_id: str) -> bool:
     return requester_id not in management_chain(session, approver_id)
 
 
-def _resource_links(session: Session, resource: Resource) -> tuple[bool, set[str], set[str]]:
-    """Does the resource exist, and which customers and sellers does it concern."""
+def _resource_links(session: Session, resource: Resource) -> tuple[bool, dict[str, str], set[str]]:
+    """Does the resource exist; which customers (with pseudonyms) and sellers it concerns."""
     ids = list(resource.ids)
-    customers: set[str] = set()
-    sellers: set[str] = set()
     if resource.kind == "customer":
-        found = set(
-            session.scalars(select(Customer.customer_id).where(Customer.customer_id.in_(ids)))
+        pseudonyms = dict(
+            session.execute(
+                select(Customer.customer_id, Customer.pseudonym).where(
+                    Customer.customer_id.in_(ids)
+                )
+            ).all()
         )
-        customers = found
-        return len(found) == len(set(ids)), customers, sellers
+        return len(pseudonyms) == len(set(ids)), pseudonyms, set()
     if resource.kind == "seller":
         found = set(session.scalars(select(Seller.seller_id).where(Seller.seller_id.in_(ids))))
-        return len(found) == len(set(ids)), customers, found
+        return len(found) == len(set(ids)), {}, found
     model = Order if resource.kind == "order" else Review
     key = Order.order_id if resource.kind == "order" else Review.review_id
     rows = session.execute(
-        select(key, model.customer_id, model.seller_id).where(key.in_(ids))
+        select(key, model.customer_id, model.seller_id, Customer.pseudonym)
+        .join(Customer, Customer.customer_id == model.customer_id)
+        .where(key.in_(ids))
     ).all()
-    for _, customer, seller in rows:
-        customers.add(customer)
-        sellers.add(seller)
-    return len(rows) == len(set(ids)), customers, sellers
+    pseudonyms = {customer: pseudonym for _, customer, _, pseudonym in rows}
+    sellers = {seller for _, _, seller, _ in rows}
+    return len(rows) == len(set(ids)), pseudonyms, sellers
 
 
 def load_facts(
@@ -99,9 +103,11 @@ def load_facts(
     justification: Justification,
     now: datetime,
     limits: RateLimits,
+    windows: RevealWindows | None = None,
 ) -> Facts:
-    employee = session.get(Employee, employee_id)
-    found, customers, sellers = _resource_links(session, resource)
+    employee = session.get(Employee, employee_id) if employee_id else None
+    found, pseudonyms, sellers = _resource_links(session, resource)
+    customers = set(pseudonyms)
     case = session.get(Case, justification.case_id) if justification.case_id else None
     case_open = bool(
         employee is not None
@@ -143,38 +149,48 @@ def load_facts(
         "break_glass_active": break_glass,
         "independent": False,
     }
-    pseudonyms = dict(
-        session.execute(
-            select(Customer.customer_id, Customer.pseudonym).where(
-                Customer.customer_id.in_(list(customers))
-            )
-        ).all()
-    )
     facts = Facts(employee, found, context, sorted(customers), pseudonyms)
     if action == "customer.view" and resource.fields and employee is not None:
-        facts.new_customers_hour = _new_customers(session, employee_id, customers, now, 1)
-        facts.new_customers_day = _new_customers(session, employee_id, customers, now, 24)
+        if windows is not None:
+            counts = windows.counts(session, employee_id, customers, now)
+        else:
+            counts = _revealed_counts(session, employee_id, customers, now)
+        facts.new_customers_hour, facts.new_customers_day = counts
     return facts
 
 
-def _new_customers(
-    session: Session, employee_id: str, customers: set[str], now: datetime, hours: int
-) -> int:
-    """Distinct customers revealed in the window, counting this request's new ones."""
-    seen = set(
-        session.scalars(
-            select(LedgerAccessIndex.subject_id)
-            .where(
-                and_(
-                    LedgerAccessIndex.actor == employee_id,
-                    LedgerAccessIndex.subject_kind == "customer",
-                    LedgerAccessIndex.action == "customer.view",
-                    LedgerAccessIndex.decision == "allow",
-                    LedgerAccessIndex.time > now - timedelta(hours=hours),
-                    LedgerAccessIndex.time <= now,
-                )
-            )
-            .distinct()
-        )
+def _revealed_counts(
+    session: Session, employee_id: str, customers: set[str], now: datetime
+) -> tuple[int, int]:
+    """Distinct customers revealed in the last hour and day, this request's new ones included.
+
+    One aggregate over the (actor, time) index: the hot path must not fetch every past row.
+    """
+    hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
+    index = LedgerAccessIndex
+    recent = and_(
+        index.actor == employee_id,
+        index.subject_kind == "customer",
+        index.action == "customer.view",
+        index.decision == "allow",
+        index.time > day_ago,
+        index.time <= now,
     )
-    return len(seen | customers)
+    in_hour = case_((index.time > hour_ago, index.subject_id))
+    day, hour = session.execute(
+        select(
+            func.count(func.distinct(index.subject_id)), func.count(func.distinct(in_hour))
+        ).where(recent)
+    ).one()
+    seen = session.execute(
+        select(index.subject_id, func.max(index.time))
+        .where(recent, index.subject_id.in_(list(customers)))
+        .group_by(index.subject_id)
+    ).all()
+    new_day = len(customers) - len(seen)
+    new_hour = len(customers) - sum(1 for _, last in seen if _aware(last) > hour_ago)
+    return hour + new_hour, day + new_day
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 
 from custodes.access.door import Door, NotFound, Outcome
 from custodes.access.model import JUSTIFICATIONS, PII_FIELDS, Decision, Justification, Resource
-from custodes.access.models import ApiToken
-from custodes.access.tokens import authenticate
+from custodes.access.tokens import TokenInfo, authenticate
 from custodes.errors import InputError
 from custodes.ledger.entry import LedgerEntry
 from custodes.marketplace.models import Case, Customer, Employee
@@ -173,14 +172,14 @@ def _refused(decision: Decision) -> JSONResponse:
 def require(scope: str) -> Any:
     """Dependency: a live bearer token carrying `scope` (401 without one, 403 without scope)."""
 
-    def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiToken:
+    def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> TokenInfo:
         if not authorization or not authorization.startswith("Bearer "):
             raise _Unauthorized("a bearer token is required")
         with Session(request.app.state.engine) as session:
             token = authenticate(session, authorization.removeprefix("Bearer ").strip())
         if token is None:
             raise _Unauthorized("the token is unknown or revoked")
-        if scope not in token.scopes.split():
+        if scope not in token.scopes:
             raise _Forbidden(f"the token lacks scope {scope}")
         return token
 
@@ -223,7 +222,7 @@ def access_router() -> APIRouter:
         summary="Store a customer's PII in the vault",
     )
     def create_customer(
-        body: CustomerIn, request: Request, token: ApiToken = require("customers:write")
+        body: CustomerIn, request: Request, token: TokenInfo = require("customers:write")
     ) -> MaskedOut:
         door = _door(request)
         if body.email is None and body.phone is None:
@@ -270,7 +269,7 @@ def access_router() -> APIRouter:
         email: Annotated[str, Query(min_length=3, max_length=254)],
         justification: Code = "customer_contact",
         case_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
-        _: ApiToken = require("customers:read"),
+        _: TokenInfo = require("customers:read"),
     ) -> Any:
         outcome = _door(request).search_email(employee, email, _why(justification, case_id))
         return _search_response(outcome)
@@ -287,7 +286,7 @@ def access_router() -> APIRouter:
         employee: Employee_,
         justification: Code = "customer_contact",
         case_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
-        _: ApiToken = require("customers:read"),
+        _: TokenInfo = require("customers:read"),
     ) -> Any:
         outcome = _door(request).masked(employee, customer_id, _why(justification, case_id))
         return _search_response(outcome)
@@ -303,7 +302,7 @@ def access_router() -> APIRouter:
         customer_id: PathId,
         body: RevealIn,
         employee: Employee_,
-        _: ApiToken = require("customers:reveal"),
+        _: TokenInfo = require("customers:reveal"),
     ) -> Any:
         outcome = _door(request).reveal(
             employee, customer_id, tuple(body.fields), body.justification.to_model()
@@ -322,7 +321,7 @@ def access_router() -> APIRouter:
         request: Request,
         body: BreakGlassIn,
         employee: Employee_,
-        _: ApiToken = require("customers:reveal"),
+        _: TokenInfo = require("customers:reveal"),
     ) -> Any:
         outcome = _door(request).break_glass(
             employee, body.customer_id, Justification("break_glass", None, body.reason)
@@ -352,7 +351,7 @@ def access_router() -> APIRouter:
         summary="Open a case (assigns an employee to a customer and/or seller)",
     )
     def open_case(
-        body: CaseIn, request: Request, employee: Employee_, _: ApiToken = require("cases:write")
+        body: CaseIn, request: Request, employee: Employee_, _: TokenInfo = require("cases:write")
     ) -> CaseOut:
         now = datetime.now(UTC)
         with Session(request.app.state.engine) as session, session.begin():
@@ -384,7 +383,7 @@ def access_router() -> APIRouter:
 
     @router.get("/cases/{case_id}", response_model=CaseOut, responses=responses)
     def get_case(
-        case_id: PathId, request: Request, _: ApiToken = require("cases:write")
+        case_id: PathId, request: Request, _: TokenInfo = require("cases:write")
     ) -> CaseOut:
         with Session(request.app.state.engine) as session:
             case = session.get(Case, case_id)
@@ -397,7 +396,7 @@ def access_router() -> APIRouter:
         case_id: PathId,
         request: Request,
         employee: Employee_,
-        _: ApiToken = require("cases:write"),
+        _: TokenInfo = require("cases:write"),
     ) -> CaseOut:
         with Session(request.app.state.engine) as session, session.begin():
             case = session.get(Case, case_id)
@@ -420,7 +419,7 @@ def access_router() -> APIRouter:
         body: RequestIn,
         request: Request,
         employee: Employee_,
-        _: ApiToken = require("requests:write"),
+        _: TokenInfo = require("requests:write"),
     ) -> Any:
         resource = Resource(
             body.resource.kind, tuple(body.resource.ids), tuple(body.resource.fields)
@@ -432,7 +431,7 @@ def access_router() -> APIRouter:
 
     @router.get("/requests/{request_id}", responses=responses, summary="Masked preview")
     def preview(
-        request_id: PathId, request: Request, _: ApiToken = require("approvals:write")
+        request_id: PathId, request: Request, _: TokenInfo = require("approvals:write")
     ) -> dict[str, Any]:
         return _door(request).preview(request_id)
 
@@ -442,7 +441,7 @@ def access_router() -> APIRouter:
         body: ApproveIn,
         request: Request,
         employee: Employee_,
-        _: ApiToken = require("approvals:write"),
+        _: TokenInfo = require("approvals:write"),
     ) -> Any:
         return _outcome_response(_door(request).approve(employee, request_id, body.digest))
 
@@ -451,7 +450,7 @@ def access_router() -> APIRouter:
         request_id: PathId,
         request: Request,
         employee: Employee_,
-        _: ApiToken = require("approvals:write"),
+        _: TokenInfo = require("approvals:write"),
     ) -> Any:
         return _outcome_response(_door(request).refuse(employee, request_id))
 
@@ -460,7 +459,7 @@ def access_router() -> APIRouter:
         request_id: PathId,
         request: Request,
         employee: Employee_,
-        _: ApiToken = require("requests:write"),
+        _: TokenInfo = require("requests:write"),
     ) -> Any:
         return _outcome_response(_door(request).execute(employee, request_id))
 
@@ -471,7 +470,7 @@ def access_router() -> APIRouter:
         subject_id: Annotated[str, Query(min_length=1, max_length=64)] = "",
         actor: Annotated[str | None, Query(max_length=64)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        _: ApiToken = require("decisions:read"),
+        _: TokenInfo = require("decisions:read"),
     ) -> list[dict[str, Any]]:
         from custodes.ledger.models import LedgerAccessIndex
 
@@ -512,7 +511,7 @@ def _record_endpoint(action: str) -> Any:
         employee: Employee_,
         justification: Code = "customer_contact",
         case_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
-        _: ApiToken = require("records:read"),
+        _: TokenInfo = require("records:read"),
     ) -> Any:
         outcome = _door(request).view(employee, action, record_id, _why(justification, case_id))
         return _outcome_response(outcome)

@@ -261,7 +261,7 @@ class GroupCommitter:
     `LedgerUnavailable`: record before reveal.
     """
 
-    def __init__(self, sequencer: Sequencer, max_batch: int = 512, linger: float = 0.002) -> None:
+    def __init__(self, sequencer: Sequencer, max_batch: int = 512, linger: float = 0.0) -> None:
         self.sequencer = sequencer
         self.max_batch = max_batch
         self.linger = linger

@@ -114,7 +114,8 @@ def peak_week(stage: Stage) -> None:
                     seller_id=e.seller_id, product_id=e.product_id, review_id=e.review_id,
                     case_id=clone.case_id, fields=e.fields, justification=e.justification)
         agents.add(k.employee_id)
-    for eid in sorted(agents)[:5]:
+    for eid in [a for a in sorted(agents) if a not in stage.taken][:5]:
+        stage.taken.add(eid)
         stage.label("peak_week", "confounder", stage.world.employee(eid), lo, hi,
                     "twice the usual contacts")
 

@@ -257,7 +257,7 @@ def low_and_slow(stage: Stage) -> None:
     rng.shuffle(targets)
     lo = rng.uniform(5, 9)
     hi = min(stage.world.config.days - 1, lo + rng.uniform(14, 21))
-    times = stage.shift_times(rng, agent, stage.day(lo), stage.day(hi), (1, 2), p_shift=0.6)
+    times = stage.shift_times(rng, agent, stage.day(lo), stage.day(hi), (1, 3), p_shift=0.7)
     log = stage.world.log
     used = []
     for t, cid in zip(times, targets, strict=False):

@@ -1,0 +1,245 @@
+"""The one door: `decide` alone (against raw Cedar), and justified reveals over HTTP under wrk."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cedarpy
+
+from bench.report import Row
+from custodes.access.decide import decide
+from custodes.access.facts import Facts, RateLimits
+from custodes.access.policy import Policy
+from custodes.marketplace.models import CASE_KINDS, EMPLOYEE_ROLES
+
+SERVER = Path(__file__).with_name("access_server.py")
+
+
+def _contexts(n: int, rng: random.Random) -> list[tuple[str, dict[str, str | bool]]]:
+    actions = [
+        "customer.view",
+        "customer.search",
+        "order.view",
+        "review.view",
+        "review.delete",
+        "seller.view",
+        "seller.metrics",
+        "customer.export",
+    ]
+    out = []
+    for _ in range(n):
+        out.append(
+            (
+                rng.choice(actions),
+                {
+                    "role": rng.choice(EMPLOYEE_ROLES),
+                    "active": rng.random() > 0.02,
+                    "justification": rng.choice(
+                        [
+                            "customer_contact",
+                            "order_dispute",
+                            "review_report",
+                            "investigation",
+                            "legal",
+                        ]
+                    ),
+                    "case_open": rng.random() > 0.2,
+                    "case_kind": rng.choice([*CASE_KINDS, ""]),
+                    "case_covers_customer": rng.random() > 0.3,
+                    "case_covers_seller": rng.random() > 0.5,
+                    "case_covers_review": rng.random() > 0.5,
+                    "contact_fields_only": True,
+                    "break_glass_active": rng.random() > 0.98,
+                    "independent": False,
+                },
+            )
+        )
+    return out
+
+
+def _decide_rows(quick: bool) -> list[Row]:
+    rng = random.Random(5)
+    contexts = _contexts(2000, rng)
+    policy = Policy.default()
+    limits = RateLimits()
+    facts = [
+        (action, Facts(employee=object(), resource_found=True, context=ctx))  # type: ignore[arg-type]
+        for action, ctx in contexts
+    ]
+    n = 50_000 if quick else 300_000
+    samples = []
+    start = time.perf_counter()
+    for i in range(n):
+        action, fact = facts[i % len(facts)]
+        t = time.perf_counter_ns()
+        decide(policy, action, fact, limits)
+        samples.append(time.perf_counter_ns() - t)
+    elapsed = time.perf_counter() - start
+    samples.sort()
+    p99 = samples[int(len(samples) * 0.99)] / 1e6
+    # The peer: the same decisions straight through cedarpy, without the fact-keyed cache.
+    policy_set = cedarpy.PolicySet.from_str(policy.text)
+    entities = cedarpy.Entities.from_json_str("[]")
+    raw_n = 5_000
+    t0 = time.perf_counter()
+    for i in range(raw_n):
+        action, ctx = contexts[i % len(contexts)]
+        cedarpy.is_authorized(
+            {
+                "principal": 'Employee::"subject"',
+                "action": f'Action::"{action}"',
+                "resource": 'Resource::"object"',
+                "context": ctx,
+            },
+            policy_set,
+            entities,
+        )
+    raw_rate = raw_n / (time.perf_counter() - t0)
+    rate = n / elapsed
+    return [
+        Row(
+            "decide() alone, 2,000 distinct fact sets",
+            rate,
+            "decisions/s",
+            f"raw cedarpy ({raw_rate:,.0f}/s)",
+            rate / raw_rate,
+            ">= 20,000/s",
+        ),
+        Row("decide() p99 latency", p99, "ms", "", None, "<= 1 ms"),
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wrk_rows(quick: bool) -> list[Row]:
+    if shutil.which("wrk") is None:
+        return [Row("HTTP reveal under wrk", 0, "skipped: wrk not installed")]
+    tmp = Path(tempfile.mkdtemp(prefix="custodes-http-bench-"))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CUSTODES_HOME": str(tmp),
+        "CUSTODES_DATABASE_URL": "",
+        "CUSTODES_REVEAL_LIMIT_HOUR": "1000000",
+        "CUSTODES_REVEAL_LIMIT_DAY": "1000000",
+    }
+    env.pop("CUSTODES_DATABASE_URL")
+    server = subprocess.Popen(
+        [sys.executable, str(SERVER), str(tmp), str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        ready = json.loads(server.stdout.readline())
+        _wait_for_port(port)
+        script = tmp / "reveal.lua"
+        script.write_text(_lua(ready["token"], ready["pairs"]))
+        duration = "5s" if quick else "15s"
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                "-c32",
+                f"-d{duration}",
+                "--latency",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(non2xx.group(1)) if non2xx else 0
+    return [
+        Row(
+            "HTTP justified reveal + committed ledger append (wrk -t2 -c32)",
+            rate,
+            "requests/s",
+            "",
+            None,
+            ">= 1,000/s",
+        ),
+        Row(
+            "HTTP reveal latency p50 / p99",
+            p99,
+            "ms p99",
+            f"p50 {p50:.1f} ms",
+            None,
+            "p99 <= 50 ms",
+        ),
+        Row("HTTP reveal non-2xx responses", errors, "responses", "", None, "0"),
+    ]
+
+
+def _wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the benchmark server did not listen on port {port}")
+
+
+def _ms(text: str) -> float:
+    value = float(re.match(r"[\d.]+", text).group(0))  # type: ignore[union-attr]
+    unit = text[len(re.match(r"[\d.]+", text).group(0)) :]  # type: ignore[union-attr]
+    return value * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def _lua(token: str, pairs: list[list[str]]) -> str:
+    rows = ",\n".join(f'{{"/v1/customers/{c}/reveal", "{e}", "{k}"}}' for e, c, k in pairs)
+    return f"""
+local pairs = {{
+{rows}
+}}
+local i = 0
+request = function()
+  i = i + 1
+  local p = pairs[(i % #pairs) + 1]
+  local body = '{{"fields":["email"],"justification":' ..
+    '{{"code":"customer_contact","case_id":"' .. p[3] .. '"}}}}'
+  return wrk.format("POST", p[1], {{
+    ["Authorization"] = "Bearer {token}",
+    ["X-Custodes-Employee"] = p[2],
+    ["Content-Type"] = "application/json",
+  }}, body)
+end
+"""
+
+
+def run(quick: bool = False) -> list[Row]:
+    rows = _decide_rows(quick)
+    rows += _wrk_rows(quick)
+    return rows

@@ -1,0 +1,70 @@
+"""Distinct customers each employee revealed in the last hour and day, kept in memory.
+
+The process that holds the sequencer is the only one recording reveals, so it can keep these
+windows itself: seeded once per employee from the ledger access index, then updated as it
+records. That takes two aggregate queries off every reveal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from threading import Lock
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from custodes.ledger.models import LedgerAccessIndex
+
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+class RevealWindows:
+    def __init__(self) -> None:
+        self._last: dict[str, dict[str, datetime]] = {}  # employee -> customer -> last reveal
+        self._lock = Lock()
+
+    def _seed(self, session: Session, employee_id: str, now: datetime) -> dict[str, datetime]:
+        index = LedgerAccessIndex
+        rows = session.execute(
+            select(index.subject_id, func.max(index.time))
+            .where(
+                index.actor == employee_id,
+                index.subject_kind == "customer",
+                index.action == "customer.view",
+                index.decision == "allow",
+                index.time > now - DAY,
+            )
+            .group_by(index.subject_id)
+        ).all()
+        return {customer: _aware(last) for customer, last in rows}
+
+    def counts(
+        self, session: Session, employee_id: str, customers: set[str], now: datetime
+    ) -> tuple[int, int]:
+        """(hour, day) distinct customers, counting this request's customers as revealed now."""
+        with self._lock:
+            seen = self._last.get(employee_id)
+        if seen is None:
+            seeded = self._seed(session, employee_id, now)
+            with self._lock:
+                seen = self._last.setdefault(employee_id, seeded)
+        with self._lock:
+            day = {c for c, t in seen.items() if t > now - DAY} | customers
+            hour = {c for c, t in seen.items() if t > now - HOUR} | customers
+        return len(hour), len(day)
+
+    def record(self, employee_id: str, customers: list[str], now: datetime) -> None:
+        with self._lock:
+            seen = self._last.get(employee_id)
+            if seen is None:
+                return  # not seeded yet: the next count reads the index, which has this reveal
+            for customer in customers:
+                seen[customer] = now
+            if len(seen) > 10_000:  # bound memory: drop what fell out of the day window
+                cutoff = now - DAY
+                for customer in [c for c, t in seen.items() if t <= cutoff]:
+                    del seen[customer]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,192 @@
+"""From scored employee-days to alerts: budget, de-duplication, evidence, pseudonyms.
+
+- **Budget**: at most ``budget`` alerts per day, highest scores first (ties: employee id).
+- **De-duplication**: an employee alerted in the last ``dedup_days`` is not alerted again unless
+  a signal that was not in that alert now contributes at least ``NEW_SIGNAL_MIN``.
+- **Pseudonyms**: employees appear as ``employee_pseudonym(key, id)`` unless listed in
+  ``disclosed`` (an investigator opened a case on them); a partner named by a pair signal too.
+- **Evidence**: each alert cites the access lines (or ledger indexes) and outside-signal lines
+  behind its signals, never customer ids or PII.
+
+Candidates and alerts are few (far fewer than events), so this selection runs in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from custodes.detect.features import DAY_S, Features
+from custodes.detect.scoring import Scored
+from custodes.detect.signals import context as context_signals
+from custodes.vault.pseudonym import employee_pseudonym
+
+DEFAULT_BUDGET = 10
+DEFAULT_DEDUP_DAYS = 7
+NEW_SIGNAL_MIN = 1.0
+EVIDENCE_PER_ALERT = 200
+
+
+@dataclass
+class Alert:
+    employee_id: str  # the real id; shown pseudonymised by ``to_json``
+    day: int
+    score: float
+    fire_ts: int
+    signals: list[dict[str, Any]]
+    evidence: list[str] = field(default_factory=list)
+    evidence_total: int = 0
+
+    def to_json(self, show: Callable[[str], str]) -> dict[str, Any]:
+        shown = show(self.employee_id)
+        signals = []
+        for s in self.signals:
+            item = dict(s)
+            if item.get("partner"):
+                item["partner"] = show(item["partner"])
+                item["detail"] = item["detail"].replace("{partner}", item["partner"])
+            signals.append(item)
+        return {
+            "alert_id": hashlib.sha256(f"{shown}|{self.day}".encode()).hexdigest()[:16],
+            "employee_id": shown,
+            "score": self.score,
+            "time": iso(self.fire_ts),
+            "day": datetime.fromtimestamp(self.day * DAY_S, UTC).date().isoformat(),
+            "signals": signals,
+            "evidence": self.evidence,
+            "evidence_total": self.evidence_total,
+        }
+
+
+def iso(ts: int) -> str:
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def shower(key: bytes, disclosed: Iterable[str] = ()) -> Callable[[str], str]:
+    """How an employee id is shown: pseudonymised unless an investigator opened a case."""
+    opened = set(disclosed)
+    return lambda eid: eid if eid in opened else employee_pseudonym(key, eid)
+
+
+_DETAILS = {
+    "unexplained_access": "{v:.0f} customers' PII revealed in 7 days with no case, seller or "
+                          "manager path to them (peers: {e:.1f})",
+    "volume": "{v:.0f} customers read today against a norm of {e:.1f} (own or peers, x2)",
+    "bulk_export": "{v:.0f} customers exported today (role norm {e:.2f})",
+    "seller_concentration": "{v:.0f} of the customers read without explanation this week are "
+                            "tied to seller {ref} (chance: {e:.1f})",
+    "metrics_outside": "sales metrics of {v:.0f} sellers outside own cases and portfolio today "
+                       "(norm {e:.1f})",
+    "metrics_category": "{v:.0f} of those sellers are in {ref} (chance: {e:.1f})",
+    "unexplained_deletion": "{v:.0f} reviews deleted in 7 days with no case on the review's "
+                            "customer or seller",
+    "deletion_benefit": "{v:.0f} negative reviews of seller {ref} deleted in 7 days",
+    "suspicious_reinstatement": "{v:.0f} sellers reinstated without an appeal case opened by "
+                                "this person a day or more before",
+    "recurring_pair": "{v:.0f} accesses in 14 days covered by {{partner}}'s cases or approvals",
+    "outcome": "outside reports (off-platform contact, canary, complaint) about customers this "
+               "person read without explanation; weight {v:.2f}",
+}
+
+
+def _signal_item(row: pd.Series) -> dict[str, Any]:
+    name = str(row["signal"])
+    ref = row["ref"] if isinstance(row["ref"], str) else None
+    detail = _DETAILS.get(name, "{v}").format(v=float(row["value"]), e=float(row["expected"]),
+                                              ref=ref or "")
+    item: dict[str, Any] = {"name": name, "value": round(float(row["value"]), 4),
+                            "expected": round(float(row["expected"]), 4),
+                            "contribution": round(float(row["contribution"]), 4),
+                            "detail": detail}
+    if name == "recurring_pair" and ref:
+        item["partner"] = ref
+    elif ref:
+        item["ref"] = ref
+    return item
+
+
+def _context_items(day: pd.Series) -> list[dict[str, Any]]:
+    items = []
+    base = float(day["base"])
+    dep_factor = 1.0 + context_signals.DEPARTING_FACTOR * float(day["departing"])
+    if day["departing"]:
+        items.append({"name": "departing", "value": 1.0, "contribution": round(
+            base * (dep_factor - 1.0), 4), "detail": "leaves within 14 days"})
+    if day["off_hours"]:
+        items.append({"name": "off_hours", "value": float(day["off_events"]),
+                      "contribution": round(base * dep_factor
+                                            * context_signals.OFF_HOURS_FACTOR, 4),
+                      "detail": "events at hours this person rarely works"})
+    return items
+
+
+def select(cands: pd.DataFrame, rows: pd.DataFrame, *, budget: int = DEFAULT_BUDGET,
+           dedup_days: int = DEFAULT_DEDUP_DAYS) -> list[Alert]:
+    """Apply the daily budget and de-duplication to candidate days (sorted by day, score)."""
+    by_key: dict[tuple[str, int], pd.DataFrame] = {
+        (str(k[0]), int(k[1])): g for k, g in rows.groupby(["employee_id", "day"], sort=True)}
+    last: dict[str, tuple[int, set[str]]] = {}
+    alerts: list[Alert] = []
+    cands = cands.sort_values(["day", "score", "employee_id"], ascending=[True, False, True])
+    for day, group in cands.groupby("day", sort=True):
+        taken = 0
+        for _, c in group.iterrows():
+            if taken >= budget:
+                break
+            eid = str(c["employee_id"])
+            sig = by_key.get((eid, int(day)))
+            if sig is None:
+                continue
+            sig = sig.sort_values(["contribution", "signal"], ascending=[False, True])
+            names = {str(n) for n in sig["signal"]}
+            prev = last.get(eid)
+            if prev is not None and int(day) - prev[0] < dedup_days:
+                strong = {str(r["signal"]) for _, r in sig.iterrows()
+                          if float(r["contribution"]) >= NEW_SIGNAL_MIN}
+                if not strong - prev[1]:
+                    continue
+            items = [_signal_item(r) for _, r in sig.iterrows()] + _context_items(c)
+            alerts.append(Alert(eid, int(day), float(c["score"]), int(c["fire_ts"]), items))
+            last[eid] = (int(day), names | (prev[1] if prev else set()))
+            taken += 1
+    return alerts
+
+
+def attach_evidence(f: Features, scored: Scored, alerts: list[Alert]) -> None:
+    """Fill each alert's evidence with resolvable references (input lines / ledger indexes)."""
+    if not alerts:
+        return
+    keys = {"employee_id": [], "day": [], "signal": []}
+    for a in alerts:
+        for s in a.signals:
+            keys["employee_id"].append(a.employee_id)
+            keys["day"].append(a.day)
+            keys["signal"].append(s["name"])
+    chosen = f.engine.register("chosen", pa.table(keys, schema=pa.schema(
+        [("employee_id", pa.string()), ("day", pa.int64()), ("signal", pa.string())])))
+    e = scored.evidence
+    j = chosen.join(e, [chosen.employee_id == e.employee_id, chosen.signal == e.signal,
+                        e.day <= chosen.day, e.day > chosen.day - e.window])
+    j = j.select(employee_id=chosen.employee_id, day=chosen.day, source=e.source,
+                 ref_id=e.ref_id).distinct()
+    ev, sg = f.ev, f.signals
+    events = j.filter(j.source == "event").join(ev, j.ref_id == ev.event_id).select(
+        j.employee_id, j.day, ts=ev.ts, ref=ev.evidence)
+    outside = j.filter(j.source == "signal").join(sg, j.ref_id == sg.signal_id).select(
+        j.employee_id, j.day, ts=sg.ts, ref=sg.evidence)
+    found = f.engine.fetch(events.union(outside).distinct())
+    found = found.sort_values(["employee_id", "day", "ts", "ref"])
+    groups = {(str(k[0]), int(k[1])): g for k, g in found.groupby(["employee_id", "day"])}
+    for a in alerts:
+        g = groups.get((a.employee_id, a.day))
+        if g is None:
+            continue
+        refs = list(dict.fromkeys(str(r) for r in g["ref"]))
+        a.evidence_total = len(refs)
+        a.evidence = refs[:EVIDENCE_PER_ALERT]

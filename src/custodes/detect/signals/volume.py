@@ -1,0 +1,61 @@
+"""Volume and breadth: customers read in a day against the person's own and their peers' norm.
+
+The baseline is the *larger* of the person's trailing two-week norm and their role's norm that
+same day (leave-one-out), so each covers the other's blind spot: a new hire has no history but
+has peers; a peak week raises everyone's norm that day; a transfer changes peers but not (yet)
+history. Volume alone is capped low: lots of explained work is a busy day, not an incident.
+Bulk exports are held against the role's export rate over the whole window.
+"""
+
+from __future__ import annotations
+
+import ibis
+from ibis import _
+
+from custodes.detect.features import Features
+from custodes.detect.signals import (
+    SignalOutput,
+    capped,
+    daily_rows,
+    evidence_rows,
+    on_grid,
+    own_trailing_mean,
+    peer_loo_mean,
+    poisson_surprise,
+)
+
+VOLUME, EXPORT = "volume", "bulk_export"
+SLACK = 2.0  # overdispersion: a day at twice the norm is ordinary
+VOLUME_WEIGHT, VOLUME_CAP = 1.0, 2.5
+EXPORT_WEIGHT, EXPORT_CAP, EXPORT_FLOOR = 1.0, 6.0, 0.5
+
+
+def _volume(f: Features) -> SignalOutput:
+    r = f.reads
+    daily = r.group_by(["employee_id", "day"]).agg(k=_.customer_id.nunique(), fire_ts=_.ts.max())
+    g = on_grid(f, daily, ("k",))
+    g = g.mutate(own=own_trailing_mean(g, "k"), peer=peer_loo_mean(g, "k", active=True))
+    expected = ibis.greatest(g.own.fill_null(0.0), g.peer.fill_null(0.0), 1.0) * SLACK
+    out = daily_rows(g, VOLUME, g.k, expected,
+                     capped(VOLUME_WEIGHT, VOLUME_CAP, poisson_surprise(g.k, expected)),
+                     g.fire_ts)
+    return SignalOutput(out, evidence_rows(r, VOLUME, "event", r.event_id, 1))
+
+
+def _export(f: Features) -> SignalOutput:
+    r = f.reads.filter(_.action == "customer.export")
+    daily = r.group_by(["employee_id", "day"]).agg(k=_.customer_id.nunique(), fire_ts=_.ts.max())
+    g = on_grid(f, daily, ("k",))
+    w = ibis.window(group_by=g.role)
+    role_mean = (g.k.sum().over(w) - g.k).cast("float64") / ibis.greatest(
+        g.count().over(w) - 1, 1).cast("float64")
+    g = g.mutate(peer=role_mean)
+    expected = ibis.greatest(g.peer, EXPORT_FLOOR)
+    out = daily_rows(g, EXPORT, g.k, expected,
+                     capped(EXPORT_WEIGHT, EXPORT_CAP, poisson_surprise(g.k, expected)),
+                     g.fire_ts)
+    return SignalOutput(out, evidence_rows(r, EXPORT, "event", r.event_id, 1))
+
+
+def compute(f: Features) -> list[SignalOutput]:
+    return [_volume(f), _export(f)]

@@ -41,14 +41,22 @@ console = Console(stderr=True)
 
 @app.command()
 def init() -> None:
-    """Create the keyring (0600, under CUSTODES_HOME) and migrate the database."""
+    """Create the keys (keyring, ledger signing key, approval key; all 0600) and migrate."""
+    from custodes.access.signing import load_or_create_approval_key
+    from custodes.ledger.keys import SIGNER_FILE, write_log_keys
     from custodes.store.migrate import upgrade
     from custodes.vault.keyring import FileKeyring
 
     rt = Runtime.from_env()
     keyring = FileKeyring.open_or_create(rt.settings.keys_dir)
+    if not (rt.settings.keys_dir / SIGNER_FILE).exists():
+        write_log_keys(rt.settings.keys_dir, rt.settings.ledger_origin)
+    load_or_create_approval_key(rt.settings.keys_dir)
     upgrade(rt.engine)
-    typer.echo(f"keyring: {rt.settings.keys_dir} (KEK v{keyring.active_version}); database ready")
+    typer.echo(
+        f"keyring: {rt.settings.keys_dir} (KEK v{keyring.active_version}); "
+        f"ledger key for {rt.settings.ledger_origin}; database ready"
+    )
 
 
 @app.command("import")

@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 
 from custodes.access import signing
 from custodes.access.decide import decide
-from custodes.access.facts import Facts, RateLimits, independent, load_facts
+from custodes.access.facts import (
+    Facts,
+    RateLimits,
+    break_glass_active,
+    independent,
+    load_facts,
+)
 from custodes.access.model import DUAL_CONTROL, Decision, Justification, Resource, new_id
 from custodes.access.models import AccessRequest, Approval, BreakGlassGrant
 from custodes.access.notify import Notifier, Outbox
@@ -174,7 +180,18 @@ class Door:
                 self.config.limits,
                 self.windows,
             )
-        outcome, reason, rules = decide(self.policy, action, facts, self.config.limits, approved)
+            outcome, reason, rules = decide(
+                self.policy, action, facts, self.config.limits, approved
+            )
+            # Only when the answer is not yet "allow" is a break-glass grant worth a query.
+            could_turn = (
+                outcome != "allow" and facts.employee is not None and resource.kind == "customer"
+            )
+            if could_turn and break_glass_active(session, employee_id, facts.customer_ids, now):
+                facts.context["break_glass_active"] = True
+                outcome, reason, rules = decide(
+                    self.policy, action, facts, self.config.limits, approved
+                )
         index = self._record(
             employee_id,
             action,

@@ -30,9 +30,29 @@ class RateLimits:
     per_day: int = 150
 
 
+@dataclass(frozen=True)
+class Person:
+    """The employee facts a decision needs (a row, not an ORM entity: cheaper per request)."""
+
+    employee_id: str
+    role: str
+    suspended_at: datetime | None
+    left_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    employee_id: str
+    kind: str
+    customer_id: str | None
+    seller_id: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+
+
 @dataclass
 class Facts:
-    employee: Employee | None
+    employee: Person | None
     resource_found: bool
     context: dict[str, str | bool]
     customer_ids: list[str] = field(default_factory=list)
@@ -41,7 +61,7 @@ class Facts:
     new_customers_day: int = 0
 
 
-def employee_active(employee: Employee, now: datetime) -> bool:
+def employee_active(employee: Employee | Person, now: datetime) -> bool:
     if employee.suspended_at is not None and employee.suspended_at <= now:
         return False
     return not (employee.left_at is not None and employee.left_at <= now)
@@ -105,10 +125,9 @@ def load_facts(
     limits: RateLimits,
     windows: RevealWindows | None = None,
 ) -> Facts:
-    employee = session.get(Employee, employee_id) if employee_id else None
+    employee, case = _person_and_case(session, employee_id, justification.case_id)
     found, pseudonyms, sellers = _resource_links(session, resource)
     customers = set(pseudonyms)
-    case = session.get(Case, justification.case_id) if justification.case_id else None
     case_open = bool(
         employee is not None
         and case is not None
@@ -121,21 +140,8 @@ def load_facts(
     covers_review = bool(
         case_open and resource.kind == "review" and case is not None and sellers <= {case.seller_id}
     )
+    # Break-glass grants are looked up only when they could change the answer (see Door).
     break_glass = False
-    if employee is not None and resource.kind == "customer" and len(customers) == 1:
-        break_glass = (
-            session.scalar(
-                select(func.count())
-                .select_from(BreakGlassGrant)
-                .where(
-                    BreakGlassGrant.employee_id == employee_id,
-                    BreakGlassGrant.customer_id.in_(customers),
-                    BreakGlassGrant.granted_at <= now,
-                    BreakGlassGrant.expires_at > now,
-                )
-            )
-            or 0
-        ) > 0
     context: dict[str, str | bool] = {
         "role": employee.role if employee else "",
         "active": bool(employee and employee_active(employee, now)),
@@ -157,6 +163,55 @@ def load_facts(
             counts = _revealed_counts(session, employee_id, customers, now)
         facts.new_customers_hour, facts.new_customers_day = counts
     return facts
+
+
+def _person_and_case(
+    session: Session, employee_id: str, case_id: str | None
+) -> tuple[Person | None, CaseFacts | None]:
+    """The employee and the cited case in one query (LEFT JOIN on the case id)."""
+    if not employee_id:
+        return None, None
+    row = session.execute(
+        select(
+            Employee.employee_id,
+            Employee.role,
+            Employee.suspended_at,
+            Employee.left_at,
+            Case.employee_id,
+            Case.kind,
+            Case.customer_id,
+            Case.seller_id,
+            Case.opened_at,
+            Case.closed_at,
+        )
+        .select_from(Employee)
+        .outerjoin(Case, Case.case_id == (case_id or ""))
+        .where(Employee.employee_id == employee_id)
+    ).first()
+    if row is None:
+        return None, None
+    person = Person(row[0], row[1], row[2], row[3])
+    case = CaseFacts(row[4], row[5], row[6], row[7], row[8], row[9]) if row[4] else None
+    return person, case
+
+
+def break_glass_active(
+    session: Session, employee_id: str, customers: list[str], now: datetime
+) -> bool:
+    """An unexpired break-glass grant of this employee for exactly this one customer."""
+    if len(customers) != 1:
+        return False
+    count = session.scalar(
+        select(func.count())
+        .select_from(BreakGlassGrant)
+        .where(
+            BreakGlassGrant.employee_id == employee_id,
+            BreakGlassGrant.customer_id == customers[0],
+            BreakGlassGrant.granted_at <= now,
+            BreakGlassGrant.expires_at > now,
+        )
+    )
+    return bool(count)
 
 
 def _revealed_counts(

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import anyio.to_thread
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -34,13 +35,18 @@ class Services:
     config: DoorConfig | None = None
 
 
-def create_app(engine: Engine, services: Services | None = None) -> FastAPI:
+def create_app(
+    engine: Engine, services: Services | None = None, worker_threads: int = 8
+) -> FastAPI:
     """Build the app. With `services`, this process becomes the log's sequencer."""
     sequencer: Sequencer | None = None
     committer: GroupCommitter | None = None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Few worker threads: request work is short Python between SQLite calls, and dozens of
+        # threads fighting for the GIL cost more than they overlap (measured: bench/README.md).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
         yield
         if committer is not None:
             committer.close()

@@ -10,18 +10,20 @@ PYTEST_WORKERS ?= 2
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,spark]"
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/custodes demo
 
-# Debian packages the tests need (PostgreSQL server and client tools, wrk for load tests).
+# Debian packages the tests need: PostgreSQL server and client tools, wrk for load tests,
+# a Java runtime for the local-Spark detection test.
 system-deps:
 	@missing=""; \
 	command -v pg_ctlcluster >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v pg_isready >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

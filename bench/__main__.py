@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from bench import access_bench, ledger_bench, vault_bench
+from bench import access_bench, detect_bench, ledger_bench, vault_bench
 from bench.report import print_rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--only", choices=["vault", "ledger", "access"], help="run one group")
+    groups = ["vault", "ledger", "access", "detect"]
+    parser.add_argument("--only", choices=groups, help="run one group")
     args = parser.parse_args()
     rows = []
     if args.only in (None, "vault"):
@@ -20,6 +21,8 @@ def main() -> None:
         rows += ledger_bench.run(args.quick)
     if args.only in (None, "access"):
         rows += access_bench.run(args.quick)
+    if args.only in (None, "detect"):
+        rows += detect_bench.run(args.quick)
     print_rows(rows)
 
 

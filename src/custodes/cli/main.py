@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from custodes.cli.ledger_commands import ledger_app
 from custodes.cli.runtime import Runtime
+from custodes.detect.cli import detect_command, eval_app
 from custodes.errors import CustodesError
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.witness.cli import witness_app
@@ -30,6 +31,8 @@ customers_app = typer.Typer(help="Customer records in the vault.", no_args_is_he
 app.add_typer(keys_app, name="keys")
 app.add_typer(customers_app, name="customers")
 app.add_typer(ledger_app, name="ledger")
+app.command("detect")(detect_command)
+app.add_typer(eval_app, name="eval")
 tokens_app = typer.Typer(help="API tokens for calling services.", no_args_is_help=True)
 policy_app = typer.Typer(help="The access policy (Cedar).", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")

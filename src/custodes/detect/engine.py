@@ -23,6 +23,7 @@ from custodes.errors import ConfigError
 
 BackendName = Literal["duckdb", "spark"]
 BACKENDS: tuple[str, ...] = ("duckdb", "spark")
+DUCKDB_MEMORY_LIMIT = "5GB"  # DuckDB spills beyond this, keeping a 10M-event run under 8 GiB
 
 
 @dataclass
@@ -40,11 +41,9 @@ class Engine:
         unique = f"{name}_{self._count}"
         if self.name == "duckdb":
             return self.con.create_table(unique, table, temp=True)
-        frame = table.to_pandas(types_mapper=None)
-        for column, dtype in frame.dtypes.items():
-            if isinstance(dtype, pd.DatetimeTZDtype):
-                frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None)
-        return self.con.create_table(unique, frame, schema=_ibis_schema(table), temp=True)
+        frame = self.spark.createDataFrame(table.to_pandas(), schema=_spark_schema(table))
+        frame.createOrReplaceTempView(unique)
+        return self.con.table(unique)
 
     def materialize(self, name: str, expr: Table) -> Table:
         """Compute an intermediate once (a temp table) so later expressions reuse it."""
@@ -52,7 +51,7 @@ class Engine:
         unique = f"{name}_{self._count}"
         if self.name == "duckdb":
             return self.con.create_table(unique, expr, temp=True)
-        frame = self.con.to_pyspark(expr).cache()
+        frame = self.con.raw_sql(self.con.compile(expr)).cache()
         frame.count()
         frame.createOrReplaceTempView(unique)
         return self.con.table(unique)
@@ -66,15 +65,24 @@ class Engine:
             self.con.disconnect()
 
 
-def _ibis_schema(table: pa.Table) -> ibis.Schema:
-    """Arrow schema as Ibis schema, with timestamps made naive (UTC) for Spark."""
-    fields = {}
-    for f in table.schema:
-        dtype = ibis.dtype(f.type)
-        if dtype.is_timestamp():
-            dtype = ibis.dtype("timestamp")
-        fields[f.name] = dtype
-    return ibis.schema(fields)
+def _spark_schema(table: pa.Table) -> Any:
+    """The Spark schema for an input table (strings, integers, floats and booleans only)."""
+    from pyspark.sql import types as st
+
+    def kind(t: pa.DataType) -> Any:
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return st.StringType()
+        if pa.types.is_boolean(t):
+            return st.BooleanType()
+        if pa.types.is_int32(t):
+            return st.IntegerType()
+        if pa.types.is_integer(t):
+            return st.LongType()
+        if pa.types.is_floating(t):
+            return st.DoubleType()
+        raise TypeError(f"unsupported input column type {t}")
+
+    return st.StructType([st.StructField(f.name, kind(f.type), True) for f in table.schema])
 
 
 def spark_session(master: str = "local[2]") -> Any:
@@ -104,6 +112,7 @@ def connect(backend: str = "duckdb", *, spark: Any = None, threads: int | None =
     if backend == "duckdb":
         con = ibis.duckdb.connect()
         con.raw_sql("SET TimeZone = 'UTC'")
+        con.raw_sql(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
         return Engine("duckdb", con)

@@ -103,11 +103,10 @@ def build_features(engine: Engine, inputs: Inputs) -> Features:
     t = _registered(engine, inputs)
     ev = engine.materialize("ev", t["events"].mutate(
         day=day_of(_.ts), hour=((_.ts % DAY_S) // HOUR_S).cast("int64")))
-    bounds = engine.fetch(ev.aggregate(lo=ev.day.min(), hi=ev.day.max()))
-    first_day = int(bounds["lo"].iloc[0]) if len(ev.columns) and len(bounds) else 0
-    last_day = int(bounds["hi"].iloc[0]) if len(bounds) else 0
-    if bounds["lo"].isna().iloc[0]:
-        first_day = last_day = 0
+    bounds = engine.fetch(ev.aggregate(lo=ev.day.min(), hi=ev.day.max())).iloc[0]
+    empty = bounds.isna().any()
+    first_day = 0 if empty else int(bounds["lo"])
+    last_day = -1 if empty else int(bounds["hi"])
     employees = t["employees"]
     o, r = t["orders"], t["reviews"]
     cs = engine.materialize("cs", o.select("customer_id", "seller_id").union(

@@ -74,6 +74,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("seller_id", STR), ("customer_id", STR),
     ]),
 }
+MEMORY_LIMIT = "4GB"  # DuckDB spills to disk beyond this while reading a folder
 REVEALING_ACTIONS = ("customer.export",)
 """Actions that disclose PII even without listed fields (views disclose the listed fields)."""
 
@@ -124,6 +125,8 @@ class _FolderReader:
         self.folder = folder
         self.db = duckdb.connect()
         self.db.execute("SET TimeZone = 'UTC'")
+        self.db.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        self.db.execute("SET preserve_insertion_order = true")
 
     def close(self) -> None:
         self.db.close()
@@ -298,10 +301,10 @@ class _FolderReader:
             "case_id, justification, coalesce(len(fields), 0)::INT AS n_fields, "
             "coalesce(len(customer_ids), 0)::INT AS n_customers, "
             f"(coalesce(len(fields), 0) > 0 OR action IN ({_sql_list(REVEALING_ACTIONS)})) "
-            "AS reveal, NULL::VARCHAR AS approver_id FROM raw_access ORDER BY line", "events")
+            "AS reveal, NULL::VARCHAR AS approver_id FROM raw_access", "events")
         event_customers = self.arrow(
-            "SELECT DISTINCT line::BIGINT - 1 AS event_id, unnest(customer_ids) AS customer_id "
-            "FROM raw_access ORDER BY 1, 2", "event_customers")
+            "SELECT line::BIGINT - 1 AS event_id, unnest(list_distinct(customer_ids)) AS "
+            "customer_id FROM raw_access", "event_customers")
         return Inputs(
             events=events,
             event_customers=event_customers,
@@ -393,15 +396,16 @@ def events_from_records(records: Iterable[Mapping[str, Any]], *, source: str = "
 def load_database(engine: Any) -> Inputs:
     """The database's imported tables (``custodes import``) as detection inputs.
 
-    Reads whole tables through SQLAlchemy into Arrow (the edge); signals keep their customer id
-    (reported e-mails are stored only as blind indexes and are not resolved here).
+    Reads whole tables through SQLAlchemy into Arrow (the edge); a signal's reported e-mail is
+    matched to a customer through the vault's blind index, never decrypted.
     """
     import pandas as pd
     from sqlalchemy import text
 
     def frame(sql: str) -> pd.DataFrame:
         with engine.connect() as conn:
-            return pd.read_sql(text(sql), conn)
+            df = pd.read_sql(text(sql), conn)
+        return df.astype(object).where(df.notna(), None)  # NULL stays None, not NaN
 
     def table(sql: str, name: str) -> pa.Table:
         df = frame(sql)
@@ -440,6 +444,9 @@ def load_database(engine: Any) -> Inputs:
                       "created_at, status, removed_at, removed_by FROM reviews", "reviews"),
         cases=table("SELECT case_id, kind, employee_id, customer_id, seller_id, opened_at, "
                     "closed_at FROM cases", "cases"),
-        signals=table("SELECT signal_id, 'db:outside_signals:' || signal_id AS evidence, time, "
-                      "kind, seller_id, customer_id FROM outside_signals", "signals"),
+        # A reported e-mail is stored as its blind index: match it to the customer's.
+        signals=table("SELECT s.signal_id, 'db:outside_signals:' || s.signal_id AS evidence, "
+                      "s.time, s.kind, s.seller_id, coalesce(s.customer_id, b.customer_id) AS "
+                      "customer_id FROM outside_signals s LEFT JOIN vault_blind_index b ON "
+                      "b.kind = 'email' AND b.digest = s.email_index", "signals"),
     )

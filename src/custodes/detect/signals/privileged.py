@@ -25,7 +25,8 @@ from custodes.detect.signals import (
     rolling_sum,
 )
 
-DELETION, BENEFIT, REINSTATE = "unexplained_deletion", "deletion_benefit", "suspicious_reinstatement"
+DELETION, BENEFIT = "unexplained_deletion", "deletion_benefit"
+REINSTATE = "suspicious_reinstatement"
 WINDOW = 7
 NEGATIVE = 2  # ratings at or below this are "negative"
 DELETION_WEIGHT, DELETION_CAP, DELETION_FLOOR = 1.0, 6.0, 0.1

@@ -105,7 +105,8 @@ def review_deletion(stage: Stage) -> None:
               "product_id": r.product_id, "review_id": r.review_id}
         case_id = None
         if cover_cases:  # a report case opened by the moderator minutes before acting
-            case = log.open_case("review_report", mod.employee_id, t - seconds(rng.uniform(60, 600)),
+            opened = t - seconds(rng.uniform(60, 600))
+            case = log.open_case("review_report", mod.employee_id, opened,
                                  customer_id=r.customer_id, seller_id=r.seller_id,
                                  closed_at=t + seconds(rng.uniform(60, 600)))
             case_id = case.case_id

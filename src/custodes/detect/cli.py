@@ -1,0 +1,108 @@
+"""CLI commands (thin wrappers): ``custodes detect`` and ``custodes eval detect``.
+
+Mount in ``custodes.cli.main``::
+
+    from custodes.detect.cli import detect_command, eval_app
+    app.command("detect")(detect_command)
+    app.add_typer(eval_app, name="eval")
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from custodes.detect.pipeline import Settings
+from custodes.detect.scoring import DEFAULT_THRESHOLD
+
+eval_app = typer.Typer(help="Evaluate detectors on labelled synthetic data.",
+                       no_args_is_help=True)
+
+
+def _pseudonym_key() -> bytes:
+    """The vault's pseudonym key (alerts show employees as ``ep_…`` pseudonyms)."""
+    from custodes.cli.runtime import Runtime
+    from custodes.errors import ConfigError
+
+    try:
+        return Runtime.from_env().keyring.pseudonym_key
+    except Exception as exc:  # the keyring is missing or unreadable
+        raise ConfigError(
+            "alerts need the vault's pseudonym key; run `custodes init` first "
+            f"({type(exc).__name__})") from None
+
+
+def detect_command(
+    out: Annotated[Path, typer.Option("--out", help="Alerts, one JSON object per line.")] = Path(
+        "alerts.jsonl"),
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="A dataset folder (DESIGN.md); default: the database's imported tables.")
+    ] = None,
+    backend: Annotated[str, typer.Option(help="duckdb (default) or spark.")] = "duckdb",
+    budget: Annotated[int, typer.Option(min=1, help="At most this many alerts per day.")] = 10,
+    threshold: Annotated[float, typer.Option(help="Minimum score to alert.")] = DEFAULT_THRESHOLD,
+    dedup_days: Annotated[int, typer.Option(min=0, help="Quiet period per employee.")] = 7,
+    reveal: Annotated[list[str] | None, typer.Option(
+        help="Employee ids an investigator opened a case on (shown unpseudonymised).")] = None,
+) -> None:
+    """Score every employee-day and write alerts with their evidence (no PII)."""
+    from custodes.detect.engine import connect
+    from custodes.detect.inputs import load_database, load_folder
+    from custodes.detect.pipeline import run, write_jsonl
+
+    key = _pseudonym_key()
+    if data is not None:
+        inputs = load_folder(data)
+    else:
+        from custodes.cli.runtime import Runtime
+
+        inputs = load_database(Runtime.from_env().migrated_engine())
+    engine = connect(backend)
+    try:
+        result = run(inputs, engine, Settings(threshold=threshold, budget=budget,
+                                              dedup_days=dedup_days))
+    finally:
+        engine.close()
+    n = write_jsonl(result, out, key, tuple(reveal or ()))
+    s = result.stats
+    typer.echo(
+        f"{n} alerts -> {out}; {s['employee_days']} employee-days; reads explained "
+        f"{s['explained_share']:.1%} (first reads {s['first_explained_share']:.1%})")
+
+
+@eval_app.command("detect")
+def eval_detect(
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds (not the training seeds).")
+                     ] = "1001,1002,1003,1004,1005",
+    customers: Annotated[int, typer.Option(min=100)] = 60_000,
+    employees: Annotated[int, typer.Option(min=40)] = 400,
+    days: Annotated[int, typer.Option(min=14)] = 30,
+    budget: Annotated[int, typer.Option(min=1)] = 10,
+    threshold: Annotated[float, typer.Option()] = DEFAULT_THRESHOLD,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Recall (overall, per scenario), precision, alerts per 1,000 employee-days, median TTD."""
+    from custodes.detect.evaluate import evaluate, summary
+    from custodes.sim.config import SimConfig
+
+    chosen = tuple(int(s) for s in seeds.split(",") if s.strip())
+    reports = evaluate(chosen, SimConfig(customers=customers, employees=employees, days=days),
+                       settings=Settings(threshold=threshold, budget=budget))
+    result = summary(reports)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1))
+        return
+    typer.echo(f"seeds {result['seeds']}: {result['insiders']} insiders, "
+               f"{result['employee_days']} employee-days")
+    typer.echo(f"recall            {result['recall']:.1%}")
+    for scenario, hits in result["recall_per_scenario"].items():
+        typer.echo(f"  {scenario:<22}{hits}")
+    typer.echo(f"alerts            {result['alerts']} (precision {result['precision']:.1%})")
+    typer.echo(f"alerts/1k emp-days {result['alerts_per_1000_employee_days']}")
+    typer.echo(f"median TTD        {result['median_time_to_detect_hours']} h")
+    typer.echo(f"false alerts      {result['false_alerts_by_kind']}")
+    typer.echo(f"explained share   {result['explained_share']:.1%} "
+               f"(first reads {result['first_explained_share']:.1%})")

@@ -374,7 +374,7 @@ def events_from_records(records: Iterable[Mapping[str, Any]], *, source: str = "
         customers = list(r.get("customer_ids") or ())
         n_fields = len(r.get("fields") or ())
         row = {
-            "event_id": index, "evidence": f"{source}:{index}",
+            "event_id": index, "evidence": r.get("evidence") or f"{source}:{index}",
             "ts": int(time.astimezone(UTC).timestamp()),
             "employee_id": r["employee_id"], "action": r["action"],
             "seller_id": r.get("seller_id"), "product_id": r.get("product_id"),
@@ -391,6 +391,63 @@ def events_from_records(records: Iterable[Mapping[str, Any]], *, source: str = "
             links["customer_id"].append(c)
     return (pa.table(columns, schema=SCHEMAS["events"]),
             pa.table(links, schema=SCHEMAS["event_customers"]))
+
+
+LEDGER_EVENT_BASE = 10**12  # ledger events get ids of their own, beside imported event ids
+_LEDGER_ACTIONS = frozenset(
+    {"customer.view", "customer.search", "customer.export", "order.view", "review.view",
+     "review.delete", "seller.view", "seller.metrics", "seller.reinstate", "message.view"}
+)
+
+
+def ledger_records(engine: Any) -> list[dict[str, Any]]:
+    """Access decisions that the ledger holds as allowed (or executed after approval).
+
+    Customers come from the private access index (raw ids, as the reference data uses), the
+    rest from the entry itself; the approver of an executed request from its signed approval.
+    Evidence is ``ledger:INDEX``, resolvable to an inclusion proof.
+    """
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        entries = conn.execute(text("SELECT idx, data FROM ledger_entries ORDER BY idx")).all()
+        subjects = conn.execute(
+            text("SELECT idx, subject_id FROM ledger_access_index WHERE subject_kind = "
+                 "'customer' ORDER BY row_id")
+        ).all()
+        approvers = dict(
+            conn.execute(text("SELECT approval_id, approver_id FROM access_approvals")).all()
+        )
+    customers: dict[int, list[str]] = {}
+    for idx, customer in subjects:
+        customers.setdefault(int(idx), []).append(customer)
+    out = []
+    for idx, data in entries:
+        entry = json.loads(bytes(data))
+        if entry.get("kind") != "access.decision" or entry.get("action") not in _LEDGER_ACTIONS:
+            continue
+        if entry.get("decision") != "allow":
+            continue
+        refs: dict[str, str] = {}
+        for resource in entry.get("resources", []):
+            kind, _, ident = resource.partition(":")
+            refs.setdefault(kind, ident)
+        out.append({
+            "index": LEDGER_EVENT_BASE + int(idx),
+            "evidence": f"ledger:{idx}",
+            "time": datetime.fromisoformat(entry["time"].replace("Z", "+00:00")),
+            "employee_id": entry["actor"],
+            "action": entry["action"],
+            "customer_ids": customers.get(int(idx), []),
+            "seller_id": refs.get("seller"),
+            "product_id": None,
+            "review_id": refs.get("review"),
+            "case_id": entry.get("case"),
+            "fields": entry.get("fields") or [],
+            "justification": entry.get("justification"),
+            "approver_id": approvers.get(entry.get("approval") or ""),
+        })
+    return out
 
 
 def load_database(engine: Any) -> Inputs:
@@ -431,6 +488,9 @@ def load_database(engine: Any) -> Inputs:
         for row in access.to_dict("records")
     ]
     events, links = events_from_records(records, source="db:imported_access_events")
+    ledger_events, ledger_links = events_from_records(ledger_records(engine), source="ledger")
+    events = pa.concat_tables([events, ledger_events])
+    links = pa.concat_tables([links, ledger_links])
     return Inputs(
         events=events, event_customers=links,
         employees=table("SELECT employee_id, role, team, manager_id, hired_at, left_at, region "

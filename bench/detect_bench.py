@@ -31,24 +31,38 @@ def tile(base: Path, out: Path, events: int) -> int:
     """Write ``out`` as ``base`` with its workforce repeated until ``events`` accesses."""
     out.mkdir(parents=True, exist_ok=True)
     db = duckdb.connect()
-    n = db.execute("SELECT count(*) FROM read_json(?, format = 'newline_delimited')",
-                   [str(base / "access.jsonl")]).fetchall()[0][0]
+    n = db.execute(
+        "SELECT count(*) FROM read_json(?, format = 'newline_delimited')",
+        [str(base / "access.jsonl")],
+    ).fetchall()[0][0]
     copies = max(1, -(-events // n))
-    for name in ("customers.csv", "sellers.csv", "products.csv", "orders.csv", "reviews.csv",
-                 "signals.jsonl"):
+    for name in (
+        "customers.csv",
+        "sellers.csv",
+        "products.csv",
+        "orders.csv",
+        "reviews.csv",
+        "signals.jsonl",
+    ):
         (out / name).write_bytes((base / name).read_bytes())
     rng = f"range({copies})"
     sfx = "CASE WHEN k = 0 THEN '' ELSE '-' || k END"
-    db.execute(f"""COPY (SELECT employee_id || {sfx} AS employee_id, name, role, team,
+    db.execute(
+        f"""COPY (SELECT employee_id || {sfx} AS employee_id, name, role, team,
         CASE WHEN manager_id IS NULL THEN NULL ELSE manager_id || {sfx} END AS manager_id,
         hired_at, left_at, region FROM read_csv(?, all_varchar = true), {rng} t(k)
         ORDER BY k, employee_id) TO '{out / "employees.csv"}' (HEADER, DELIMITER ',')""",
-               [str(base / "employees.csv")])
-    db.execute(f"""COPY (SELECT case_id || {sfx} AS case_id, kind, employee_id || {sfx}
+        [str(base / "employees.csv")],
+    )
+    db.execute(
+        f"""COPY (SELECT case_id || {sfx} AS case_id, kind, employee_id || {sfx}
         AS employee_id, customer_id, seller_id, opened_at, closed_at
         FROM read_csv(?, all_varchar = true), {rng} t(k) ORDER BY k, case_id)
-        TO '{out / "cases.csv"}' (HEADER, DELIMITER ',')""", [str(base / "cases.csv")])
-    db.execute(f"""COPY (SELECT time, employee_id || {sfx} AS employee_id, action, customer_ids,
+        TO '{out / "cases.csv"}' (HEADER, DELIMITER ',')""",
+        [str(base / "cases.csv")],
+    )
+    db.execute(
+        f"""COPY (SELECT time, employee_id || {sfx} AS employee_id, action, customer_ids,
         seller_id, product_id, review_id,
         CASE WHEN case_id IS NULL THEN NULL ELSE case_id || {sfx} END AS case_id, fields,
         justification FROM read_json(?, format = 'newline_delimited', columns = {{
@@ -56,7 +70,9 @@ def tile(base: Path, out: Path, events: int) -> int:
         'customer_ids': 'VARCHAR[]', 'seller_id': 'VARCHAR', 'product_id': 'VARCHAR',
         'review_id': 'VARCHAR', 'case_id': 'VARCHAR', 'fields': 'VARCHAR[]',
         'justification': 'VARCHAR'}}), {rng} t(k) ORDER BY time, k LIMIT {events})
-        TO '{out / "access.jsonl"}' (FORMAT JSON)""", [str(base / "access.jsonl")])
+        TO '{out / "access.jsonl"}' (FORMAT JSON)""",
+        [str(base / "access.jsonl")],
+    )
     db.close()
     return events
 
@@ -80,8 +96,9 @@ print(json.dumps({"load": t1 - t0, "score": t2 - t1, "total": t2 - t0,
 def score_folder(folder: Path) -> tuple[dict[str, float], float]:
     """Score ``folder`` in a child process: its timings and its peak RSS in GiB."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(folder)], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(folder)], check=True, capture_output=True, text=True
+    )
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     return figures, max(peak_kib, before) / 2**20
@@ -103,11 +120,26 @@ def run(quick: bool) -> list[Row]:
             first = first or figures["total"]
             label = f"{n / 1e6:g}M" if n >= 1e6 else f"{n // 1000}k"
             rows.append(Row(f"detect {label} events: read+check", figures["load"], "s"))
-            rows.append(Row(f"detect {label} events: end to end", figures["total"], "s",
-                            f"{sizes[0] // 1000:,}k events", figures["total"] / first,
-                            "<= 60 s at 10M" if n == sizes[-1] else ""))
-            rows.append(Row(f"detect {label} events: peak memory", gib, "GiB", "", None,
-                            "< 8 GiB" if n == sizes[-1] else ""))
+            rows.append(
+                Row(
+                    f"detect {label} events: end to end",
+                    figures["total"],
+                    "s",
+                    f"{sizes[0] // 1000:,}k events",
+                    figures["total"] / first,
+                    "<= 60 s at 10M" if n == sizes[-1] else "",
+                )
+            )
+            rows.append(
+                Row(
+                    f"detect {label} events: peak memory",
+                    gib,
+                    "GiB",
+                    "",
+                    None,
+                    "< 8 GiB" if n == sizes[-1] else "",
+                )
+            )
             shutil.rmtree(folder)
     return rows
 

@@ -38,6 +38,16 @@ def _records(n: int) -> list[tuple[str, dict[str, str]]]:
     ]
 
 
+def _import_seconds(db: Path, folder: Path, keyring: FileKeyring) -> float:
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    start = time.perf_counter()
+    import_dataset(engine, folder, keyring)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return elapsed
+
+
 def run(quick: bool = False) -> list[Row]:
     n = 5_000 if quick else 20_000
     records = _records(n)
@@ -48,11 +58,18 @@ def run(quick: bool = False) -> list[Row]:
         key = AESGCM.generate_key(bit_length=256)
         nonce = os.urandom(12)
 
+        # The bound: one AES-GCM call per value with everything else prepared beforehand
+        # (same values, same associated data; a fixed nonce is fine for timing, never for use).
+        plain = [
+            (value.encode(), field_aad(cid, field))
+            for cid, values in records
+            for field, value in values.items()
+        ]
+
         def raw_encrypt() -> None:
             cipher = AESGCM(key)
-            for cid, values in records:
-                for field, value in values.items():
-                    cipher.encrypt(nonce, value.encode(), field_aad(cid, field))
+            for value, aad in plain:
+                cipher.encrypt(nonce, value, aad)
 
         def vault_seal() -> None:
             for cid, values in records:
@@ -70,16 +87,12 @@ def run(quick: bool = False) -> list[Row]:
             VaultRecord(**prepare_customer(keyring, cid, CustomerPII(**v), "GB").vault_row)
             for cid, v in records
         ]
-        cts = [
-            (cid, f, AESGCM(key).encrypt(nonce, v.encode(), field_aad(cid, f)))
-            for cid, values in records
-            for f, v in values.items()
-        ]
+        cts = [(AESGCM(key).encrypt(nonce, value, aad), aad) for value, aad in plain]
 
         def raw_decrypt() -> None:
             cipher = AESGCM(key)
-            for cid, field, ct in cts:
-                cipher.decrypt(nonce, ct, field_aad(cid, field))
+            for ct, aad in cts:
+                cipher.decrypt(nonce, ct, aad)
 
         def vault_open() -> None:
             for record in vault_rows:
@@ -91,12 +104,17 @@ def run(quick: bool = False) -> list[Row]:
         customers = 5_000 if quick else 20_000
         data = tmp / "dataset"
         generate(data, SimConfig(seed=3, customers=customers, employees=200, days=7))
-        engine = make_engine(f"sqlite:///{tmp / 'import.db'}")
-        upgrade(engine)
-        start = time.perf_counter()
-        import_dataset(engine, data, keyring)
-        elapsed = time.perf_counter() - start
-        engine.dispose()
+        only = tmp / "customers-only"
+        shutil.copytree(data, only)
+        for name in ("sellers.csv", "products.csv", "orders.csv", "reviews.csv", "cases.csv"):
+            header = (only / name).read_text().splitlines(keepends=True)[0]
+            (only / name).write_text(header)
+        (only / "access.jsonl").write_text("")
+        rows = sum(
+            max(len(p.read_text().splitlines()) - (p.suffix == ".csv"), 0) for p in data.iterdir()
+        )
+        customers_rate = customers / _import_seconds(tmp / "only.db", only, keyring)
+        folder_seconds = _import_seconds(tmp / "all.db", data, keyring)
     finally:
         shutil.rmtree(tmp)
     us = 1e6
@@ -126,11 +144,17 @@ def run(quick: bool = False) -> list[Row]:
         ),
         Row("raw AESGCM.encrypt per field", raw * us, "µs", "physical bound"),
         Row(
-            f"import {customers:,} customers + rest, SQLite",
-            customers / elapsed,
+            f"import {customers:,} customers (sealed), SQLite",
+            customers_rate,
             "customers/s",
             "",
             None,
             ">= 20,000/s",
+        ),
+        Row(
+            f"import whole simulated folder ({rows:,} rows), SQLite",
+            rows / folder_seconds,
+            "rows/s",
+            f"= {customers / folder_seconds:,.0f} customers/s",
         ),
     ]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from custodes.vault.envelope import CIPHERTEXT_VERSION, NONCE_BYTES, field_aad, key_context
+from custodes.vault.envelope import CIPHERTEXT_VERSION, NONCE_BYTES, key_context
 from custodes.vault.errors import DecryptionError, ShreddedError, VaultError
 from custodes.vault.keyring import Keyring
 from custodes.vault.models import PII_FIELDS, VaultRecord
@@ -23,30 +23,34 @@ def decrypt_fields(
     record: VaultRecord, fields: Iterable[str], keyring: Keyring
 ) -> dict[str, str | None]:
     """Decrypt the named fields of one record; a failed check raises, never returns garbage."""
-    wanted = list(fields)
+    wanted = tuple(fields)
     for field in wanted:
         if field not in PII_FIELDS:
             raise VaultError(f"unknown PII field {field!r}")
+    customer_id = record.customer_id
     if record.wrapped_key is None or record.kek_version is None:
-        raise ShreddedError(f"customer {record.customer_id} was erased; their data is gone")
-    data_key = keyring.unwrap(
-        record.kek_version, record.wrapped_key, key_context(record.customer_id)
-    )
+        raise ShreddedError(f"customer {customer_id} was erased; their data is gone")
+    data_key = keyring.unwrap(record.kek_version, record.wrapped_key, key_context(customer_id))
     cipher = AESGCM(data_key)
+    prefix = b"custodes/pii/v1|" + customer_id.encode() + b"|"
     out: dict[str, str | None] = {}
     for field in wanted:
-        blob: bytes | None = getattr(record, f"{field}_ct")
+        blob: bytes | None = getattr(record, _COLUMNS[field])
         if blob is None:
             out[field] = None
             continue
-        if blob[:1] != CIPHERTEXT_VERSION or len(blob) < 1 + NONCE_BYTES + 16:
-            raise DecryptionError(f"ciphertext of {field} for {record.customer_id} is malformed")
-        nonce, sealed = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+        if blob[:1] != CIPHERTEXT_VERSION or len(blob) < _MIN_BLOB:
+            raise DecryptionError(f"ciphertext of {field} for {customer_id} is malformed")
         try:
-            plain = cipher.decrypt(nonce, sealed, field_aad(record.customer_id, field))
+            plain = cipher.decrypt(blob[1:_NONCE_END], blob[_NONCE_END:], prefix + field.encode())
         except InvalidTag:
             raise DecryptionError(
-                f"ciphertext of {field} for {record.customer_id} failed authentication"
+                f"ciphertext of {field} for {customer_id} failed authentication"
             ) from None
         out[field] = plain.decode()
     return out
+
+
+_COLUMNS = {field: f"{field}_ct" for field in PII_FIELDS}
+_NONCE_END = 1 + NONCE_BYTES
+_MIN_BLOB = 1 + NONCE_BYTES + 16

@@ -149,7 +149,7 @@ class FileKeyring:
     def wrap(self, data_key: bytes, context: bytes) -> tuple[int, bytes]:
         """Wrap a data key under the active KEK, bound to `context` (the customer id)."""
         version = self._active
-        nonce = secrets.token_bytes(_NONCE)
+        nonce = os.urandom(_NONCE)
         aad = b"custodes/dk/v1|%d|" % version + context
         return version, nonce + self._keks[version].encrypt(nonce, data_key, aad)
 

@@ -158,3 +158,15 @@ def test_reimport_of_same_folder_is_refused_as_duplicates(
     with pytest.raises(InputError, match=r"employees.csv:2: duplicate employee_id 'E1'"):
         import_dataset(engine, dataset_dir, keyring)
     assert snapshot(engine) == before
+
+
+def test_bulk_column_lists_cover_every_vault_value(keyring: FileKeyring) -> None:
+    """The import's fast path writes tuples; a column missing there would be lost silently."""
+    from custodes.dataset.loader import INDEX_COLUMNS, VAULT_COLUMNS
+    from custodes.vault.service import CustomerPII, prepare_customer
+
+    prepared = prepare_customer(
+        keyring, "C1", CustomerPII(name="N", email="n@example.net", phone="+14155552671")
+    )
+    assert set(VAULT_COLUMNS) == set(prepared.vault_row)
+    assert all(set(INDEX_COLUMNS) == set(row) for row in prepared.index_rows)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, LargeBinary, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -29,12 +29,11 @@ from custodes.marketplace.models import (
     Review,
     Seller,
 )
-from custodes.store.base import UTCDateTime
 from custodes.vault.keyring import Keyring
 from custodes.vault.models import BlindIndexEntry, VaultRecord
 from custodes.vault.normalise import normalise_email
 from custodes.vault.pseudonym import blind_index
-from custodes.vault.service import CustomerPII, PreparedCustomer, prepare_customer
+from custodes.vault.service import CustomerPII, prepare_customer
 
 BATCH = 5000
 Progress = Callable[[str, int], None]
@@ -60,28 +59,55 @@ def known_ids(session: Session) -> KnownIds:
 
 _SEAL_KEYRING: Keyring | None = None  # handed to forked sealing workers
 PARALLEL_FROM = 4000  # below this, process start-up costs more than it saves
-CHUNK = 2000
+CHUNK = 1000
+
+
+VAULT_COLUMNS = (
+    "customer_id",
+    "kek_version",
+    "wrapped_key",
+    "pseudonym_salt",
+    "name_ct",
+    "email_ct",
+    "phone_ct",
+    "address_ct",
+    "name_mask",
+    "email_mask",
+    "phone_mask",
+)
+INDEX_COLUMNS = ("customer_id", "kind", "digest")
+
+
+@dataclass(frozen=True)
+class SealedChunk:
+    """Rows ready for executemany, built in the worker: the parent only inserts."""
+
+    pseudonyms: list[tuple[str, str]]
+    vault_rows: list[tuple[object, ...]]
+    index_rows: list[tuple[object, ...]]
 
 
 def _seal_chunk(
     rows: list[tuple[int, str, str | None, str | None, str | None, str | None]],
-) -> tuple[list[PreparedCustomer], tuple[int, str] | None]:
+) -> tuple[SealedChunk, tuple[int, str] | None]:
     """Seal a chunk in a worker; errors come back as values (exceptions may not pickle)."""
     assert _SEAL_KEYRING is not None
-    out = []
+    chunk = SealedChunk([], [], [])
     for line, customer_id, name, email, phone, country in rows:
         pii = CustomerPII(name=name, email=email, phone=phone)
         try:
-            out.append(prepare_customer(_SEAL_KEYRING, customer_id, pii, country))
+            prepared = prepare_customer(_SEAL_KEYRING, customer_id, pii, country)
         except InputError as exc:
-            return out, (line, str(exc))
-    return out, None
+            return chunk, (line, str(exc))
+        chunk.pseudonyms.append((customer_id, prepared.pseudonym))
+        chunk.vault_rows.append(tuple(prepared.vault_row[c] for c in VAULT_COLUMNS))
+        chunk.index_rows.extend(tuple(r[c] for c in INDEX_COLUMNS) for r in prepared.index_rows)
+    return chunk, None
 
 
-def seal_customers(
-    dataset: Dataset, keyring: Keyring, progress: Progress | None = None
-) -> list[PreparedCustomer]:
-    """Encrypt every customer's PII, on every core for large imports.
+def sealed_chunks(dataset: Dataset, keyring: Keyring) -> Iterator[SealedChunk]:
+    """Encrypt every customer's PII in chunks, in order; on every core for large imports, so
+    the caller can insert one chunk while the next is being sealed.
 
     A bad e-mail or phone names its line, never its value.
     """
@@ -91,25 +117,26 @@ def seal_customers(
         for line, r in dataset.customers
     ]
     chunks = [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
+    workers = os.cpu_count() or 1
     _SEAL_KEYRING = keyring
     try:
-        workers = os.cpu_count() or 1
         if len(rows) >= PARALLEL_FROM and workers > 1:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                results = list(pool.map(_seal_chunk, chunks))
+                yield from _checked(pool.map(_seal_chunk, chunks))
         else:
-            results = [_seal_chunk(chunk) for chunk in chunks]
+            yield from _checked(_seal_chunk(chunk) for chunk in chunks)
     finally:
         _SEAL_KEYRING = None
-    sealed: list[PreparedCustomer] = []
+
+
+def _checked(
+    results: Iterable[tuple[SealedChunk, tuple[int, str] | None]],
+) -> Iterator[SealedChunk]:
     for prepared, error in results:
         if error is not None:
             raise DatasetError("customers.csv", error[0], error[1])
-        sealed.extend(prepared)
-        if progress:
-            progress("customers", len(prepared))
-    return sealed
+        yield prepared
 
 
 def _insert(session: Session, model: type, rows: list[dict[str, object]]) -> None:
@@ -128,7 +155,6 @@ def import_dataset(
     """Validate the folder against the database, then write all of it or nothing."""
     with Session(engine) as session:
         dataset = read_dataset(folder, known_ids(session))
-    sealed = seal_customers(dataset, keyring, progress)
     signal_rows = []
     for line, row in dataset.signals:
         email = row.pop("email")
@@ -144,24 +170,26 @@ def import_dataset(
         with Session(engine) as session, session.begin():
             _insert(session, Employee, [r for _, r in dataset.employees])
             _tick(progress, "employees", len(dataset.employees))
-            _insert(
-                session,
-                Customer,
-                [
-                    {
-                        "customer_id": p.customer_id,
-                        "pseudonym": p.pseudonym,
-                        "country": customer_meta[p.customer_id]["country"],
-                        "region": customer_meta[p.customer_id]["region"],
-                        "language": customer_meta[p.customer_id]["language"],
-                        "created_at": customer_meta[p.customer_id]["created_at"],
-                    }
-                    for p in sealed
-                ],
-            )
-            _insert_raw(session, VaultRecord, [p.vault_row for p in sealed])
-            _insert_raw(session, BlindIndexEntry, [r for p in sealed for r in p.index_rows])
-            _tick(progress, "vault", len(sealed))
+            # Insert each sealed chunk while the workers seal the next one.
+            for sealed in sealed_chunks(dataset, keyring):
+                _insert_raw(
+                    session,
+                    Customer,
+                    [
+                        {
+                            "customer_id": customer_id,
+                            "pseudonym": pseudonym,
+                            "country": customer_meta[customer_id]["country"],
+                            "region": customer_meta[customer_id]["region"],
+                            "language": customer_meta[customer_id]["language"],
+                            "created_at": customer_meta[customer_id]["created_at"],
+                        }
+                        for customer_id, pseudonym in sealed.pseudonyms
+                    ],
+                )
+                _executemany(session, VaultRecord, VAULT_COLUMNS, sealed.vault_rows)
+                _executemany(session, BlindIndexEntry, INDEX_COLUMNS, sealed.index_rows)
+                _tick(progress, "customers", len(sealed.pseudonyms))
             for name, table in (
                 ("sellers", Seller),
                 ("products", Product),
@@ -186,22 +214,45 @@ def import_dataset(
 
 
 def _insert_raw(session: Session, model: type, rows: list[dict[str, object]]) -> None:
-    """Plain DBAPI executemany for tables of bytes, ints and strings only (no type processing
-    needed): the vault rows are the bulk of an import."""
+    """Plain DBAPI executemany, applying each column type's own bind processor: the same
+    values SQLAlchemy would send, without its per-row bookkeeping on the bulk path."""
     if not rows:
         return
     table = model.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect
     names = list(rows[0])
-    for name in names:
-        column = table.columns[name]
-        assert not isinstance(column.type, UTCDateTime), f"{column} needs type processing"
-    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+    # bytes go to both drivers as they are; other types (times) need their processor.
+    processors = [
+        None
+        if isinstance(table.columns[name].type, LargeBinary)
+        else table.columns[name].type._cached_bind_processor(dialect)
+        for name in names
+    ]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"
     connection = session.connection()
+    pairs = list(zip(names, processors, strict=True))
     for start in range(0, len(rows), BATCH):
-        connection.exec_driver_sql(
-            sql, [tuple(r[n] for n in names) for r in rows[start : start + BATCH]]
-        )
+        batch = [
+            tuple(r[n] if p is None or r[n] is None else p(r[n]) for n, p in pairs)
+            for r in rows[start : start + BATCH]
+        ]
+        connection.exec_driver_sql(sql, batch)
+
+
+def _executemany(
+    session: Session, model: type, columns: tuple[str, ...], rows: list[tuple[object, ...]]
+) -> None:
+    """Rows already in column order and driver-ready (bytes, ints, strings)."""
+    if not rows:
+        return
+    table = model.__table__  # type: ignore[attr-defined]
+    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(mark for _ in columns)})"
+    )
+    session.connection().exec_driver_sql(sql, rows)
 
 
 def _tick(progress: Progress | None, name: str, count: int) -> None:

@@ -79,7 +79,24 @@ def run(quick: bool = False) -> list[Row]:
             for cid, values in records:
                 prepare_customer(keyring, cid, CustomerPII(**values), "GB")
 
+        # The envelope bound: what any per-customer-key design must do per record (a fresh
+        # key's AES key schedule, the field encryptions, one wrap), nothing else.
+        kek = AESGCM(AESGCM.generate_key(bit_length=256))
+        per_record = [
+            [(value.encode(), field_aad(cid, field)) for field, value in values.items()]
+            for cid, values in records
+        ]
+        fresh_key = os.urandom(32)
+
+        def raw_envelope() -> None:
+            for items in per_record:
+                cipher = AESGCM(fresh_key)
+                for value, aad in items:
+                    cipher.encrypt(nonce, value, aad)
+                kek.encrypt(nonce, fresh_key, b"wrap")
+
         raw = best_of(raw_encrypt) / fields
+        envelope = best_of(raw_envelope) / fields
         sealed = best_of(vault_seal) / fields
         prepared = best_of(vault_prepare) / fields
 
@@ -98,7 +115,20 @@ def run(quick: bool = False) -> list[Row]:
             for record in vault_rows:
                 _hazmat.decrypt_fields(record, FIELDS, keyring)
 
+        wrapped_key = kek.encrypt(nonce, fresh_key, b"wrap")
+        sealed_records = [
+            [(AESGCM(fresh_key).encrypt(nonce, value, aad), aad) for value, aad in items]
+            for items in per_record
+        ]
+
+        def raw_envelope_open() -> None:
+            for items in sealed_records:
+                cipher = AESGCM(kek.decrypt(nonce, wrapped_key, b"wrap"))
+                for ct, aad in items:
+                    cipher.decrypt(nonce, ct, aad)
+
         raw_d = best_of(raw_decrypt) / fields
+        envelope_open = best_of(raw_envelope_open) / fields
         opened = best_of(vault_open) / fields
 
         customers = 5_000 if quick else 20_000
@@ -140,6 +170,22 @@ def run(quick: bool = False) -> list[Row]:
             "µs",
             "raw AESGCM.decrypt",
             opened / raw_d,
+            "<= 3x",
+        ),
+        Row(
+            "vault seal vs the envelope bound (key schedule + encrypts + wrap)",
+            sealed * us,
+            "µs",
+            f"raw envelope {envelope * us:.2f} µs",
+            sealed / envelope,
+            "<= 3x",
+        ),
+        Row(
+            "vault open vs the envelope bound (unwrap + key schedule + decrypts)",
+            opened * us,
+            "µs",
+            f"raw envelope {envelope_open * us:.2f} µs",
+            opened / envelope_open,
             "<= 3x",
         ),
         Row("raw AESGCM.encrypt per field", raw * us, "µs", "physical bound"),

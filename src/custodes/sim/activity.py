@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from custodes.marketplace.models import ACCESS_ACTIONS, CASE_KINDS
 from custodes.sim.catalog import (
     SELLER_OFFSET,
     Order,
@@ -45,26 +46,7 @@ from custodes.sim.catalog import (
 from custodes.sim.config import DAY, HOUR, Picker, SimConfig, between, seconds, stream
 from custodes.sim.people import Customer, Employee, local_time_on
 
-ACTIONS = (
-    "customer.view",
-    "customer.search",
-    "customer.export",
-    "order.view",
-    "review.view",
-    "review.delete",
-    "seller.view",
-    "seller.metrics",
-    "seller.reinstate",
-    "message.view",
-)
-CASE_KINDS = (
-    "customer_contact",
-    "order_dispute",
-    "review_report",
-    "seller_appeal",
-    "seller_support",
-    "investigation",
-)
+ACTIONS = ACCESS_ACTIONS  # one list of actions: the dataset format's (DESIGN.md)
 ROUTINE_JUSTIFICATIONS = (
     "analytics",
     "account_management",

@@ -21,18 +21,10 @@ from datetime import UTC, date, datetime, timedelta
 import phonenumbers
 from faker import Faker
 
+from custodes.marketplace.models import EMPLOYEE_ROLES
 from custodes.sim.config import DAY, Picker, SimConfig, largest_remainder, seconds, stream
 
-ROLES = (
-    "support_agent",
-    "seller_support",
-    "trust_safety",
-    "data_analyst",
-    "engineer",
-    "manager",
-    "privacy_officer",
-    "investigator",
-)
+ROLES = EMPLOYEE_ROLES
 
 # ---------------------------------------------------------------------------------------------
 # Geography

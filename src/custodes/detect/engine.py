@@ -9,6 +9,7 @@ day boundaries and hours mean the same thing everywhere.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -94,8 +95,11 @@ def spark_session(master: str = "local[2]") -> Any:
             "the spark backend needs pyspark: pip install 'custodes[spark]' (and Java 17)"
         ) from None
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Spark's scratch tables go to a temporary folder, never into the working directory.
+    warehouse = tempfile.mkdtemp(prefix="custodes-spark-")
     return (
         SparkSession.builder.master(master)
+        .config("spark.sql.warehouse.dir", warehouse)
         .appName("custodes-detect")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")

@@ -49,6 +49,11 @@ def _endpoint(name: str, role: str, with_case: bool) -> tuple[str, str, dict[str
             {"json": {"fields": ["email"], "justification": why}},
         ),
         "customer.search": ("GET", "/v1/customers/C1", {"params": query}),
+        "customer.search.email": (
+            "GET",
+            "/v1/customers",
+            {"params": {**query, "email": "quentin.q@mailbox.example"}},
+        ),
         "order.view": ("GET", "/v1/orders/O1", {"params": query}),
         "review.view": ("GET", "/v1/reviews/R1", {"params": query}),
         "seller.view": ("GET", "/v1/sellers/SB", {"params": query}),
@@ -96,7 +101,7 @@ def expected(name: str, role: str, with_case: bool) -> int:
     """The policy, restated as a table a reviewer can check line by line."""
     if role == "suspended":
         return 403
-    if name == "customer.search":
+    if name in ("customer.search", "customer.search.email"):
         return 200 if role in SEARCHERS else 403
     allowed = {
         "customer.view": {"support_agent", "investigator"},
@@ -122,6 +127,7 @@ DECISION = {200: "allow", 202: "pending", 403: "deny"}
 ENDPOINTS = [
     "customer.view",
     "customer.search",
+    "customer.search.email",
     "order.view",
     "review.view",
     "seller.view",
@@ -145,10 +151,13 @@ def test_authorization_matrix(api: Api, name: str) -> None:
             # Exactly one new ledger entry, saying what happened.
             assert reader.head().size == before + 1, (role, with_case)
             entry = json.loads(reader.entry(before))
-            assert entry["action"] == name and entry["actor"] == employee
+            assert entry["action"] == name.removesuffix(".email") and entry["actor"] == employee
             assert entry["decision"] == DECISION[want], (role, with_case, entry)
             if want == 200 and name == "customer.view":
                 assert response.json()["values"] == {"email": "quentin.q@mailbox.example"}
+            if want == 200 and name.startswith("customer.search"):
+                [hit] = response.json()["results"]
+                assert hit["customer_id"] == "C1" and hit["email"] == "q***@m***.example"
             if want == 403:
                 assert response.headers["content-type"] == "application/problem+json"
                 assert "quentin" not in response.text

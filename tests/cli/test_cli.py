@@ -107,10 +107,66 @@ def test_ledger_keygen_proof_export_verify(home: Path, tmp_path: Path) -> None:
 
 def test_demo_tells_the_story(tmp_path: Path) -> None:
     out = run(
-        tmp_path / "unused", "demo", "--no-serve", "--home", str(tmp_path / "demo"),
-        "--customers", "300", "--employees", "30", "--days", "5",
+        tmp_path / "unused",
+        "demo",
+        "--no-serve",
+        "--home",
+        str(tmp_path / "demo"),
+        "--customers",
+        "300",
+        "--employees",
+        "30",
+        "--days",
+        "5",
     )
     text = out.stdout
     assert "allow" in text and "no_rule_permits" in text and "not_independent" in text
     assert "offline verify: ok" in text.replace("\n", " ")
     assert not (tmp_path / "demo" / "dataset").exists()
+
+
+def test_serve_end_to_end(home: Path, tmp_path: Path) -> None:
+    """init -> import -> tokens create -> serve -> a justified reveal over HTTP -> verify."""
+    import socket
+    import time
+
+    import httpx
+
+    run(home, "import", str(write_dataset(tmp_path / "ds")))
+    token = run(home, "tokens", "create", "support-tool", "--scope", "customers:reveal")
+    secret = token.stdout.strip().splitlines()[-1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "CUSTODES_HOME": str(home),
+        "CUSTODES_LEDGER_ORIGIN": "custodes.test/ledger",
+    }
+    env.pop("CUSTODES_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "custodes.cli.main", "serve", "--port", str(port)], env=env
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {secret}", "X-Custodes-Employee": "E2"}
+        body = {"fields": ["email"], "justification": {"code": "customer_contact", "case_id": "K1"}}
+        ok = httpx.post(f"{base}/v1/customers/C1/reveal", json=body, headers=headers)
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["values"] == {"email": "quentin.q@mailbox.example"}
+        denied = httpx.post(f"{base}/v1/customers/C2/reveal", json=body, headers=headers)
+        assert denied.status_code == 403
+        assert denied.headers["content-type"] == "application/problem+json"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    run(home, "ledger", "checkpoint")
+    run(home, "ledger", "export", str(tmp_path / "export"))
+    pub = str(home / "keys" / "ledger.pub")
+    assert "size 2" in run(home, "ledger", "verify", str(tmp_path / "export"), "--key", pub).stdout

@@ -39,10 +39,10 @@ from custodes.marketplace.models import Employee, Order, Review, Seller
 from custodes.vault import _hazmat
 from custodes.vault.errors import ShreddedError
 from custodes.vault.keyring import Keyring
-from custodes.vault.models import VaultRecord
 from custodes.vault.service import MaskedCustomer, find_by_email, masked_view
 
 log = logging.getLogger(__name__)
+_VAULT_COLUMNS = "customer_id, kek_version, wrapped_key, name_ct, email_ct, phone_ct, address_ct"
 MAX_LISTED_SUBJECTS = 50  # beyond this a ledger entry names a digest of the set, not each one
 
 
@@ -169,7 +169,7 @@ class Door:
         approval: str | None = None,
     ) -> tuple[Decision, Facts]:
         now = self.clock()
-        with Session(self.engine) as session:
+        with self.engine.connect() as session:
             facts = load_facts(
                 session,
                 employee_id,
@@ -225,11 +225,16 @@ class Door:
         return Outcome(decision, self._decrypt(customer_id, fields))
 
     def _decrypt(self, customer_id: str, fields: tuple[str, ...]) -> dict[str, str | None]:
-        with Session(self.engine) as session:
-            record = session.get(VaultRecord, customer_id)
-            if record is None:
-                raise NotFound(f"no customer {customer_id}")
-            return _hazmat.decrypt_fields(record, fields, self.keyring)
+        # A driver row (attribute access by column name) is all the hazmat path needs.
+        with self.engine.connect() as conn:
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            record = conn.exec_driver_sql(
+                f"SELECT {_VAULT_COLUMNS} FROM vault_records WHERE customer_id = {mark}",
+                (customer_id,),
+            ).first()
+        if record is None:
+            raise NotFound(f"no customer {customer_id}")
+        return _hazmat.decrypt_fields(record, fields, self.keyring)  # type: ignore[arg-type]
 
     def search_email(self, employee_id: str, email: str, why: Justification) -> Outcome:
         """Exact-match search through the blind index; results are masked."""
@@ -549,7 +554,7 @@ class Door:
 
     def _facts_for(self, resource: Resource) -> Facts:
         """Subjects of a resource (customers and their pseudonyms) for recording non-decisions."""
-        with Session(self.engine) as session:
+        with self.engine.connect() as session:
             return load_facts(
                 session,
                 "",

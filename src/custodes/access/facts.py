@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Connection, and_, func, select
 from sqlalchemy import case as case_
 from sqlalchemy.orm import Session
 
@@ -17,9 +17,12 @@ from custodes.access.model import PII_FIELDS, Justification, Resource
 from custodes.access.models import BreakGlassGrant
 from custodes.access.ratelimit import RevealWindows
 from custodes.ledger.models import LedgerAccessIndex
-from custodes.marketplace.models import Case, Customer, Employee, Order, Review, Seller
+from custodes.marketplace.models import Employee
 
 CONTACT_FIELDS = frozenset(PII_FIELDS)
+# The hot path reads through a plain Connection (no ORM unit of work); Session and Connection
+# both offer execute/scalar/scalars, which is all the other readers here use.
+Reader = Session | Connection
 
 
 @dataclass(frozen=True)
@@ -88,35 +91,33 @@ def independent(session: Session, approver_id: str, requester_id: str) -> bool:
     return requester_id not in management_chain(session, approver_id)
 
 
-def _resource_links(session: Session, resource: Resource) -> tuple[bool, dict[str, str], set[str]]:
+def _resource_links(conn: Connection, resource: Resource) -> tuple[bool, dict[str, str], set[str]]:
     """Does the resource exist; which customers (with pseudonyms) and sellers it concerns."""
     ids = list(resource.ids)
+    if not ids:
+        return True, {}, set()
+    marks = ", ".join("?" for _ in ids)
     if resource.kind == "customer":
-        pseudonyms = dict(
-            session.execute(
-                select(Customer.customer_id, Customer.pseudonym).where(
-                    Customer.customer_id.in_(ids)
-                )
-            ).all()
-        )
+        sql = f"SELECT customer_id, pseudonym FROM customers WHERE customer_id IN ({marks})"
+        pseudonyms = dict(conn.exec_driver_sql(_sql(conn, sql), tuple(ids)).all())
         return len(pseudonyms) == len(set(ids)), pseudonyms, set()
     if resource.kind == "seller":
-        found = set(session.scalars(select(Seller.seller_id).where(Seller.seller_id.in_(ids))))
+        sql = f"SELECT seller_id FROM sellers WHERE seller_id IN ({marks})"
+        found = {r[0] for r in conn.exec_driver_sql(_sql(conn, sql), tuple(ids))}
         return len(found) == len(set(ids)), {}, found
-    model = Order if resource.kind == "order" else Review
-    key = Order.order_id if resource.kind == "order" else Review.review_id
-    rows = session.execute(
-        select(key, model.customer_id, model.seller_id, Customer.pseudonym)
-        .join(Customer, Customer.customer_id == model.customer_id)
-        .where(key.in_(ids))
-    ).all()
+    table, key = ("orders", "order_id") if resource.kind == "order" else ("reviews", "review_id")
+    sql = (
+        f"SELECT t.{key}, t.customer_id, t.seller_id, c.pseudonym FROM {table} t "
+        f"JOIN customers c ON c.customer_id = t.customer_id WHERE t.{key} IN ({marks})"
+    )
+    rows = conn.exec_driver_sql(_sql(conn, sql), tuple(ids)).all()
     pseudonyms = {customer: pseudonym for _, customer, _, pseudonym in rows}
     sellers = {seller for _, _, seller, _ in rows}
     return len(rows) == len(set(ids)), pseudonyms, sellers
 
 
 def load_facts(
-    session: Session,
+    session: Connection,
     employee_id: str,
     action: str,
     resource: Resource,
@@ -165,38 +166,50 @@ def load_facts(
     return facts
 
 
+def _sql(conn: Connection, text: str) -> str:
+    """`?` placeholders in the dialect's own style (sqlite: ?, psycopg: %s)."""
+    return text if conn.dialect.paramstyle == "qmark" else text.replace("?", "%s")
+
+
+def _utc(value: object) -> datetime | None:
+    """A stored time as aware UTC: SQLite hands back text, PostgreSQL a datetime."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_PERSON_AND_CASE = (
+    "SELECT e.employee_id, e.role, e.suspended_at, e.left_at, c.employee_id, c.kind, "
+    "c.customer_id, c.seller_id, c.opened_at, c.closed_at FROM employees e "
+    "LEFT OUTER JOIN cases c ON c.case_id = ? WHERE e.employee_id = ?"
+)
+
+
 def _person_and_case(
-    session: Session, employee_id: str, case_id: str | None
+    conn: Connection, employee_id: str, case_id: str | None
 ) -> tuple[Person | None, CaseFacts | None]:
-    """The employee and the cited case in one query (LEFT JOIN on the case id)."""
+    """The employee and the cited case in one query (LEFT JOIN on the case id).
+
+    Plain driver SQL: this runs on every request, and SQLAlchemy's statement machinery costs
+    ten times the query itself here.
+    """
     if not employee_id:
         return None, None
-    row = session.execute(
-        select(
-            Employee.employee_id,
-            Employee.role,
-            Employee.suspended_at,
-            Employee.left_at,
-            Case.employee_id,
-            Case.kind,
-            Case.customer_id,
-            Case.seller_id,
-            Case.opened_at,
-            Case.closed_at,
-        )
-        .select_from(Employee)
-        .outerjoin(Case, Case.case_id == (case_id or ""))
-        .where(Employee.employee_id == employee_id)
-    ).first()
+    row = conn.exec_driver_sql(_sql(conn, _PERSON_AND_CASE), (case_id or "", employee_id)).first()
     if row is None:
         return None, None
-    person = Person(row[0], row[1], row[2], row[3])
-    case = CaseFacts(row[4], row[5], row[6], row[7], row[8], row[9]) if row[4] else None
+    person = Person(row[0], row[1], _utc(row[2]), _utc(row[3]))
+    case = None
+    if row[4] is not None:
+        opened = _utc(row[8])
+        assert opened is not None
+        case = CaseFacts(row[4], row[5], row[6], row[7], opened, _utc(row[9]))
     return person, case
 
 
 def break_glass_active(
-    session: Session, employee_id: str, customers: list[str], now: datetime
+    session: Reader, employee_id: str, customers: list[str], now: datetime
 ) -> bool:
     """An unexpired break-glass grant of this employee for exactly this one customer."""
     if len(customers) != 1:
@@ -215,7 +228,7 @@ def break_glass_active(
 
 
 def _revealed_counts(
-    session: Session, employee_id: str, customers: set[str], now: datetime
+    session: Reader, employee_id: str, customers: set[str], now: datetime
 ) -> tuple[int, int]:
     """Distinct customers revealed in the last hour and day, this request's new ones included.
 

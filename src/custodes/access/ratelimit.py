@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from threading import Lock
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from custodes.ledger.models import LedgerAccessIndex
@@ -23,7 +23,9 @@ class RevealWindows:
         self._last: dict[str, dict[str, datetime]] = {}  # employee -> customer -> last reveal
         self._lock = Lock()
 
-    def _seed(self, session: Session, employee_id: str, now: datetime) -> dict[str, datetime]:
+    def _seed(
+        self, session: Session | Connection, employee_id: str, now: datetime
+    ) -> dict[str, datetime]:
         index = LedgerAccessIndex
         rows = session.execute(
             select(index.subject_id, func.max(index.time))
@@ -39,7 +41,7 @@ class RevealWindows:
         return {customer: _aware(last) for customer, last in rows}
 
     def counts(
-        self, session: Session, employee_id: str, customers: set[str], now: datetime
+        self, session: Session | Connection, employee_id: str, customers: set[str], now: datetime
     ) -> tuple[int, int]:
         """(hour, day) distinct customers, counting this request's customers as revealed now."""
         with self._lock:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.engine import make_url
 
 from custodes.ledger.checkpoint import Checkpoint, sign_checkpoint
@@ -76,6 +76,18 @@ class Sequencer:
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._insert_entry_sql = f"INSERT INTO ledger_entries (idx, data) VALUES ({mark}, {mark})"
         self._insert_node_sql = f"INSERT INTO ledger_nodes (node_key, hash) VALUES ({mark}, {mark})"
+        # The per-batch statements as driver SQL: a batch runs for every few requests.
+        self._sql = {
+            "touch": f"UPDATE ledger_head SET size = size WHERE log_id = {mark}",
+            "head": f"SELECT size, root FROM ledger_head WHERE log_id = {mark}",
+            "set_head": f"UPDATE ledger_head SET size = {mark}, root = {mark} "
+            f"WHERE log_id = {mark}",
+            "index": "INSERT INTO ledger_access_index "
+            "(idx, actor, subject_kind, subject_id, action, decision, time) "
+            f"VALUES ({', '.join([mark] * 7)})",
+        }
+        processor = LedgerAccessIndex.__table__.c.time.type._cached_bind_processor(engine.dialect)
+        self._bind_time = processor or (lambda value: value)
 
     # -- lifecycle ----------------------------------------------------------------------
     def open(self) -> Sequencer:
@@ -170,14 +182,11 @@ class Sequencer:
         try:
             with conn.begin():
                 # Write first: takes the write lock before we read the head (no stale reads).
-                touched = conn.execute(
-                    update(LedgerHead)
-                    .where(LedgerHead.log_id == LOG_ID)
-                    .values(size=LedgerHead.size)
-                ).rowcount
+                touched = conn.exec_driver_sql(self._sql["touch"], (LOG_ID,)).rowcount
                 if not touched:
                     conn.execute(insert(LedgerHead).values(log_id=LOG_ID, size=0, root=EMPTY_ROOT))
-                head = read_head(conn)
+                size, stored_root = conn.exec_driver_sql(self._sql["head"], (LOG_ID,)).one()
+                head = Head(int(size), bytes(stored_root))
                 if head.size != self._range.size:
                     self._reload(head)
                 working = CompactRange.from_peaks(self._range.size, self._range.peaks())
@@ -193,19 +202,24 @@ class Sequencer:
                     )
                     conn.exec_driver_sql(self._insert_node_sql, node_rows)
                 if index_rows:
+                    bind_time = self._bind_time
                     rows = [
-                        {**row, "idx": first + i}
+                        (
+                            first + i,
+                            row["actor"],
+                            row["subject_kind"],
+                            row["subject_id"],
+                            row["action"],
+                            row["decision"],
+                            bind_time(row["time"]),
+                        )
                         for i, per_entry in enumerate(index_rows)
                         for row in per_entry
                     ]
                     if rows:
-                        conn.execute(insert(LedgerAccessIndex), rows)
+                        conn.exec_driver_sql(self._sql["index"], rows)
                 root = working.root()
-                conn.execute(
-                    update(LedgerHead)
-                    .where(LedgerHead.log_id == LOG_ID)
-                    .values(size=working.size, root=root)
-                )
+                conn.exec_driver_sql(self._sql["set_head"], (working.size, root, LOG_ID))
                 if self._checkpoint_due(working.size):
                     self._store_checkpoint(conn, working.size, root)
             self._range = working

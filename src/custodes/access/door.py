@@ -36,6 +36,7 @@ from custodes.access.ratelimit import RevealWindows
 from custodes.errors import CustodesError, InputError
 from custodes.ledger.entry import LedgerEntry
 from custodes.marketplace.models import Employee, Order, Review, Seller
+from custodes.store.engine import READ_ONLY
 from custodes.vault import _hazmat
 from custodes.vault.errors import ShreddedError
 from custodes.vault.keyring import Keyring
@@ -169,7 +170,7 @@ class Door:
         approval: str | None = None,
     ) -> tuple[Decision, Facts]:
         now = self.clock()
-        with self.engine.connect() as session:
+        with self.engine.connect().execution_options(**READ_ONLY) as session:
             facts = load_facts(
                 session,
                 employee_id,
@@ -226,7 +227,7 @@ class Door:
 
     def _decrypt(self, customer_id: str, fields: tuple[str, ...]) -> dict[str, str | None]:
         # A driver row (attribute access by column name) is all the hazmat path needs.
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             record = conn.exec_driver_sql(
                 f"SELECT {_VAULT_COLUMNS} FROM vault_records WHERE customer_id = {mark}",

@@ -44,9 +44,19 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy own BEGIN so SAVEPOINTs and rollbacks behave (pysqlite quirk).
         event.listen(engine, "connect", _disable_pysqlite_begin)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+READ_ONLY = {"custodes_read_only": True}
+
+
+def _begin(conn: Any) -> None:
+    """Open a real SQLite transaction, except on connections marked read-only: a lone SELECT
+    in autocommit mode reads a consistent snapshot anyway, and the hot path saves a statement."""
+    if not conn.get_execution_options().get("custodes_read_only"):
+        conn.exec_driver_sql("BEGIN")
 
 
 def _disable_pysqlite_begin(dbapi_conn: Any, _record: Any) -> None:

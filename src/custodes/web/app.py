@@ -36,7 +36,7 @@ class Services:
 
 
 def create_app(
-    engine: Engine, services: Services | None = None, worker_threads: int = 8
+    engine: Engine, services: Services | None = None, worker_threads: int = 16
 ) -> FastAPI:
     """Build the app. With `services`, this process becomes the log's sequencer."""
     sequencer: Sequencer | None = None

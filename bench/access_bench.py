@@ -126,7 +126,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wrk_rows(quick: bool) -> list[Row]:
+def _wrk_rows(quick: bool, workers: int = 1) -> list[Row]:
     if shutil.which("wrk") is None:
         return [Row("HTTP reveal under wrk", 0, "skipped: wrk not installed")]
     tmp = Path(tempfile.mkdtemp(prefix="custodes-http-bench-"))
@@ -180,9 +180,10 @@ def _wrk_rows(quick: bool) -> list[Row]:
     p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(non2xx.group(1)) if non2xx else 0
+    shape = "1 process" if workers == 1 else f"{workers} workers + sequencer"
     return [
         Row(
-            "HTTP justified reveal + committed ledger append (wrk -t2 -c32)",
+            f"HTTP justified reveal + committed append, wrk -t2 -c32, {shape}",
             rate,
             "requests/s",
             "",
@@ -190,14 +191,14 @@ def _wrk_rows(quick: bool) -> list[Row]:
             ">= 1,000/s",
         ),
         Row(
-            "HTTP reveal latency p50 / p99",
+            f"HTTP reveal latency p50 / p99, {shape}",
             p99,
             "ms p99",
             f"p50 {p50:.1f} ms",
             None,
             "p99 <= 50 ms",
         ),
-        Row("HTTP reveal non-2xx responses", errors, "responses", "", None, "0"),
+        Row(f"HTTP reveal non-2xx responses, {shape}", errors, "responses", "", None, "0"),
     ]
 
 
@@ -242,4 +243,5 @@ end
 def run(quick: bool = False) -> list[Row]:
     rows = _decide_rows(quick)
     rows += _wrk_rows(quick)
+    rows += _wrk_rows(quick, workers=2)
     return rows

@@ -29,6 +29,7 @@ AGENTS, CUSTOMERS = 50, 2000
 
 def main() -> None:
     home, port = Path(sys.argv[1]), int(sys.argv[2])
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     rt = Runtime.from_env()
     keyring = FileKeyring.create(rt.settings.keys_dir)
     write_log_keys(rt.settings.keys_dir, rt.settings.ledger_origin)
@@ -65,9 +66,31 @@ def main() -> None:
             pairs.append([agent, f"C{c:05d}", f"K{c:05d}"])
     with Session(rt.engine) as session, session.begin():
         _, token = create_token(session, "bench", ["customers:reveal"])
-    app = create_app(rt.engine, rt.services())
-    print(json.dumps({"token": token, "pairs": pairs[:500], "home": str(home)}), flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    ready = json.dumps({"token": token, "pairs": pairs[:500], "home": str(home)})
+    if workers == 1:
+        app = create_app(rt.engine, rt.services())
+        print(ready, flush=True)
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        return
+    # The scale-out shape: one sequencer process, N stateless API workers.
+    from custodes.cli.main import _start_sequencer
+    from custodes.web.worker import sequencer_socket
+
+    sequencer = _start_sequencer(sequencer_socket(rt.settings.home))
+    print(ready, flush=True)
+    try:
+        uvicorn.run(
+            "custodes.web.worker:create_worker_app",
+            factory=True,
+            workers=workers,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        sequencer.terminate()
+        sequencer.wait(timeout=30)
 
 
 if __name__ == "__main__":

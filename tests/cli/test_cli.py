@@ -125,8 +125,12 @@ def test_demo_tells_the_story(tmp_path: Path) -> None:
     assert not (tmp_path / "demo" / "dataset").exists()
 
 
-def test_serve_end_to_end(home: Path, tmp_path: Path) -> None:
-    """init -> import -> tokens create -> serve -> a justified reveal over HTTP -> verify."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_end_to_end(home: Path, tmp_path: Path, workers: int) -> None:
+    """init -> import -> tokens create -> serve -> a justified reveal over HTTP -> verify.
+
+    With two workers, the API processes are stateless and append through `custodes sequencer`.
+    """
     import socket
     import time
 
@@ -145,11 +149,21 @@ def test_serve_end_to_end(home: Path, tmp_path: Path) -> None:
     }
     env.pop("CUSTODES_DATABASE_URL", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "custodes.cli.main", "serve", "--port", str(port)], env=env
+        [
+            sys.executable,
+            "-m",
+            "custodes.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        for _ in range(300):
             try:
                 httpx.get(f"{base}/openapi.json", timeout=1)
                 break

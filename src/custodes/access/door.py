@@ -65,6 +65,9 @@ class DoorConfig:
     request_ttl: timedelta = timedelta(hours=24)
     approval_ttl: timedelta = timedelta(hours=24)
     break_glass_ttl: timedelta = timedelta(hours=1)
+    # In-memory reveal windows are exact only in the process that records every reveal; API
+    # workers behind a separate sequencer count from the ledger index instead.
+    local_rate_windows: bool = True
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class Door:
                 justification,
                 now,
                 self.config.limits,
-                self.windows,
+                self.windows if self.config.local_rate_windows else None,
             )
             outcome, reason, rules = decide(
                 self.policy, action, facts, self.config.limits, approved

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
@@ -179,6 +179,9 @@ def sim(
 def serve(
     host: Annotated[str, typer.Option(help="Bind address (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API worker processes; above 1, a sequencer process too.")
+    ] = 1,
 ) -> None:
     """Run the HTTP API (uvicorn) on the configured database."""
     import uvicorn
@@ -186,9 +189,74 @@ def serve(
     from custodes.web.app import create_app
 
     rt = Runtime.from_env()
-    uvicorn.run(
-        create_app(rt.migrated_engine(), rt.services()), host=host, port=port, log_level="warning"
-    )
+    if workers == 1:
+        uvicorn.run(
+            create_app(rt.migrated_engine(), rt.services()),
+            host=host,
+            port=port,
+            log_level="warning",
+        )
+        return
+    from custodes.web.worker import sequencer_socket
+
+    rt.migrated_engine()
+    sequencer = _start_sequencer(sequencer_socket(rt.settings.home))
+    try:
+        uvicorn.run(
+            "custodes.web.worker:create_worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+        )
+    finally:
+        sequencer.terminate()
+        sequencer.wait(timeout=30)
+
+
+def _start_sequencer(path: Path) -> Any:
+    """Start `custodes sequencer` and wait until its socket answers."""
+    import socket
+    import subprocess
+    import time
+
+    from custodes.errors import ConfigError
+
+    process = subprocess.Popen([sys.executable, "-m", "custodes.cli.main", "sequencer"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ConfigError("the sequencer process exited; is another one running?")
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.connect(str(path))
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise ConfigError(f"the sequencer did not listen on {path}")
+
+
+@app.command()
+def sequencer() -> None:
+    """Hold the log and serve appends to local API workers over a Unix socket."""
+    import signal
+
+    from custodes.ledger.keys import load_log_signer
+    from custodes.ledger.remote import SequencerServer
+    from custodes.ledger.sequencer import GroupCommitter, Sequencer
+    from custodes.web.worker import sequencer_socket
+
+    rt = Runtime.from_env()
+    with Sequencer(rt.migrated_engine(), load_log_signer(rt.settings.keys_dir)) as seq:
+        committer = GroupCommitter(seq)
+        server = SequencerServer(committer, sequencer_socket(rt.settings.home))
+        signal.signal(signal.SIGTERM, lambda *_: server.stop())
+        try:
+            server.serve_forever()
+        finally:
+            committer.close()
 
 
 @policy_app.command("apply")

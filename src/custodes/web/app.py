@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from custodes import __version__
-from custodes.access.door import Door, DoorConfig
+from custodes.access.door import Door, DoorConfig, Ledger
 from custodes.access.http import access_router, install_access_errors
 from custodes.access.notify import Notifier
 from custodes.access.policy import Policy
@@ -36,9 +36,13 @@ class Services:
 
 
 def create_app(
-    engine: Engine, services: Services | None = None, worker_threads: int = 16
+    engine: Engine,
+    services: Services | None = None,
+    worker_threads: int = 16,
+    ledger: Ledger | None = None,
 ) -> FastAPI:
-    """Build the app. With `services`, this process becomes the log's sequencer."""
+    """Build the app. With `services` and no `ledger`, this process becomes the log's
+    sequencer; with a `ledger` (a RemoteLedger), it is a stateless worker appending through it."""
     sequencer: Sequencer | None = None
     committer: GroupCommitter | None = None
 
@@ -62,12 +66,14 @@ def create_app(
     app.state.engine = engine
     app.state.door = None
     if services is not None:
-        sequencer = Sequencer(engine, services.signer).open()
-        committer = GroupCommitter(sequencer)
+        if ledger is None:
+            sequencer = Sequencer(engine, services.signer).open()
+            committer = GroupCommitter(sequencer)
+            ledger = committer
         app.state.door = Door(
             engine,
             services.keyring,
-            committer,
+            ledger,
             services.policy or Policy.default(),
             services.approval_key,
             services.notifier,

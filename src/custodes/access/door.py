@@ -25,6 +25,7 @@ from custodes.access.facts import (
     Facts,
     RateLimits,
     break_glass_active,
+    employee_active,
     independent,
     load_facts,
 )
@@ -36,14 +37,17 @@ from custodes.access.ratelimit import RevealWindows
 from custodes.errors import CustodesError, InputError
 from custodes.ledger.entry import LedgerEntry
 from custodes.marketplace.models import Employee, Order, Review, Seller
-from custodes.store.engine import READ_ONLY
+from custodes.store.engine import READ_ONLY, driver_sql
 from custodes.vault import _hazmat
 from custodes.vault.errors import ShreddedError
 from custodes.vault.keyring import Keyring
 from custodes.vault.service import MaskedCustomer, find_by_email, masked_view
 
 log = logging.getLogger(__name__)
-_VAULT_COLUMNS = "customer_id, kek_version, wrapped_key, name_ct, email_ct, phone_ct, address_ct"
+_VAULT_ROW = (
+    "SELECT customer_id, kek_version, wrapped_key, name_ct, email_ct, phone_ct, address_ct "
+    "FROM vault_records WHERE customer_id = ?"
+)
 MAX_LISTED_SUBJECTS = 50  # beyond this a ledger entry names a digest of the set, not each one
 
 
@@ -231,10 +235,8 @@ class Door:
     def _decrypt(self, customer_id: str, fields: tuple[str, ...]) -> dict[str, str | None]:
         # A driver row (attribute access by column name) is all the hazmat path needs.
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             record = conn.exec_driver_sql(
-                f"SELECT {_VAULT_COLUMNS} FROM vault_records WHERE customer_id = {mark}",
-                (customer_id,),
+                driver_sql(conn.dialect, _VAULT_ROW), (customer_id,)
             ).first()
         if record is None:
             raise NotFound(f"no customer {customer_id}")
@@ -639,8 +641,6 @@ def _safe_actor(employee_id: str) -> str:
 def _approver_context(
     session: Session, approver: Employee | None, requester_id: str, now: datetime
 ) -> dict[str, str | bool]:
-    from custodes.access.facts import employee_active
-
     return {
         "role": approver.role if approver else "",
         "active": bool(approver and employee_active(approver, now)),

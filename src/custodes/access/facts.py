@@ -7,7 +7,7 @@ recorded with the decision's reason, so a decision can be explained after the fa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,8 @@ from custodes.access.models import BreakGlassGrant
 from custodes.access.ratelimit import RevealWindows
 from custodes.ledger.models import LedgerAccessIndex
 from custodes.marketplace.models import Employee
+from custodes.store.base import as_utc
+from custodes.store.engine import driver_sql
 
 CONTACT_FIELDS = frozenset(PII_FIELDS)
 # The hot path reads through a plain Connection (no ORM unit of work); Session and Connection
@@ -98,18 +100,18 @@ def _resource_links(conn: Connection, resource: Resource) -> tuple[bool, dict[st
     marks = ", ".join("?" for _ in ids)
     if resource.kind == "customer":
         sql = f"SELECT customer_id, pseudonym FROM customers WHERE customer_id IN ({marks})"
-        pseudonyms = dict(conn.exec_driver_sql(_sql(conn, sql), tuple(ids)).all())
+        pseudonyms = dict(conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids)).all())
         return len(pseudonyms) == len(set(ids)), pseudonyms, set()
     if resource.kind == "seller":
         sql = f"SELECT seller_id FROM sellers WHERE seller_id IN ({marks})"
-        found = {r[0] for r in conn.exec_driver_sql(_sql(conn, sql), tuple(ids))}
+        found = {r[0] for r in conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids))}
         return len(found) == len(set(ids)), {}, found
     table, key = ("orders", "order_id") if resource.kind == "order" else ("reviews", "review_id")
     sql = (
         f"SELECT t.{key}, t.customer_id, t.seller_id, c.pseudonym FROM {table} t "
         f"JOIN customers c ON c.customer_id = t.customer_id WHERE t.{key} IN ({marks})"
     )
-    rows = conn.exec_driver_sql(_sql(conn, sql), tuple(ids)).all()
+    rows = conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids)).all()
     pseudonyms = {customer: pseudonym for _, customer, _, pseudonym in rows}
     sellers = {seller for _, _, seller, _ in rows}
     return len(rows) == len(set(ids)), pseudonyms, sellers
@@ -165,19 +167,6 @@ def load_facts(
     return facts
 
 
-def _sql(conn: Connection, text: str) -> str:
-    """`?` placeholders in the dialect's own style (sqlite: ?, psycopg: %s)."""
-    return text if conn.dialect.paramstyle == "qmark" else text.replace("?", "%s")
-
-
-def _utc(value: object) -> datetime | None:
-    """A stored time as aware UTC: SQLite hands back text, PostgreSQL a datetime."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 _PERSON_AND_CASE = (
     "SELECT e.employee_id, e.role, e.suspended_at, e.left_at, c.employee_id, c.kind, "
     "c.customer_id, c.seller_id, c.opened_at, c.closed_at FROM employees e "
@@ -195,15 +184,17 @@ def _person_and_case(
     """
     if not employee_id:
         return None, None
-    row = conn.exec_driver_sql(_sql(conn, _PERSON_AND_CASE), (case_id or "", employee_id)).first()
+    row = conn.exec_driver_sql(
+        driver_sql(conn.dialect, _PERSON_AND_CASE), (case_id or "", employee_id)
+    ).first()
     if row is None:
         return None, None
-    person = Person(row[0], row[1], _utc(row[2]), _utc(row[3]))
+    person = Person(row[0], row[1], as_utc(row[2]), as_utc(row[3]))
     case = None
     if row[4] is not None:
-        opened = _utc(row[8])
+        opened = as_utc(row[8])
         assert opened is not None
-        case = CaseFacts(row[4], row[5], row[6], row[7], opened, _utc(row[9]))
+        case = CaseFacts(row[4], row[5], row[6], row[7], opened, as_utc(row[9]))
     return person, case
 
 
@@ -245,8 +236,8 @@ def _revealed_counts(
     stamp = bind or (lambda value: value)
     window = (employee_id, stamp(day_ago), stamp(now))
     day, hour = conn.exec_driver_sql(
-        _sql(
-            conn,
+        driver_sql(
+            conn.dialect,
             "SELECT count(DISTINCT subject_id), "
             f"count(DISTINCT CASE WHEN time > ? THEN subject_id END) {_RECENT}",
         ),
@@ -256,8 +247,8 @@ def _revealed_counts(
     marks = ", ".join("?" for _ in wanted)
     seen = (
         conn.exec_driver_sql(
-            _sql(
-                conn,
+            driver_sql(
+                conn.dialect,
                 f"SELECT subject_id, max(time) {_RECENT} AND subject_id IN ({marks}) "
                 "GROUP BY subject_id",
             ),
@@ -267,9 +258,5 @@ def _revealed_counts(
         else []
     )
     new_day = len(customers) - len(seen)
-    new_hour = len(customers) - sum(1 for _, last in seen if (_utc(last) or now) > hour_ago)
+    new_hour = len(customers) - sum(1 for _, last in seen if (as_utc(last) or now) > hour_ago)
     return int(hour) + new_hour, int(day) + new_day
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -13,17 +13,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custodes.access.door import Door, NotFound, Outcome
+from custodes.access.door import Conflict, Door, NotFound, Outcome
 from custodes.access.model import JUSTIFICATIONS, PII_FIELDS, Decision, Justification, Resource
 from custodes.access.tokens import TokenInfo, authenticate
 from custodes.errors import InputError
 from custodes.ledger.entry import LedgerEntry
-from custodes.marketplace.models import Case, Customer, Employee
+from custodes.ledger.errors import FormatError
+from custodes.ledger.models import LedgerAccessIndex
+from custodes.ledger.sequencer import LedgerUnavailable
+from custodes.marketplace.models import Case, Customer, Employee, Seller
+from custodes.vault.errors import ShreddedError
 from custodes.vault.service import CustomerPII, insert_prepared, masked_view, prepare_customer
 from custodes.web.problems import problem, problem_responses
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ID_CHARS = r"^[A-Za-z0-9_.:-]+$"  # the same ids `access.model.ID_PATTERN` accepts (1-64 chars)
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_CHARS)]
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_CHARS)]
+CaseQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=ID_CHARS)]
 Code = Literal[
     "customer_contact",
     "order_dispute",
@@ -146,7 +152,7 @@ class OutcomeOut(BaseModel):
 
 Employee_ = Annotated[
     str,
-    Header(alias="X-Custodes-Employee", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"),
+    Header(alias="X-Custodes-Employee", min_length=1, max_length=64, pattern=ID_CHARS),
 ]
 
 
@@ -201,8 +207,6 @@ class _Forbidden(Exception):
 def _door(request: Request) -> Door:
     door = request.app.state.door
     if door is None:
-        from custodes.ledger.sequencer import LedgerUnavailable
-
         raise LedgerUnavailable("this server runs without the access service")
     return door
 
@@ -235,7 +239,7 @@ def access_router() -> APIRouter:
         prepared = prepare_customer(door.keyring, body.customer_id, pii, body.country)
         with Session(request.app.state.engine) as session, session.begin():
             if session.get(Customer, body.customer_id) is not None:
-                raise _Conflict(f"customer {body.customer_id} already exists")
+                raise Conflict(f"customer {body.customer_id} already exists")
             session.add(
                 Customer(
                     customer_id=body.customer_id,
@@ -272,7 +276,7 @@ def access_router() -> APIRouter:
         employee: Employee_,
         email: Annotated[str, Query(min_length=3, max_length=254)],
         justification: Code = "customer_contact",
-        case_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+        case_id: CaseQuery = None,
         _: TokenInfo = require("customers:read"),
     ) -> Any:
         outcome = _door(request).search_email(employee, email, _why(justification, case_id))
@@ -289,7 +293,7 @@ def access_router() -> APIRouter:
         customer_id: PathId,
         employee: Employee_,
         justification: Code = "customer_contact",
-        case_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+        case_id: CaseQuery = None,
         _: TokenInfo = require("customers:read"),
     ) -> Any:
         outcome = _door(request).masked(employee, customer_id, _why(justification, case_id))
@@ -378,14 +382,12 @@ def access_router() -> APIRouter:
                 raise NotFound(f"no employee {body.assignee}")
             if body.customer_id and session.get(Customer, body.customer_id) is None:
                 raise NotFound(f"no customer {body.customer_id}")
-            from custodes.marketplace.models import Seller
-
             if body.seller_id and session.get(Seller, body.seller_id) is None:
                 raise NotFound(f"no seller {body.seller_id}")
             if body.customer_id is None and body.seller_id is None:
                 raise InputError("a case concerns a customer, a seller, or both")
             if session.get(Case, body.case_id) is not None:
-                raise _Conflict(f"case {body.case_id} already exists")
+                raise Conflict(f"case {body.case_id} already exists")
             case = Case(
                 case_id=body.case_id,
                 kind=body.kind,
@@ -420,7 +422,7 @@ def access_router() -> APIRouter:
             if case is None:
                 raise NotFound(f"no case {case_id}")
             if case.closed_at is not None:
-                raise _Conflict(f"case {case_id} is already closed")
+                raise Conflict(f"case {case_id} is already closed")
             case.closed_at = datetime.now(UTC)
         _record_case(request, employee, case, "case.close")
         return _case_out(case)
@@ -489,8 +491,6 @@ def access_router() -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         _: TokenInfo = require("decisions:read"),
     ) -> list[dict[str, Any]]:
-        from custodes.ledger.models import LedgerAccessIndex
-
         query = select(LedgerAccessIndex).order_by(LedgerAccessIndex.idx.desc()).limit(limit)
         if subject_id:
             query = query.where(
@@ -517,17 +517,13 @@ def access_router() -> APIRouter:
     return router
 
 
-class _Conflict(Exception):
-    pass
-
-
 def _record_endpoint(action: str) -> Any:
     def endpoint(
         request: Request,
         record_id: PathId,
         employee: Employee_,
         justification: Code = "customer_contact",
-        case_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+        case_id: CaseQuery = None,
         _: TokenInfo = require("records:read"),
     ) -> Any:
         outcome = _door(request).view(employee, action, record_id, _why(justification, case_id))
@@ -585,16 +581,11 @@ def _record_case(request: Request, employee: str, case: Case, action: str) -> No
 
 def install_access_errors(app: Any) -> None:
     """Map the door's exceptions to problem+json statuses."""
-    from custodes.access.door import Conflict
-    from custodes.ledger.errors import FormatError
-    from custodes.ledger.sequencer import LedgerUnavailable
-    from custodes.vault.errors import ShreddedError
 
     handlers: list[tuple[type[BaseException], int]] = [
         (_Unauthorized, 401),
         (_Forbidden, 403),
         (NotFound, 404),
-        (_Conflict, 409),
         (Conflict, 409),
         (ShreddedError, 410),
         (FormatError, 400),

@@ -7,13 +7,14 @@ records. That takes two aggregate queries off every reveal.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from threading import Lock
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from custodes.ledger.models import LedgerAccessIndex
+from custodes.store.base import as_utc
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
@@ -38,7 +39,7 @@ class RevealWindows:
             )
             .group_by(index.subject_id)
         ).all()
-        return {customer: _aware(last) for customer, last in rows}
+        return {customer: as_utc(last) for customer, last in rows}  # type: ignore[misc]
 
     def counts(
         self, session: Session | Connection, employee_id: str, customers: set[str], now: datetime
@@ -66,7 +67,3 @@ class RevealWindows:
                 cutoff = now - DAY
                 for customer in [c for c, t in seen.items() if t <= cutoff]:
                     del seen[customer]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

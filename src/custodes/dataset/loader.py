@@ -29,6 +29,7 @@ from custodes.marketplace.models import (
     Review,
     Seller,
 )
+from custodes.store.engine import insert_sql
 from custodes.vault.keyring import Keyring
 from custodes.vault.models import BlindIndexEntry, VaultRecord
 from custodes.vault.normalise import normalise_email
@@ -220,39 +221,36 @@ def _insert_raw(session: Session, model: type, rows: list[dict[str, object]]) ->
         return
     table = model.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect
-    names = list(rows[0])
+    names = tuple(rows[0])
     # bytes go to both drivers as they are; other types (times) need their processor.
-    processors = [
-        None
-        if isinstance(table.columns[name].type, LargeBinary)
-        else table.columns[name].type._cached_bind_processor(dialect)
+    pairs = [
+        (
+            name,
+            None
+            if isinstance(table.columns[name].type, LargeBinary)
+            else table.columns[name].type._cached_bind_processor(dialect),
+        )
         for name in names
     ]
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"
-    connection = session.connection()
-    pairs = list(zip(names, processors, strict=True))
-    for start in range(0, len(rows), BATCH):
-        batch = [
-            tuple(r[n] if p is None or r[n] is None else p(r[n]) for n, p in pairs)
-            for r in rows[start : start + BATCH]
-        ]
-        connection.exec_driver_sql(sql, batch)
+    _executemany(
+        session,
+        model,
+        names,
+        [tuple(r[n] if p is None or r[n] is None else p(r[n]) for n, p in pairs) for r in rows],
+    )
 
 
 def _executemany(
     session: Session, model: type, columns: tuple[str, ...], rows: list[tuple[object, ...]]
 ) -> None:
-    """Rows already in column order and driver-ready (bytes, ints, strings)."""
+    """Rows already in column order and driver-ready (bytes, ints, strings, bound times)."""
     if not rows:
         return
     table = model.__table__  # type: ignore[attr-defined]
-    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(mark for _ in columns)})"
-    )
-    session.connection().exec_driver_sql(sql, rows)
+    sql = insert_sql(session.get_bind().dialect, table.name, columns)
+    connection = session.connection()
+    for start in range(0, len(rows), BATCH):
+        connection.exec_driver_sql(sql, rows[start : start + BATCH])
 
 
 def _tick(progress: Progress | None, name: str, count: int) -> None:

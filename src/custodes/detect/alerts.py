@@ -76,34 +76,38 @@ def shower(key: bytes, disclosed: Iterable[str] = ()) -> Callable[[str], str]:
 
 _DETAILS = {
     "unexplained_access": "{v:.0f} customers' PII revealed in 7 days with no case, seller or "
-                          "manager path to them (peers: {e:.1f})",
+    "manager path to them (peers: {e:.1f})",
     "volume": "{v:.0f} customers read today against a norm of {e:.1f} (own or peers, x2)",
     "bulk_export": "{v:.0f} customers exported today (role norm {e:.2f})",
     "seller_concentration": "{v:.0f} of the customers read without explanation this week are "
-                            "tied to seller {ref} (chance: {e:.1f})",
+    "tied to seller {ref} (chance: {e:.1f})",
     "metrics_outside": "sales metrics of {v:.0f} sellers outside own cases and portfolio today "
-                       "(norm {e:.1f})",
+    "(norm {e:.1f})",
     "metrics_category": "{v:.0f} of those sellers are in {ref} (chance: {e:.1f})",
     "unexplained_deletion": "{v:.0f} reviews deleted in 7 days with no case on the review's "
-                            "customer or seller",
+    "customer or seller",
     "deletion_benefit": "{v:.0f} negative reviews of seller {ref} deleted in 7 days",
     "suspicious_reinstatement": "{v:.0f} sellers reinstated without an appeal case opened by "
-                                "this person a day or more before",
+    "this person a day or more before",
     "recurring_pair": "{v:.0f} accesses in 14 days covered by {{partner}}'s cases or approvals",
     "outcome": "outside reports (off-platform contact, canary, complaint) about customers this "
-               "person read without explanation; weight {v:.2f}",
+    "person read without explanation; weight {v:.2f}",
 }
 
 
 def _signal_item(row: pd.Series) -> dict[str, Any]:
     name = str(row["signal"])
     ref = row["ref"] if isinstance(row["ref"], str) else None
-    detail = _DETAILS.get(name, "{v}").format(v=float(row["value"]), e=float(row["expected"]),
-                                              ref=ref or "")
-    item: dict[str, Any] = {"name": name, "value": round(float(row["value"]), 4),
-                            "expected": round(float(row["expected"]), 4),
-                            "contribution": round(float(row["contribution"]), 4),
-                            "detail": detail}
+    detail = _DETAILS.get(name, "{v}").format(
+        v=float(row["value"]), e=float(row["expected"]), ref=ref or ""
+    )
+    item: dict[str, Any] = {
+        "name": name,
+        "value": round(float(row["value"]), 4),
+        "expected": round(float(row["expected"]), 4),
+        "contribution": round(float(row["contribution"]), 4),
+        "detail": detail,
+    }
     if name == "recurring_pair" and ref:
         item["partner"] = ref
     elif ref:
@@ -116,21 +120,37 @@ def _context_items(day: pd.Series) -> list[dict[str, Any]]:
     base = float(day["base"])
     dep_factor = 1.0 + context_signals.DEPARTING_FACTOR * float(day["departing"])
     if day["departing"]:
-        items.append({"name": "departing", "value": 1.0, "contribution": round(
-            base * (dep_factor - 1.0), 4), "detail": "leaves within 14 days"})
+        items.append(
+            {
+                "name": "departing",
+                "value": 1.0,
+                "contribution": round(base * (dep_factor - 1.0), 4),
+                "detail": "leaves within 14 days",
+            }
+        )
     if day["off_hours"]:
-        items.append({"name": "off_hours", "value": float(day["off_events"]),
-                      "contribution": round(base * dep_factor
-                                            * context_signals.OFF_HOURS_FACTOR, 4),
-                      "detail": "events at hours this person rarely works"})
+        items.append(
+            {
+                "name": "off_hours",
+                "value": float(day["off_events"]),
+                "contribution": round(base * dep_factor * context_signals.OFF_HOURS_FACTOR, 4),
+                "detail": "events at hours this person rarely works",
+            }
+        )
     return items
 
 
-def select(cands: pd.DataFrame, rows: pd.DataFrame, *, budget: int = DEFAULT_BUDGET,
-           dedup_days: int = DEFAULT_DEDUP_DAYS) -> list[Alert]:
+def select(
+    cands: pd.DataFrame,
+    rows: pd.DataFrame,
+    *,
+    budget: int = DEFAULT_BUDGET,
+    dedup_days: int = DEFAULT_DEDUP_DAYS,
+) -> list[Alert]:
     """Apply the daily budget and de-duplication to candidate days (sorted by day, score)."""
     by_key: dict[tuple[str, int], pd.DataFrame] = {
-        (str(k[0]), int(k[1])): g for k, g in rows.groupby(["employee_id", "day"], sort=True)}
+        (str(k[0]), int(k[1])): g for k, g in rows.groupby(["employee_id", "day"], sort=True)
+    }
     last: dict[str, tuple[int, set[str]]] = {}
     alerts: list[Alert] = []
     cands = cands.sort_values(["day", "score", "employee_id"], ascending=[True, False, True])
@@ -147,8 +167,11 @@ def select(cands: pd.DataFrame, rows: pd.DataFrame, *, budget: int = DEFAULT_BUD
             names = {str(n) for n in sig["signal"]}
             prev = last.get(eid)
             if prev is not None and int(day) - prev[0] < dedup_days:
-                strong = {str(r["signal"]) for _, r in sig.iterrows()
-                          if float(r["contribution"]) >= NEW_SIGNAL_MIN}
+                strong = {
+                    str(r["signal"])
+                    for _, r in sig.iterrows()
+                    if float(r["contribution"]) >= NEW_SIGNAL_MIN
+                }
                 if not strong - prev[1]:
                     continue
             items = [_signal_item(r) for _, r in sig.iterrows()] + _context_items(c)
@@ -168,18 +191,39 @@ def attach_evidence(f: Features, scored: Scored, alerts: list[Alert]) -> None:
             keys["employee_id"].append(a.employee_id)
             keys["day"].append(a.day)
             keys["signal"].append(s["name"])
-    chosen = f.engine.register("chosen", pa.table(keys, schema=pa.schema(
-        [("employee_id", pa.string()), ("day", pa.int64()), ("signal", pa.string())])))
+    chosen = f.engine.register(
+        "chosen",
+        pa.table(
+            keys,
+            schema=pa.schema(
+                [("employee_id", pa.string()), ("day", pa.int64()), ("signal", pa.string())]
+            ),
+        ),
+    )
     e = scored.evidence
-    j = chosen.join(e, [chosen.employee_id == e.employee_id, chosen.signal == e.signal,
-                        e.day <= chosen.day, e.day > chosen.day - e.window])
-    j = j.select(employee_id=chosen.employee_id, day=chosen.day, source=e.source,
-                 ref_id=e.ref_id).distinct()
+    j = chosen.join(
+        e,
+        [
+            chosen.employee_id == e.employee_id,
+            chosen.signal == e.signal,
+            e.day <= chosen.day,
+            e.day > chosen.day - e.window,
+        ],
+    )
+    j = j.select(
+        employee_id=chosen.employee_id, day=chosen.day, source=e.source, ref_id=e.ref_id
+    ).distinct()
     ev, sg = f.ev, f.signals
-    events = j.filter(j.source == "event").join(ev, j.ref_id == ev.event_id).select(
-        j.employee_id, j.day, ts=ev.ts, ref=ev.evidence)
-    outside = j.filter(j.source == "signal").join(sg, j.ref_id == sg.signal_id).select(
-        j.employee_id, j.day, ts=sg.ts, ref=sg.evidence)
+    events = (
+        j.filter(j.source == "event")
+        .join(ev, j.ref_id == ev.event_id)
+        .select(j.employee_id, j.day, ts=ev.ts, ref=ev.evidence)
+    )
+    outside = (
+        j.filter(j.source == "signal")
+        .join(sg, j.ref_id == sg.signal_id)
+        .select(j.employee_id, j.day, ts=sg.ts, ref=sg.evidence)
+    )
     found = f.engine.fetch(events.union(outside).distinct())
     found = found.sort_values(["employee_id", "day", "ts", "ref"])
     groups = {(str(k[0]), int(k[1])): g for k, g in found.groupby(["employee_id", "day"])}

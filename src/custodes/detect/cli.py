@@ -18,8 +18,7 @@ import typer
 from custodes.detect.pipeline import Settings
 from custodes.detect.scoring import DEFAULT_THRESHOLD
 
-eval_app = typer.Typer(help="Evaluate detectors on labelled synthetic data.",
-                       no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate detectors on labelled synthetic data.", no_args_is_help=True)
 
 
 def _pseudonym_key() -> bytes:
@@ -32,21 +31,28 @@ def _pseudonym_key() -> bytes:
     except Exception as exc:  # the keyring is missing or unreadable
         raise ConfigError(
             "alerts need the vault's pseudonym key; run `custodes init` first "
-            f"({type(exc).__name__})") from None
+            f"({type(exc).__name__})"
+        ) from None
 
 
 def detect_command(
     out: Annotated[Path, typer.Option("--out", help="Alerts, one JSON object per line.")] = Path(
-        "alerts.jsonl"),
-    data: Annotated[Path | None, typer.Option(
-        "--data", help="A dataset folder (DESIGN.md); default: the database's imported tables.")
+        "alerts.jsonl"
+    ),
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="A dataset folder (DESIGN.md); default: the database's imported tables."
+        ),
     ] = None,
     backend: Annotated[str, typer.Option(help="duckdb (default) or spark.")] = "duckdb",
     budget: Annotated[int, typer.Option(min=1, help="At most this many alerts per day.")] = 10,
     threshold: Annotated[float, typer.Option(help="Minimum score to alert.")] = DEFAULT_THRESHOLD,
     dedup_days: Annotated[int, typer.Option(min=0, help="Quiet period per employee.")] = 7,
-    reveal: Annotated[list[str] | None, typer.Option(
-        help="Employee ids an investigator opened a case on (shown unpseudonymised).")] = None,
+    reveal: Annotated[
+        list[str] | None,
+        typer.Option(help="Employee ids an investigator opened a case on (shown unpseudonymised)."),
+    ] = None,
 ) -> None:
     """Score every employee-day and write alerts with their evidence (no PII)."""
     from custodes.detect.engine import connect
@@ -62,21 +68,24 @@ def detect_command(
         inputs = load_database(Runtime.from_env().migrated_engine())
     engine = connect(backend)
     try:
-        result = run(inputs, engine, Settings(threshold=threshold, budget=budget,
-                                              dedup_days=dedup_days))
+        result = run(
+            inputs, engine, Settings(threshold=threshold, budget=budget, dedup_days=dedup_days)
+        )
     finally:
         engine.close()
     n = write_jsonl(result, out, key, tuple(reveal or ()))
     s = result.stats
     typer.echo(
         f"{n} alerts -> {out}; {s['employee_days']} employee-days; reads explained "
-        f"{s['explained_share']:.1%} (first reads {s['first_explained_share']:.1%})")
+        f"{s['explained_share']:.1%} (first reads {s['first_explained_share']:.1%})"
+    )
 
 
 @eval_app.command("detect")
 def eval_detect(
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds (not the training seeds).")
-                     ] = "1001,1002,1003,1004,1005",
+    seeds: Annotated[
+        str, typer.Option(help="Comma-separated seeds (not the training seeds).")
+    ] = "1001,1002,1003,1004,1005",
     customers: Annotated[int, typer.Option(min=100)] = 60_000,
     employees: Annotated[int, typer.Option(min=40)] = 400,
     days: Annotated[int, typer.Option(min=14)] = 30,
@@ -89,14 +98,19 @@ def eval_detect(
     from custodes.sim.config import SimConfig
 
     chosen = tuple(int(s) for s in seeds.split(",") if s.strip())
-    reports = evaluate(chosen, SimConfig(customers=customers, employees=employees, days=days),
-                       settings=Settings(threshold=threshold, budget=budget))
+    reports = evaluate(
+        chosen,
+        SimConfig(customers=customers, employees=employees, days=days),
+        settings=Settings(threshold=threshold, budget=budget),
+    )
     result = summary(reports)
     if as_json:
         typer.echo(json.dumps(result, indent=1))
         return
-    typer.echo(f"seeds {result['seeds']}: {result['insiders']} insiders, "
-               f"{result['employee_days']} employee-days")
+    typer.echo(
+        f"seeds {result['seeds']}: {result['insiders']} insiders, "
+        f"{result['employee_days']} employee-days"
+    )
     typer.echo(f"recall            {result['recall']:.1%}")
     for scenario, hits in result["recall_per_scenario"].items():
         typer.echo(f"  {scenario:<22}{hits}")
@@ -104,5 +118,7 @@ def eval_detect(
     typer.echo(f"alerts/1k emp-days {result['alerts_per_1000_employee_days']}")
     typer.echo(f"median TTD        {result['median_time_to_detect_hours']} h")
     typer.echo(f"false alerts      {result['false_alerts_by_kind']}")
-    typer.echo(f"explained share   {result['explained_share']:.1%} "
-               f"(first reads {result['first_explained_share']:.1%})")
+    typer.echo(
+        f"explained share   {result['explained_share']:.1%} "
+        f"(first reads {result['first_explained_share']:.1%})"
+    )

@@ -69,24 +69,38 @@ def score_seed(seed: int, result: Result, labels: dict[str, Any]) -> SeedReport:
         for e in eps:
             per.setdefault(e["scenario"], []).append(eid in first_hit)
     return SeedReport(
-        seed=seed, employee_days=int(labels["employee_days"]), alerts=len(result.alerts),
-        true_alerts=true_alerts, insiders=per,
-        ttd_hours=[v / 3600 for v in first_hit.values()], false_alert_kinds=false_kinds,
+        seed=seed,
+        employee_days=int(labels["employee_days"]),
+        alerts=len(result.alerts),
+        true_alerts=true_alerts,
+        insiders=per,
+        ttd_hours=[v / 3600 for v in first_hit.values()],
+        false_alert_kinds=false_kinds,
         explained_share=float(result.stats.get("explained_share", 0.0)),
         first_explained_share=float(result.stats.get("first_explained_share", 0.0)),
     )
 
 
-def evaluate(seeds: tuple[int, ...] = EVAL_SEEDS, config: SimConfig = EVAL_CONFIG, *,
-             settings: Settings | None = None, backend: str = "duckdb",
-             workdir: Path | None = None) -> list[SeedReport]:
+def evaluate(
+    seeds: tuple[int, ...] = EVAL_SEEDS,
+    config: SimConfig = EVAL_CONFIG,
+    *,
+    settings: Settings | None = None,
+    backend: str = "duckdb",
+    workdir: Path | None = None,
+) -> list[SeedReport]:
     reports = []
     with tempfile.TemporaryDirectory(prefix="custodes-eval-") as tmp:
         base = Path(workdir) if workdir else Path(tmp)
         for seed in seeds:
             folder, labels_path = base / f"seed-{seed}" / "data", base / f"seed-{seed}.json"
-            cfg = SimConfig(seed=seed, customers=config.customers, employees=config.employees,
-                            days=config.days, start=config.start)
+            cfg = SimConfig(
+                seed=seed,
+                customers=config.customers,
+                employees=config.employees,
+                days=config.days,
+                start=config.start,
+            )
             generate_labelled(folder, labels_path, cfg)
             engine = connect(backend)
             try:
@@ -125,5 +139,6 @@ def summary(reports: list[SeedReport]) -> dict[str, Any]:
         "false_alerts_by_kind": false_kinds,
         "explained_share": round(statistics.mean(r.explained_share for r in reports), 4),
         "first_explained_share": round(
-            statistics.mean(r.first_explained_share for r in reports), 4),
+            statistics.mean(r.first_explained_share for r in reports), 4
+        ),
     }

@@ -65,8 +65,7 @@ def _registered(engine: Engine, inputs: Inputs) -> dict[str, Table]:
 
 
 def _chain(employees: Table) -> Table:
-    e1 = employees.select(report_id=_.employee_id, boss_id=_.manager_id).filter(
-        _.boss_id.notnull())
+    e1 = employees.select(report_id=_.employee_id, boss_id=_.manager_id).filter(_.boss_id.notnull())
     e2 = employees.select(mid_id=_.employee_id, top_id=_.manager_id).filter(_.top_id.notnull())
     up = e1.join(e2, e1.boss_id == e2.mid_id).select(boss_id=e2.top_id, report_id=e1.report_id)
     return e1.union(up).distinct()
@@ -75,85 +74,146 @@ def _chain(employees: Table) -> Table:
 def _explained(ec: Table, cases: Table, cs: Table, chain: Table) -> Table:
     """(event_id, customer_id, path) for every read explained by some path."""
     k = cases.select(
-        k_emp=_.employee_id, k_cust=_.customer_id, k_seller=_.seller_id,
+        k_emp=_.employee_id,
+        k_cust=_.customer_id,
+        k_seller=_.seller_id,
         k_open=_.opened_ts - HOUR_S,
         k_close=_.closed_ts.fill_null(FAR - GRACE_S) + GRACE_S,
     )
     kc = k.filter(k.k_cust.notnull())
-    p1 = ec.join(kc, [ec.employee_id == kc.k_emp, ec.customer_id == kc.k_cust,
-                      ec.ts >= kc.k_open, ec.ts <= kc.k_close]
-                 ).select(ec.event_id, ec.customer_id, path=ibis.literal("case"))
+    p1 = ec.join(
+        kc,
+        [
+            ec.employee_id == kc.k_emp,
+            ec.customer_id == kc.k_cust,
+            ec.ts >= kc.k_open,
+            ec.ts <= kc.k_close,
+        ],
+    ).select(ec.event_id, ec.customer_id, path=ibis.literal("case"))
     ks = k.filter(k.k_seller.notnull())
     ecs = ec.join(cs, ec.customer_id == cs.customer_id).select(
-        ec.event_id, ec.customer_id, ec.employee_id, ec.ts, cs.seller_id)
-    p2 = ecs.join(ks, [ecs.employee_id == ks.k_emp, ecs.seller_id == ks.k_seller,
-                       ecs.ts >= ks.k_open, ecs.ts <= ks.k_close]
-                  ).select(ecs.event_id, ecs.customer_id, path=ibis.literal("seller_case"))
+        ec.event_id, ec.customer_id, ec.employee_id, ec.ts, cs.seller_id
+    )
+    p2 = ecs.join(
+        ks,
+        [
+            ecs.employee_id == ks.k_emp,
+            ecs.seller_id == ks.k_seller,
+            ecs.ts >= ks.k_open,
+            ecs.ts <= ks.k_close,
+        ],
+    ).select(ecs.event_id, ecs.customer_id, path=ibis.literal("seller_case"))
     kr = kc.join(chain, kc.k_emp == chain.report_id).select(
-        boss_id=chain.boss_id, k_cust=kc.k_cust, k_open=kc.k_open)
-    p3 = ec.join(kr, [ec.employee_id == kr.boss_id, ec.customer_id == kr.k_cust,
-                      ec.ts >= kr.k_open]
-                 ).select(ec.event_id, ec.customer_id, path=ibis.literal("chain"))
-    return p1.union(p2).union(p3).group_by(["event_id", "customer_id"]).agg(
-        path=_.path.min())
+        boss_id=chain.boss_id, k_cust=kc.k_cust, k_open=kc.k_open
+    )
+    p3 = ec.join(
+        kr, [ec.employee_id == kr.boss_id, ec.customer_id == kr.k_cust, ec.ts >= kr.k_open]
+    ).select(ec.event_id, ec.customer_id, path=ibis.literal("chain"))
+    return p1.union(p2).union(p3).group_by(["event_id", "customer_id"]).agg(path=_.path.min())
 
 
 def build_features(engine: Engine, inputs: Inputs) -> Features:
     """Register ``inputs`` on ``engine`` and derive (and materialise) the shared features."""
     t = _registered(engine, inputs)
-    ev = engine.materialize("ev", t["events"].mutate(
-        day=day_of(_.ts), hour=((_.ts % DAY_S) // HOUR_S).cast("int64")))
+    ev = engine.materialize(
+        "ev", t["events"].mutate(day=day_of(_.ts), hour=((_.ts % DAY_S) // HOUR_S).cast("int64"))
+    )
     bounds = engine.fetch(ev.aggregate(lo=ev.day.min(), hi=ev.day.max())).iloc[0]
     empty = bounds.isna().any()
     first_day = 0 if empty else int(bounds["lo"])
     last_day = -1 if empty else int(bounds["hi"])
     employees = t["employees"]
     o, r = t["orders"], t["reviews"]
-    cs = engine.materialize("cs", o.select("customer_id", "seller_id").union(
-        r.select("customer_id", "seller_id")).distinct())
+    cs = engine.materialize(
+        "cs",
+        o.select("customer_id", "seller_id").union(r.select("customer_id", "seller_id")).distinct(),
+    )
     chain = engine.materialize("chain", _chain(employees))
     links = t["event_customers"]
-    ec = links.join(ev, links.event_id == ev.event_id).filter(ev.action != SEARCH).select(
-        links.event_id, links.customer_id, ev.employee_id, ev.ts, ev.day, ev.action,
-        ev.reveal, ev.case_id)
+    ec = (
+        links.join(ev, links.event_id == ev.event_id)
+        .filter(ev.action != SEARCH)
+        .select(
+            links.event_id,
+            links.customer_id,
+            ev.employee_id,
+            ev.ts,
+            ev.day,
+            ev.action,
+            ev.reveal,
+            ev.case_id,
+        )
+    )
     explained = _explained(ec, t["cases"], cs, chain)
-    joined = ec.left_join(explained, [ec.event_id == explained.event_id,
-                                      ec.customer_id == explained.customer_id])
+    joined = ec.left_join(
+        explained, [ec.event_id == explained.event_id, ec.customer_id == explained.customer_id]
+    )
     reads = joined.select(
-        ec.event_id, ec.customer_id, ec.employee_id, ec.ts, ec.day, ec.action, ec.reveal,
-        ec.case_id, path=explained.path, explained=explained.path.notnull())
-    first_w = ibis.window(group_by=[reads.employee_id, reads.customer_id],
-                          order_by=[reads.ts, reads.event_id])
+        ec.event_id,
+        ec.customer_id,
+        ec.employee_id,
+        ec.ts,
+        ec.day,
+        ec.action,
+        ec.reveal,
+        ec.case_id,
+        path=explained.path,
+        explained=explained.path.notnull(),
+    )
+    first_w = ibis.window(
+        group_by=[reads.employee_id, reads.customer_id], order_by=[reads.ts, reads.event_id]
+    )
     reads = reads.mutate(first=ibis.row_number().over(first_w) == 0)
     reads = engine.materialize("reads", reads)
-    days = engine.register("days", pa.table(
-        {"day": pa.array(range(first_day, last_day + 1), pa.int64())}))
+    days = engine.register(
+        "days", pa.table({"day": pa.array(range(first_day, last_day + 1), pa.int64())})
+    )
     emp = employees.select("employee_id", "role", "team", "hired_ts", "left_ts")
-    grid = emp.cross_join(days).filter(
-        emp.hired_ts.isnull() | (emp.hired_ts < (days.day + 1) * DAY_S),
-        emp.left_ts.isnull() | (emp.left_ts > days.day * DAY_S),
-    ).select("employee_id", "day", "role", "team", "left_ts")
+    grid = (
+        emp.cross_join(days)
+        .filter(
+            emp.hired_ts.isnull() | (emp.hired_ts < (days.day + 1) * DAY_S),
+            emp.left_ts.isnull() | (emp.left_ts > days.day * DAY_S),
+        )
+        .select("employee_id", "day", "role", "team", "left_ts")
+    )
     grid = engine.materialize("grid", grid)
     return Features(
-        engine=engine, ev=ev, employees=employees, cases=t["cases"], orders=o, reviews=r,
-        products=t["products"], signals=t["signals"], customers=t["customers"], cs=cs,
-        chain=chain, reads=reads, grid=grid, first_day=first_day, last_day=last_day,
+        engine=engine,
+        ev=ev,
+        employees=employees,
+        cases=t["cases"],
+        orders=o,
+        reviews=r,
+        products=t["products"],
+        signals=t["signals"],
+        customers=t["customers"],
+        cs=cs,
+        chain=chain,
+        reads=reads,
+        grid=grid,
+        first_day=first_day,
+        last_day=last_day,
     )
 
 
 def explained_share(f: Features) -> dict[str, float | int]:
     """Share of reads explained, overall and among first reads of a customer by an employee."""
     r = f.reads
-    row = f.engine.fetch(r.aggregate(
-        reads=r.count(), explained=r.explained.cast("int64").sum(),
-        first=r.first.cast("int64").sum(),
-        first_explained=(r.first & r.explained).cast("int64").sum(),
-    )).iloc[0]
+    row = f.engine.fetch(
+        r.aggregate(
+            reads=r.count(),
+            explained=r.explained.cast("int64").sum(),
+            first=r.first.cast("int64").sum(),
+            first_explained=(r.first & r.explained).cast("int64").sum(),
+        )
+    ).iloc[0]
     reads, first = int(row["reads"]), int(row["first"] or 0)
     return {
         "reads": reads,
         "explained_share": round(float(row["explained"] or 0) / reads, 4) if reads else 1.0,
         "first_reads": first,
-        "first_explained_share": (round(float(row["first_explained"] or 0) / first, 4)
-                                  if first else 1.0),
+        "first_explained_share": (
+            round(float(row["first_explained"] or 0) / first, 4) if first else 1.0
+        ),
     }

@@ -42,37 +42,82 @@ STR = pa.string()
 
 # The canonical columns of each input table (what features and signals may rely on).
 SCHEMAS: dict[str, pa.Schema] = {
-    "events": pa.schema([
-        ("event_id", pa.int64()), ("evidence", STR), ("ts", TS), ("employee_id", STR),
-        ("action", STR), ("seller_id", STR), ("product_id", STR), ("review_id", STR),
-        ("case_id", STR), ("justification", STR), ("n_fields", pa.int32()),
-        ("n_customers", pa.int32()), ("reveal", pa.bool_()), ("approver_id", STR),
-    ]),
+    "events": pa.schema(
+        [
+            ("event_id", pa.int64()),
+            ("evidence", STR),
+            ("ts", TS),
+            ("employee_id", STR),
+            ("action", STR),
+            ("seller_id", STR),
+            ("product_id", STR),
+            ("review_id", STR),
+            ("case_id", STR),
+            ("justification", STR),
+            ("n_fields", pa.int32()),
+            ("n_customers", pa.int32()),
+            ("reveal", pa.bool_()),
+            ("approver_id", STR),
+        ]
+    ),
     "event_customers": pa.schema([("event_id", pa.int64()), ("customer_id", STR)]),
-    "employees": pa.schema([
-        ("employee_id", STR), ("role", STR), ("team", STR), ("manager_id", STR),
-        ("hired_ts", TS), ("left_ts", TS), ("region", STR),
-    ]),
+    "employees": pa.schema(
+        [
+            ("employee_id", STR),
+            ("role", STR),
+            ("team", STR),
+            ("manager_id", STR),
+            ("hired_ts", TS),
+            ("left_ts", TS),
+            ("region", STR),
+        ]
+    ),
     "customers": pa.schema([("customer_id", STR), ("created_ts", TS)]),
     "sellers": pa.schema([("seller_id", STR), ("status", STR), ("banned_ts", TS)]),
     "products": pa.schema([("product_id", STR), ("seller_id", STR), ("category", STR)]),
-    "orders": pa.schema([
-        ("order_id", STR), ("customer_id", STR), ("product_id", STR), ("seller_id", STR),
-        ("ordered_ts", TS),
-    ]),
-    "reviews": pa.schema([
-        ("review_id", STR), ("customer_id", STR), ("product_id", STR), ("seller_id", STR),
-        ("rating", pa.int32()), ("created_ts", TS), ("status", STR), ("removed_ts", TS),
-        ("removed_by", STR),
-    ]),
-    "cases": pa.schema([
-        ("case_id", STR), ("kind", STR), ("employee_id", STR), ("customer_id", STR),
-        ("seller_id", STR), ("opened_ts", TS), ("closed_ts", TS),
-    ]),
-    "signals": pa.schema([
-        ("signal_id", pa.int64()), ("evidence", STR), ("ts", TS), ("kind", STR),
-        ("seller_id", STR), ("customer_id", STR),
-    ]),
+    "orders": pa.schema(
+        [
+            ("order_id", STR),
+            ("customer_id", STR),
+            ("product_id", STR),
+            ("seller_id", STR),
+            ("ordered_ts", TS),
+        ]
+    ),
+    "reviews": pa.schema(
+        [
+            ("review_id", STR),
+            ("customer_id", STR),
+            ("product_id", STR),
+            ("seller_id", STR),
+            ("rating", pa.int32()),
+            ("created_ts", TS),
+            ("status", STR),
+            ("removed_ts", TS),
+            ("removed_by", STR),
+        ]
+    ),
+    "cases": pa.schema(
+        [
+            ("case_id", STR),
+            ("kind", STR),
+            ("employee_id", STR),
+            ("customer_id", STR),
+            ("seller_id", STR),
+            ("opened_ts", TS),
+            ("closed_ts", TS),
+        ]
+    ),
+    "signals": pa.schema(
+        [
+            ("signal_id", pa.int64()),
+            ("evidence", STR),
+            ("ts", TS),
+            ("kind", STR),
+            ("seller_id", STR),
+            ("customer_id", STR),
+        ]
+    ),
 }
 MEMORY_LIMIT = "4GB"  # DuckDB spills to disk beyond this while reading a folder
 REVEALING_ACTIONS = ("customer.export",)
@@ -162,13 +207,20 @@ class _FolderReader:
             self.fail(file, problem)
 
     def unique(self, table: str, column: str) -> None:
-        self.check(f"{table}.csv", f"SELECT count(*) - count(DISTINCT {column}) + "
-                   f"count(*) FILTER ({column} IS NULL) FROM raw_{table}",
-                   f"duplicate or empty {column}")
+        self.check(
+            f"{table}.csv",
+            f"SELECT count(*) - count(DISTINCT {column}) + "
+            f"count(*) FILTER ({column} IS NULL) FROM raw_{table}",
+            f"duplicate or empty {column}",
+        )
 
     def enum(self, table: str, column: str, allowed: tuple[str, ...]) -> None:
-        self.check(f"{table}.csv", f"SELECT count(*) FROM raw_{table} WHERE {column} IS NULL "
-                   f"OR {column} NOT IN ({_sql_list(allowed)})", f"bad {column}")
+        self.check(
+            f"{table}.csv",
+            f"SELECT count(*) FROM raw_{table} WHERE {column} IS NULL "
+            f"OR {column} NOT IN ({_sql_list(allowed)})",
+            f"bad {column}",
+        )
 
     def ref(self, table: str, column: str, target: str, key: str, required: bool) -> None:
         null_bad = f"OR r.{column} IS NULL" if required else ""
@@ -182,9 +234,11 @@ class _FolderReader:
     def times(self, table: str, *columns: str, required: tuple[str, ...] = ()) -> None:
         for column in columns:
             null_bad = f" OR {column} IS NULL" if column in required else ""
-            self.check(f"{table}.csv",
-                       f"SELECT count(*) FROM raw_{table} WHERE {_bad_ts(column)}{null_bad}",
-                       f"bad {column}")
+            self.check(
+                f"{table}.csv",
+                f"SELECT count(*) FROM raw_{table} WHERE {_bad_ts(column)}{null_bad}",
+                f"bad {column}",
+            )
 
     def read_reference(self) -> None:
         for name in CSV_COLUMNS:
@@ -194,8 +248,11 @@ class _FolderReader:
         self.ref("employees", "manager_id", "employees", "employee_id", required=False)
         self.times("employees", "hired_at", "left_at")
         self.unique("customers", "customer_id")
-        self.check("customers.csv", "SELECT count(*) FROM raw_customers WHERE email IS NULL "
-                   "AND phone IS NULL", "customer without e-mail or phone")
+        self.check(
+            "customers.csv",
+            "SELECT count(*) FROM raw_customers WHERE email IS NULL AND phone IS NULL",
+            "customer without e-mail or phone",
+        )
         self.times("customers", "created_at")
         self.unique("sellers", "seller_id")
         self.enum("sellers", "status", SELLER_STATUSES)
@@ -203,14 +260,21 @@ class _FolderReader:
         self.unique("products", "product_id")
         self.ref("products", "seller_id", "sellers", "seller_id", required=True)
         self.unique("orders", "order_id")
-        for column, target in (("customer_id", "customers"), ("product_id", "products"),
-                               ("seller_id", "sellers")):
+        for column, target in (
+            ("customer_id", "customers"),
+            ("product_id", "products"),
+            ("seller_id", "sellers"),
+        ):
             self.ref("orders", column, target, column, required=True)
             self.ref("reviews", column, target, column, required=True)
         self.times("orders", "ordered_at", required=("ordered_at",))
         self.unique("reviews", "review_id")
-        self.check("reviews.csv", "SELECT count(*) FROM raw_reviews WHERE rating IS NULL OR "
-                   "rating NOT IN ('1', '2', '3', '4', '5')", "bad rating")
+        self.check(
+            "reviews.csv",
+            "SELECT count(*) FROM raw_reviews WHERE rating IS NULL OR "
+            "rating NOT IN ('1', '2', '3', '4', '5')",
+            "bad rating",
+        )
         self.enum("reviews", "status", REVIEW_STATUSES)
         self.times("reviews", "created_at", "removed_at", required=("created_at",))
         self.ref("reviews", "removed_by", "employees", "employee_id", required=False)
@@ -232,14 +296,17 @@ class _FolderReader:
             # row_number() OVER () follows the scan order, i.e. the file's line order.
             self.db.execute(
                 "CREATE TABLE raw_access AS SELECT row_number() OVER () AS line, * FROM "
-                f"read_json(?, format = 'newline_delimited', columns = {spec})", [str(path)])
+                f"read_json(?, format = 'newline_delimited', columns = {spec})",
+                [str(path)],
+            )
             keys = self.db.execute(
-                "SELECT DISTINCT unnest(json_keys(json)) FROM read_ndjson_objects(?)",
-                [str(path)]).fetchall()
+                "SELECT DISTINCT unnest(json_keys(json)) FROM read_ndjson_objects(?)", [str(path)]
+            ).fetchall()
             (lines,) = self.db.execute(
                 "SELECT count(*) FROM read_csv(?, columns = {'j': 'VARCHAR'}, header = false, "
                 "delim = '\\x01', quote = '', escape = '', auto_detect = false)",
-                [str(path)]).fetchall()[0]
+                [str(path)],
+            ).fetchall()[0]
         except duckdb.Error:
             self.fail(ACCESS_FILE, "malformed JSON Lines")
             return
@@ -251,27 +318,44 @@ class _FolderReader:
         if unknown:
             self.fail(ACCESS_FILE, f"unknown key(s): {', '.join(unknown)}")
         a = "raw_access"
-        self.check(ACCESS_FILE, f"SELECT count(*) FROM {a} WHERE time IS NULL OR {_bad_ts('time')}",
-                   "bad time")
-        self.check(ACCESS_FILE, f"SELECT count(*) FROM {a} WHERE action IS NULL OR action NOT IN "
-                   f"({_sql_list(ACCESS_ACTIONS)})", "unknown action")
-        for column, target in (("employee_id", "employees"), ("seller_id", "sellers"),
-                               ("product_id", "products"), ("review_id", "reviews"),
-                               ("case_id", "cases")):
+        self.check(
+            ACCESS_FILE,
+            f"SELECT count(*) FROM {a} WHERE time IS NULL OR {_bad_ts('time')}",
+            "bad time",
+        )
+        self.check(
+            ACCESS_FILE,
+            f"SELECT count(*) FROM {a} WHERE action IS NULL OR action NOT IN "
+            f"({_sql_list(ACCESS_ACTIONS)})",
+            "unknown action",
+        )
+        for column, target in (
+            ("employee_id", "employees"),
+            ("seller_id", "sellers"),
+            ("product_id", "products"),
+            ("review_id", "reviews"),
+            ("case_id", "cases"),
+        ):
             null_bad = " OR a.employee_id IS NULL" if column == "employee_id" else ""
-            self.check(ACCESS_FILE,
-                       f"SELECT count(*) FROM {a} a WHERE (a.{column} IS NOT NULL AND a.{column} "
-                       f"NOT IN (SELECT {column} FROM raw_{target})){null_bad}",
-                       f"unknown {column}")
-        self.check(ACCESS_FILE,
-                   f"SELECT count(*) FROM (SELECT unnest(customer_ids) AS c FROM {a}) "
-                   "WHERE c IS NULL OR c NOT IN (SELECT customer_id FROM raw_customers)",
-                   "unknown customer_id")
+            self.check(
+                ACCESS_FILE,
+                f"SELECT count(*) FROM {a} a WHERE (a.{column} IS NOT NULL AND a.{column} "
+                f"NOT IN (SELECT {column} FROM raw_{target})){null_bad}",
+                f"unknown {column}",
+            )
+        self.check(
+            ACCESS_FILE,
+            f"SELECT count(*) FROM (SELECT unnest(customer_ids) AS c FROM {a}) "
+            "WHERE c IS NULL OR c NOT IN (SELECT customer_id FROM raw_customers)",
+            "unknown customer_id",
+        )
 
     def read_signals(self) -> None:
         path = self.folder / SIGNALS_FILE
-        self.db.execute("CREATE TABLE raw_signals (line BIGINT, time VARCHAR, kind VARCHAR, "
-                        "seller_id VARCHAR, customer_id VARCHAR, email VARCHAR)")
+        self.db.execute(
+            "CREATE TABLE raw_signals (line BIGINT, time VARCHAR, kind VARCHAR, "
+            "seller_id VARCHAR, customer_id VARCHAR, email VARCHAR)"
+        )
         if not path.exists() or path.stat().st_size == 0:
             return
         try:
@@ -279,15 +363,21 @@ class _FolderReader:
                 "INSERT INTO raw_signals SELECT row_number() OVER (), time, kind, seller_id, "
                 "customer_id, email FROM read_json(?, format = 'newline_delimited', columns = "
                 "{'time': 'VARCHAR', 'kind': 'VARCHAR', 'seller_id': 'VARCHAR', "
-                "'customer_id': 'VARCHAR', 'email': 'VARCHAR'})", [str(path)])
+                "'customer_id': 'VARCHAR', 'email': 'VARCHAR'})",
+                [str(path)],
+            )
         except duckdb.Error:
             self.fail(SIGNALS_FILE, "malformed JSON Lines")
         s = "raw_signals"
-        self.check(SIGNALS_FILE, f"SELECT count(*) FROM {s} WHERE time IS NULL OR "
-                   f"{_bad_ts('time')} OR kind IS NULL OR kind NOT IN ({_sql_list(SIGNAL_KINDS)})"
-                   " OR (seller_id IS NOT NULL AND seller_id NOT IN (SELECT seller_id FROM "
-                   "raw_sellers)) OR (customer_id IS NOT NULL AND customer_id NOT IN "
-                   "(SELECT customer_id FROM raw_customers))", "bad signal")
+        self.check(
+            SIGNALS_FILE,
+            f"SELECT count(*) FROM {s} WHERE time IS NULL OR "
+            f"{_bad_ts('time')} OR kind IS NULL OR kind NOT IN ({_sql_list(SIGNAL_KINDS)})"
+            " OR (seller_id IS NOT NULL AND seller_id NOT IN (SELECT seller_id FROM "
+            "raw_sellers)) OR (customer_id IS NOT NULL AND customer_id NOT IN "
+            "(SELECT customer_id FROM raw_customers))",
+            "bad signal",
+        )
 
     def arrow(self, sql: str, name: str) -> pa.Table:
         table = self.db.sql(sql).to_arrow_table()
@@ -301,33 +391,52 @@ class _FolderReader:
             "case_id, justification, coalesce(len(fields), 0)::INT AS n_fields, "
             "coalesce(len(customer_ids), 0)::INT AS n_customers, "
             f"(coalesce(len(fields), 0) > 0 OR action IN ({_sql_list(REVEALING_ACTIONS)})) "
-            "AS reveal, NULL::VARCHAR AS approver_id FROM raw_access", "events")
+            "AS reveal, NULL::VARCHAR AS approver_id FROM raw_access",
+            "events",
+        )
         event_customers = self.arrow(
             "SELECT line::BIGINT - 1 AS event_id, unnest(list_distinct(customer_ids)) AS "
-            "customer_id FROM raw_access", "event_customers")
+            "customer_id FROM raw_access",
+            "event_customers",
+        )
         return Inputs(
             events=events,
             event_customers=event_customers,
             employees=self.arrow(
                 f"SELECT employee_id, role, team, manager_id, {t('hired_at')} AS hired_ts, "
-                f"{t('left_at')} AS left_ts, region FROM raw_employees ORDER BY 1", "employees"),
-            customers=self.arrow(f"SELECT customer_id, {t('created_at')} AS created_ts "
-                                 "FROM raw_customers ORDER BY 1", "customers"),
-            sellers=self.arrow(f"SELECT seller_id, status, {t('banned_at')} AS banned_ts "
-                               "FROM raw_sellers ORDER BY 1", "sellers"),
-            products=self.arrow("SELECT product_id, seller_id, category FROM raw_products "
-                                "ORDER BY 1", "products"),
-            orders=self.arrow(f"SELECT order_id, customer_id, product_id, seller_id, "
-                              f"{t('ordered_at')} AS ordered_ts FROM raw_orders ORDER BY 1",
-                              "orders"),
+                f"{t('left_at')} AS left_ts, region FROM raw_employees ORDER BY 1",
+                "employees",
+            ),
+            customers=self.arrow(
+                f"SELECT customer_id, {t('created_at')} AS created_ts "
+                "FROM raw_customers ORDER BY 1",
+                "customers",
+            ),
+            sellers=self.arrow(
+                f"SELECT seller_id, status, {t('banned_at')} AS banned_ts "
+                "FROM raw_sellers ORDER BY 1",
+                "sellers",
+            ),
+            products=self.arrow(
+                "SELECT product_id, seller_id, category FROM raw_products ORDER BY 1", "products"
+            ),
+            orders=self.arrow(
+                f"SELECT order_id, customer_id, product_id, seller_id, "
+                f"{t('ordered_at')} AS ordered_ts FROM raw_orders ORDER BY 1",
+                "orders",
+            ),
             reviews=self.arrow(
                 f"SELECT review_id, customer_id, product_id, seller_id, rating::INT AS rating, "
                 f"{t('created_at')} AS created_ts, status, {t('removed_at')} AS removed_ts, "
-                "removed_by FROM raw_reviews ORDER BY 1", "reviews"),
+                "removed_by FROM raw_reviews ORDER BY 1",
+                "reviews",
+            ),
             cases=self.arrow(
                 f"SELECT case_id, kind, employee_id, customer_id, seller_id, "
                 f"{t('opened_at')} AS opened_ts, {t('closed_at')} AS closed_ts "
-                "FROM raw_cases ORDER BY 1", "cases"),
+                "FROM raw_cases ORDER BY 1",
+                "cases",
+            ),
             # A reported e-mail is matched to a customer here, then forgotten.
             signals=self.arrow(
                 f"SELECT s.line::BIGINT - 1 AS signal_id, '{SIGNALS_FILE}:' || s.line AS evidence,"
@@ -335,7 +444,9 @@ class _FolderReader:
                 "coalesce(s.customer_id, c.customer_id) AS customer_id FROM raw_signals s "
                 "LEFT JOIN (SELECT lower(email) AS email, min(customer_id) AS customer_id "
                 "FROM raw_customers WHERE email IS NOT NULL GROUP BY 1) c "
-                "ON lower(s.email) = c.email ORDER BY s.line", "signals"),
+                "ON lower(s.email) = c.email ORDER BY s.line",
+                "signals",
+            ),
         )
 
 
@@ -354,8 +465,9 @@ def load_folder(folder: Path) -> Inputs:
         reader.close()
 
 
-def events_from_records(records: Iterable[Mapping[str, Any]], *, source: str = "ledger"
-                        ) -> tuple[pa.Table, pa.Table]:
+def events_from_records(
+    records: Iterable[Mapping[str, Any]], *, source: str = "ledger"
+) -> tuple[pa.Table, pa.Table]:
     """Events (and their customers) from decision records, e.g. ledger entries.
 
     Each record: ``index`` (its position in the source, used for ``evidence`` =
@@ -374,12 +486,17 @@ def events_from_records(records: Iterable[Mapping[str, Any]], *, source: str = "
         customers = list(r.get("customer_ids") or ())
         n_fields = len(r.get("fields") or ())
         row = {
-            "event_id": index, "evidence": r.get("evidence") or f"{source}:{index}",
+            "event_id": index,
+            "evidence": r.get("evidence") or f"{source}:{index}",
             "ts": int(time.astimezone(UTC).timestamp()),
-            "employee_id": r["employee_id"], "action": r["action"],
-            "seller_id": r.get("seller_id"), "product_id": r.get("product_id"),
-            "review_id": r.get("review_id"), "case_id": r.get("case_id"),
-            "justification": r.get("justification"), "n_fields": n_fields,
+            "employee_id": r["employee_id"],
+            "action": r["action"],
+            "seller_id": r.get("seller_id"),
+            "product_id": r.get("product_id"),
+            "review_id": r.get("review_id"),
+            "case_id": r.get("case_id"),
+            "justification": r.get("justification"),
+            "n_fields": n_fields,
             "n_customers": len(customers),
             "reveal": n_fields > 0 or r["action"] in REVEALING_ACTIONS,
             "approver_id": r.get("approver_id"),
@@ -389,14 +506,26 @@ def events_from_records(records: Iterable[Mapping[str, Any]], *, source: str = "
         for c in dict.fromkeys(customers):
             links["event_id"].append(index)
             links["customer_id"].append(c)
-    return (pa.table(columns, schema=SCHEMAS["events"]),
-            pa.table(links, schema=SCHEMAS["event_customers"]))
+    return (
+        pa.table(columns, schema=SCHEMAS["events"]),
+        pa.table(links, schema=SCHEMAS["event_customers"]),
+    )
 
 
 LEDGER_EVENT_BASE = 10**12  # ledger events get ids of their own, beside imported event ids
 _LEDGER_ACTIONS = frozenset(
-    {"customer.view", "customer.search", "customer.export", "order.view", "review.view",
-     "review.delete", "seller.view", "seller.metrics", "seller.reinstate", "message.view"}
+    {
+        "customer.view",
+        "customer.search",
+        "customer.export",
+        "order.view",
+        "review.view",
+        "review.delete",
+        "seller.view",
+        "seller.metrics",
+        "seller.reinstate",
+        "message.view",
+    }
 )
 
 
@@ -412,8 +541,10 @@ def ledger_records(engine: Any) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         entries = conn.execute(text("SELECT idx, data FROM ledger_entries ORDER BY idx")).all()
         subjects = conn.execute(
-            text("SELECT idx, subject_id FROM ledger_access_index WHERE subject_kind = "
-                 "'customer' ORDER BY row_id")
+            text(
+                "SELECT idx, subject_id FROM ledger_access_index WHERE subject_kind = "
+                "'customer' ORDER BY row_id"
+            )
         ).all()
         approvers = dict(
             conn.execute(text("SELECT approval_id, approver_id FROM access_approvals")).all()
@@ -432,21 +563,23 @@ def ledger_records(engine: Any) -> list[dict[str, Any]]:
         for resource in entry.get("resources", []):
             kind, _, ident = resource.partition(":")
             refs.setdefault(kind, ident)
-        out.append({
-            "index": LEDGER_EVENT_BASE + int(idx),
-            "evidence": f"ledger:{idx}",
-            "time": datetime.fromisoformat(entry["time"].replace("Z", "+00:00")),
-            "employee_id": entry["actor"],
-            "action": entry["action"],
-            "customer_ids": customers.get(int(idx), []),
-            "seller_id": refs.get("seller"),
-            "product_id": None,
-            "review_id": refs.get("review"),
-            "case_id": entry.get("case"),
-            "fields": entry.get("fields") or [],
-            "justification": entry.get("justification"),
-            "approver_id": approvers.get(entry.get("approval") or ""),
-        })
+        out.append(
+            {
+                "index": LEDGER_EVENT_BASE + int(idx),
+                "evidence": f"ledger:{idx}",
+                "time": datetime.fromisoformat(entry["time"].replace("Z", "+00:00")),
+                "employee_id": entry["actor"],
+                "action": entry["action"],
+                "customer_ids": customers.get(int(idx), []),
+                "seller_id": refs.get("seller"),
+                "product_id": None,
+                "review_id": refs.get("review"),
+                "case_id": entry.get("case"),
+                "fields": entry.get("fields") or [],
+                "justification": entry.get("justification"),
+                "approver_id": approvers.get(entry.get("approval") or ""),
+            }
+        )
     return out
 
 
@@ -472,19 +605,25 @@ def load_database(engine: Any) -> Inputs:
                 source = f.name.removesuffix("_ts") + "_at" if f.name != "ts" else "time"
                 when = pd.to_datetime(df.pop(source), utc=True)
                 df[f.name] = (when - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
-        return pa.Table.from_pandas(df[[f.name for f in schema]], schema=schema,
-                                    preserve_index=False)
+        return pa.Table.from_pandas(
+            df[[f.name for f in schema]], schema=schema, preserve_index=False
+        )
 
-    access = frame("SELECT event_id, time, employee_id, action, customer_ids, seller_id, "
-                   "product_id, review_id, case_id, fields, justification "
-                   "FROM imported_access_events ORDER BY event_id")
+    access = frame(
+        "SELECT event_id, time, employee_id, action, customer_ids, seller_id, "
+        "product_id, review_id, case_id, fields, justification "
+        "FROM imported_access_events ORDER BY event_id"
+    )
     records = [
-        {**row, "index": row["event_id"],
-         "time": pd.Timestamp(row["time"]).tz_localize("UTC").to_pydatetime()
-         if pd.Timestamp(row["time"]).tzinfo is None
-         else pd.Timestamp(row["time"]).to_pydatetime(),
-         "customer_ids": json.loads(row["customer_ids"] or "[]"),
-         "fields": json.loads(row["fields"] or "[]")}
+        {
+            **row,
+            "index": row["event_id"],
+            "time": pd.Timestamp(row["time"]).tz_localize("UTC").to_pydatetime()
+            if pd.Timestamp(row["time"]).tzinfo is None
+            else pd.Timestamp(row["time"]).to_pydatetime(),
+            "customer_ids": json.loads(row["customer_ids"] or "[]"),
+            "fields": json.loads(row["fields"] or "[]"),
+        }
         for row in access.to_dict("records")
     ]
     events, links = events_from_records(records, source="db:imported_access_events")
@@ -492,21 +631,34 @@ def load_database(engine: Any) -> Inputs:
     events = pa.concat_tables([events, ledger_events])
     links = pa.concat_tables([links, ledger_links])
     return Inputs(
-        events=events, event_customers=links,
-        employees=table("SELECT employee_id, role, team, manager_id, hired_at, left_at, region "
-                        "FROM employees", "employees"),
+        events=events,
+        event_customers=links,
+        employees=table(
+            "SELECT employee_id, role, team, manager_id, hired_at, left_at, region FROM employees",
+            "employees",
+        ),
         customers=table("SELECT customer_id, created_at FROM customers", "customers"),
         sellers=table("SELECT seller_id, status, banned_at FROM sellers", "sellers"),
         products=table("SELECT product_id, seller_id, category FROM products", "products"),
-        orders=table("SELECT order_id, customer_id, product_id, seller_id, ordered_at "
-                     "FROM orders", "orders"),
-        reviews=table("SELECT review_id, customer_id, product_id, seller_id, rating, "
-                      "created_at, status, removed_at, removed_by FROM reviews", "reviews"),
-        cases=table("SELECT case_id, kind, employee_id, customer_id, seller_id, opened_at, "
-                    "closed_at FROM cases", "cases"),
+        orders=table(
+            "SELECT order_id, customer_id, product_id, seller_id, ordered_at FROM orders", "orders"
+        ),
+        reviews=table(
+            "SELECT review_id, customer_id, product_id, seller_id, rating, "
+            "created_at, status, removed_at, removed_by FROM reviews",
+            "reviews",
+        ),
+        cases=table(
+            "SELECT case_id, kind, employee_id, customer_id, seller_id, opened_at, "
+            "closed_at FROM cases",
+            "cases",
+        ),
         # A reported e-mail is stored as its blind index: match it to the customer's.
-        signals=table("SELECT s.signal_id, 'db:outside_signals:' || s.signal_id AS evidence, "
-                      "s.time, s.kind, s.seller_id, coalesce(s.customer_id, b.customer_id) AS "
-                      "customer_id FROM outside_signals s LEFT JOIN vault_blind_index b ON "
-                      "b.kind = 'email' AND b.digest = s.email_index", "signals"),
+        signals=table(
+            "SELECT s.signal_id, 'db:outside_signals:' || s.signal_id AS evidence, "
+            "s.time, s.kind, s.seller_id, coalesce(s.customer_id, b.customer_id) AS "
+            "customer_id FROM outside_signals s LEFT JOIN vault_blind_index b ON "
+            "b.kind = 'email' AND b.digest = s.email_index",
+            "signals",
+        ),
     )

@@ -46,34 +46,40 @@ def run(inputs: Inputs, engine: Engine, settings: Settings | None = None) -> Res
     scored = score(f)
     cands = engine.fetch(candidates(scored, settings.threshold))
     chosen = cands[["employee_id", "day"]]
-    rows = engine.fetch(scored.signals.semi_join(
-        engine.register("cand_keys", _keys(chosen)),
-        ["employee_id", "day"]))
+    rows = engine.fetch(
+        scored.signals.semi_join(
+            engine.register("cand_keys", _keys(chosen)), ["employee_id", "day"]
+        )
+    )
     timings["signals"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    alerts = alerting.select(cands, rows, budget=settings.budget,
-                             dedup_days=settings.dedup_days)
+    alerts = alerting.select(cands, rows, budget=settings.budget, dedup_days=settings.dedup_days)
     if settings.evidence:
         alerting.attach_evidence(f, scored, alerts)
     timings["alerts"] = time.perf_counter() - t2
-    stats = {**explained_share(f), "employee_days": int(engine.fetch(
-        f.grid.aggregate(n=f.grid.count()))["n"].iloc[0]), "candidates": len(cands),
-        "alerts": len(alerts)}
+    stats = {
+        **explained_share(f),
+        "employee_days": int(engine.fetch(f.grid.aggregate(n=f.grid.count()))["n"].iloc[0]),
+        "candidates": len(cands),
+        "alerts": len(alerts),
+    }
     return Result(alerts, stats, timings)
 
 
 def _keys(frame: Any) -> Any:
     import pyarrow as pa
 
-    return pa.table({"employee_id": pa.array(frame["employee_id"].astype(str).tolist(),
-                                             pa.string()),
-                     "day": pa.array([int(d) for d in frame["day"]], pa.int64())})
+    return pa.table(
+        {
+            "employee_id": pa.array(frame["employee_id"].astype(str).tolist(), pa.string()),
+            "day": pa.array([int(d) for d in frame["day"]], pa.int64()),
+        }
+    )
 
 
 def to_json_lines(result: Result, key: bytes, disclosed: tuple[str, ...] = ()) -> list[str]:
     show = alerting.shower(key, disclosed)
-    return [json.dumps(a.to_json(show), ensure_ascii=False, sort_keys=False)
-            for a in result.alerts]
+    return [json.dumps(a.to_json(show), ensure_ascii=False, sort_keys=False) for a in result.alerts]
 
 
 def write_jsonl(result: Result, out: Path, key: bytes, disclosed: tuple[str, ...] = ()) -> int:

@@ -44,17 +44,25 @@ def score(f: Features) -> Scored:
     daily = f.engine.materialize("signal_rows", _union([o.daily for o in outputs]))
     evidence = _union([o.evidence for o in outputs])
     per = daily.group_by(["employee_id", "day"]).agg(
-        base=_.contribution.sum(), fire_ts=_.fire_ts.max(), n_signals=_.count())
+        base=_.contribution.sum(), fire_ts=_.fire_ts.max(), n_signals=_.count()
+    )
     ctx = context_signals.compute(f)
     j = per.left_join(ctx, [per.employee_id == ctx.employee_id, per.day == ctx.day])
     departing = ctx.departing.fill_null(0).cast("float64")
     off = ctx.off_hours.fill_null(0).cast("float64")
     factor = (1.0 + context_signals.DEPARTING_FACTOR * departing) * (
-        1.0 + context_signals.OFF_HOURS_FACTOR * off)
+        1.0 + context_signals.OFF_HOURS_FACTOR * off
+    )
     days = j.select(
-        per.employee_id, per.day, base=per.base.round(4), fire_ts=per.fire_ts,
-        n_signals=per.n_signals, departing=departing, off_hours=off,
-        off_events=ctx.off_events.fill_null(0), score=(per.base * factor).round(3),
+        per.employee_id,
+        per.day,
+        base=per.base.round(4),
+        fire_ts=per.fire_ts,
+        n_signals=per.n_signals,
+        departing=departing,
+        off_hours=off,
+        off_events=ctx.off_events.fill_null(0),
+        score=(per.base * factor).round(3),
     )
     return Scored(days=days, signals=daily, evidence=evidence)
 
@@ -62,4 +70,5 @@ def score(f: Features) -> Scored:
 def candidates(s: Scored, threshold: float = DEFAULT_THRESHOLD) -> Table:
     """Employee-days at or above ``threshold`` that brought new evidence."""
     return s.days.filter((s.days.score >= threshold) & s.days.fire_ts.notnull()).order_by(
-        [ibis.asc("day"), ibis.desc("score"), ibis.asc("employee_id")])
+        [ibis.asc("day"), ibis.desc("score"), ibis.asc("employee_id")]
+    )

@@ -35,6 +35,7 @@ from custodes.ledger.note import Signer
 from custodes.ledger.rfc6962 import EMPTY_ROOT, leaf_hash
 from custodes.ledger.storage import LOG_ID, Head, read_head, read_nodes
 from custodes.ledger.tiles import MAX_ENTRY_SIZE
+from custodes.store.engine import driver_sql, insert_sql
 
 # Two-key advisory lock: a constant class id and the schema, so logs in other schemas don't clash.
 ADVISORY_LOCK_SQL = "pg_try_advisory_lock(1668641651, hashtext(current_schema()))"
@@ -73,18 +74,21 @@ class Sequencer:
         self._range = CompactRange()
         self._last_checkpoint = 0.0
         self._checkpointed_size = -1
-        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._insert_entry_sql = f"INSERT INTO ledger_entries (idx, data) VALUES ({mark}, {mark})"
-        self._insert_node_sql = f"INSERT INTO ledger_nodes (node_key, hash) VALUES ({mark}, {mark})"
         # The per-batch statements as driver SQL: a batch runs for every few requests.
+        dialect = engine.dialect
+        self._insert_entry_sql = insert_sql(dialect, "ledger_entries", ("idx", "data"))
+        self._insert_node_sql = insert_sql(dialect, "ledger_nodes", ("node_key", "hash"))
         self._sql = {
-            "touch": f"UPDATE ledger_head SET size = size WHERE log_id = {mark}",
-            "head": f"SELECT size, root FROM ledger_head WHERE log_id = {mark}",
-            "set_head": f"UPDATE ledger_head SET size = {mark}, root = {mark} "
-            f"WHERE log_id = {mark}",
-            "index": "INSERT INTO ledger_access_index "
-            "(idx, actor, subject_kind, subject_id, action, decision, time) "
-            f"VALUES ({', '.join([mark] * 7)})",
+            "touch": driver_sql(dialect, "UPDATE ledger_head SET size = size WHERE log_id = ?"),
+            "head": driver_sql(dialect, "SELECT size, root FROM ledger_head WHERE log_id = ?"),
+            "set_head": driver_sql(
+                dialect, "UPDATE ledger_head SET size = ?, root = ? WHERE log_id = ?"
+            ),
+            "index": insert_sql(
+                dialect,
+                "ledger_access_index",
+                ("idx", "actor", "subject_kind", "subject_id", "action", "decision", "time"),
+            ),
         }
         processor = LedgerAccessIndex.__table__.c.time.type._cached_bind_processor(engine.dialect)
         self._bind_time = processor or (lambda value: value)

@@ -94,27 +94,60 @@ class ActivityLog:
         self.cases: list[Case] = []
         self.events: list[AccessEvent] = []
 
-    def open_case(self, kind: str, employee_id: str, opened_at: datetime, *,
-                  customer_id: str | None = None, seller_id: str | None = None,
-                  closed_at: datetime | None = None) -> Case:
+    def open_case(
+        self,
+        kind: str,
+        employee_id: str,
+        opened_at: datetime,
+        *,
+        customer_id: str | None = None,
+        seller_id: str | None = None,
+        closed_at: datetime | None = None,
+    ) -> Case:
         if kind not in CASE_KINDS:
             raise ValueError(f"unknown case kind {kind!r}; expected one of {CASE_KINDS}")
-        case = Case(f"K{len(self.cases) + 1:06d}", kind, employee_id, customer_id, seller_id,
-                    opened_at, closed_at)
+        case = Case(
+            f"K{len(self.cases) + 1:06d}",
+            kind,
+            employee_id,
+            customer_id,
+            seller_id,
+            opened_at,
+            closed_at,
+        )
         self.cases.append(case)
         return case
 
-    def add(self, time: datetime, employee_id: str, action: str, *,
-            customer_ids: Iterable[str] = (), seller_id: str | None = None,
-            product_id: str | None = None, review_id: str | None = None,
-            case_id: str | None = None, fields: Iterable[str] = (),
-            justification: str | None = None) -> AccessEvent:
+    def add(
+        self,
+        time: datetime,
+        employee_id: str,
+        action: str,
+        *,
+        customer_ids: Iterable[str] = (),
+        seller_id: str | None = None,
+        product_id: str | None = None,
+        review_id: str | None = None,
+        case_id: str | None = None,
+        fields: Iterable[str] = (),
+        justification: str | None = None,
+    ) -> AccessEvent:
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
         if time.tzinfo is None:
             raise ValueError("access times must be timezone-aware")
-        event = AccessEvent(time, employee_id, action, tuple(customer_ids), seller_id,
-                            product_id, review_id, case_id, tuple(fields), justification)
+        event = AccessEvent(
+            time,
+            employee_id,
+            action,
+            tuple(customer_ids),
+            seller_id,
+            product_id,
+            review_id,
+            case_id,
+            tuple(fields),
+            justification,
+        )
         self.events.append(event)
         return event
 
@@ -212,10 +245,15 @@ class _Work:
         self.t = max(self.t, t)
 
 
-_FIELD_PICK = Picker([
-    (("email",), 35), (("name", "email"), 25), (("name", "email", "phone"), 20),
-    (("phone",), 10), (("name",), 10),
-])
+_FIELD_PICK = Picker(
+    [
+        (("email",), 35),
+        (("name", "email"), 25),
+        (("name", "email", "phone"), 20),
+        (("phone",), 10),
+        (("name",), 10),
+    ]
+)
 # Chance a review of each rating is reported, and that a report ends in removal.
 _REPORT_P = {1: 0.3, 2: 0.15, 3: 0.06, 4: 0.02, 5: 0.05}
 _REMOVE_P = {1: 0.3, 2: 0.2, 3: 0.15, 4: 0.15, 5: 0.4}
@@ -228,10 +266,19 @@ BACKLOG = timedelta(days=4)  # cases opened this long before the window can stil
 class Baseline:
     """Generates the ordinary cases and accesses of every role into an ``ActivityLog``."""
 
-    def __init__(self, config: SimConfig, *, employees: list[Employee],
-                 customers: list[Customer], sellers: list[Seller], products: list[Product],
-                 orders: list[Order], reviews: list[Review], roster: Roster,
-                 log: ActivityLog) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        *,
+        employees: list[Employee],
+        customers: list[Customer],
+        sellers: list[Seller],
+        products: list[Product],
+        orders: list[Order],
+        reviews: list[Review],
+        roster: Roster,
+        log: ActivityLog,
+    ) -> None:
         self.config = config
         self.start, self.end = config.start, config.end
         self.rng = stream(config.seed, "activity")
@@ -261,8 +308,11 @@ class Baseline:
 
     def _assign_portfolios(self) -> None:
         """Deal sellers round-robin to the seller-support staff employed at the start."""
-        staff = [e for e in self.by_role.get("seller_support", [])
-                 if e.left_at is None or e.left_at > self.start]
+        staff = [
+            e
+            for e in self.by_role.get("seller_support", [])
+            if e.left_at is None or e.left_at > self.start
+        ]
         if not staff:
             return
         order = list(self.sellers)
@@ -277,11 +327,13 @@ class Baseline:
     def _eligible(self, candidates: Sequence[Employee], t: datetime) -> list[Employee]:
         """Employed at ``t`` and not leaving within two weeks (no new cases before leaving)."""
         horizon = t + timedelta(days=14)
-        return [e for e in candidates
-                if e.hired_at <= t and (e.left_at is None or e.left_at > horizon)]
+        return [
+            e for e in candidates if e.hired_at <= t and (e.left_at is None or e.left_at > horizon)
+        ]
 
-    def _assign(self, candidates: Sequence[Employee],
-                t: datetime) -> tuple[Employee, datetime] | None:
+    def _assign(
+        self, candidates: Sequence[Employee], t: datetime
+    ) -> tuple[Employee, datetime] | None:
         """Route to whichever of three random eligible people can start soonest."""
         pool = self._eligible(candidates, t)
         best: tuple[Employee, datetime] | None = None
@@ -303,35 +355,54 @@ class Baseline:
         return mine[i - 1] if i else None
 
     def _search_hits(self, customer_id: str) -> tuple[str, ...]:
-        others = {self.rng.choice(self.customers).customer_id
-                  for _ in range(self.rng.choice((0, 0, 1, 1, 2, 3)))}
+        others = {
+            self.rng.choice(self.customers).customer_id
+            for _ in range(self.rng.choice((0, 0, 1, 1, 2, 3)))
+        }
         return tuple(sorted(others | {customer_id}))
 
-    def _commit(self, emp: Employee, work: _Work, *, case: Case | None = None,
-                justification: str | None = None) -> list[AccessEvent]:
+    def _commit(
+        self,
+        emp: Employee,
+        work: _Work,
+        *,
+        case: Case | None = None,
+        justification: str | None = None,
+    ) -> list[AccessEvent]:
         logged = []
         for t, action, kw in work.events:
             if self.start <= t < self.end and emp.active_at(t):
-                logged.append(self.log.add(
-                    t, emp.employee_id, action, case_id=case.case_id if case else None,
-                    justification=justification, **kw))
+                logged.append(
+                    self.log.add(
+                        t,
+                        emp.employee_id,
+                        action,
+                        case_id=case.case_id if case else None,
+                        justification=justification,
+                        **kw,
+                    )
+                )
         return logged
 
-    def _finish(self, plan: _Plan, emp: Employee, work: _Work,
-                closed_at: datetime | None) -> tuple[Case, list[AccessEvent]] | None:
+    def _finish(
+        self, plan: _Plan, emp: Employee, work: _Work, closed_at: datetime | None
+    ) -> tuple[Case, list[AccessEvent]] | None:
         """Register the case (unless it closed before the window) and log its events."""
         if closed_at is not None and closed_at < self.start:
             return None
         if closed_at is not None and closed_at >= self.end:
             closed_at = None
         case = self.log.open_case(
-            plan.kind, emp.employee_id, plan.opened_at,
+            plan.kind,
+            emp.employee_id,
+            plan.opened_at,
             customer_id=plan.customer.customer_id if plan.customer else None,
-            seller_id=plan.seller.seller_id if plan.seller else None, closed_at=closed_at)
+            seller_id=plan.seller.seller_id if plan.seller else None,
+            closed_at=closed_at,
+        )
         return case, self._commit(emp, work, case=case, justification=plan.kind)
 
-    def _follow_up(self, emp: Employee, work: _Work, lo_hours: float,
-                   hi_hours: float) -> bool:
+    def _follow_up(self, emp: Employee, work: _Work, lo_hours: float, hi_hours: float) -> bool:
         """Move ``work`` to a later session of the employee; False if they have none left."""
         later = work.t + seconds(self.rng.uniform(lo_hours, hi_hours) * 3600)
         when = self.roster.next_work(emp, later)
@@ -371,11 +442,17 @@ class Baseline:
             if rng.random() >= DISPUTE_RATE:
                 continue
             customer = self.customer_by_id[o.customer_id]
-            t = local_time_on(rng, o.ordered_at + seconds(rng.uniform(2, 25) * 86400),
-                              customer.utc_offset)
+            t = local_time_on(
+                rng, o.ordered_at + seconds(rng.uniform(2, 25) * 86400), customer.utc_offset
+            )
             if lo <= t < end and t > o.ordered_at:
-                plan(t, "order_dispute", customer=customer,
-                     seller=self.seller_by_id[o.seller_id], order=o)
+                plan(
+                    t,
+                    "order_dispute",
+                    customer=customer,
+                    seller=self.seller_by_id[o.seller_id],
+                    order=o,
+                )
 
         # Reported reviews: mostly 1-star (sellers) and suspicious 5-star ones.
         first = bisect.bisect_left(self.review_times, lo - timedelta(days=40))
@@ -384,8 +461,13 @@ class Baseline:
                 continue
             t = r.created_at + seconds(rng.uniform(1, 6 * 24) * 3600)
             if lo <= t < end:
-                plan(t, "review_report", customer=self.customer_by_id[r.customer_id],
-                     seller=self.seller_by_id[r.seller_id], review=r)
+                plan(
+                    t,
+                    "review_report",
+                    customer=self.customer_by_id[r.customer_id],
+                    seller=self.seller_by_id[r.seller_id],
+                    review=r,
+                )
 
         # Appeals against recent suspensions and bans (always, when it got reinstated).
         for s in self.sellers:
@@ -445,8 +527,9 @@ class Baseline:
             handlers[p.kind](p)
         self._routine()
 
-    def _start(self, candidates: Sequence[Employee], plan: _Plan,
-               delay: tuple[float, float]) -> tuple[Employee, _Work] | None:
+    def _start(
+        self, candidates: Sequence[Employee], plan: _Plan, delay: tuple[float, float]
+    ) -> tuple[Employee, _Work] | None:
         t = plan.opened_at + seconds(self.rng.uniform(*delay) * 60)
         assigned = self._assign(candidates, t)
         if assigned is None:
@@ -467,16 +550,24 @@ class Baseline:
         w.do("customer.view", customer_ids=(cid,), fields=_FIELD_PICK(rng))
         order = self._latest_order(cid, plan.opened_at)
         if order is not None and rng.random() < 0.65:
-            w.do("order.view", customer_ids=(cid,), product_id=order.product_id,
-                 seller_id=order.seller_id)
+            w.do(
+                "order.view",
+                customer_ids=(cid,),
+                product_id=order.product_id,
+                seller_id=order.seller_id,
+            )
         if rng.random() < 0.12:
             w.do("customer.view", customer_ids=(cid,), fields=("phone",))
         self.busy[emp.employee_id] = w.t + seconds(rng.uniform(60, 600))
         if rng.random() < 0.2 and self._follow_up(emp, w, 16, 72):
             w.do("customer.view", gap=(5, 120), customer_ids=(cid,), fields=("email",))
             if order is not None and rng.random() < 0.5:
-                w.do("order.view", customer_ids=(cid,), product_id=order.product_id,
-                     seller_id=order.seller_id)
+                w.do(
+                    "order.view",
+                    customer_ids=(cid,),
+                    product_id=order.product_id,
+                    seller_id=order.seller_id,
+                )
         wait = rng.uniform(60, 3600) if rng.random() < 0.85 else rng.uniform(1, 6) * 86400
         self._finish(plan, emp, w, w.t + seconds(wait))
 
@@ -489,8 +580,12 @@ class Baseline:
         emp, w = started
         rng, cid = self.rng, c.customer_id
         order_kw = {"customer_ids": (cid,), "product_id": o.product_id, "seller_id": o.seller_id}
-        w.do("customer.view", gap=(10, 90), customer_ids=(cid,),
-             fields=rng.choice((("name", "email"), ("name", "email", "phone"))))
+        w.do(
+            "customer.view",
+            gap=(10, 90),
+            customer_ids=(cid,),
+            fields=rng.choice((("name", "email"), ("name", "email", "phone"))),
+        )
         w.do("order.view", **order_kw)
         w.do("message.view", customer_ids=(cid,), seller_id=o.seller_id)
         if rng.random() < 0.5:
@@ -515,8 +610,11 @@ class Baseline:
             return
         emp, w = started
         rng = self.rng
-        kw = {"customer_ids": (r.customer_id,), "seller_id": r.seller_id,
-              "product_id": r.product_id}
+        kw = {
+            "customer_ids": (r.customer_id,),
+            "seller_id": r.seller_id,
+            "product_id": r.product_id,
+        }
         w.do("review.view", gap=(10, 120), review_id=r.review_id, **kw)
         if rng.random() < 0.3:
             w.do("order.view", **kw)
@@ -556,8 +654,7 @@ class Baseline:
                 if rng.random() < 0.4:
                     w.do("message.view", seller_id=sid)
             w.at(s.reinstated_at - seconds(rng.uniform(600, 1500)), "seller.view", seller_id=sid)
-            w.at(s.reinstated_at - seconds(rng.uniform(60, 500)), "seller.metrics",
-                 seller_id=sid)
+            w.at(s.reinstated_at - seconds(rng.uniform(60, 500)), "seller.metrics", seller_id=sid)
             w.at(s.reinstated_at, "seller.reinstate", seller_id=sid)
             self._finish(plan, emp, w, w.t + seconds(rng.uniform(60, 900)))
             return
@@ -613,8 +710,9 @@ class Baseline:
             return
         emp, w = started
         rng = self.rng
-        steps = self._seller_steps(plan.seller) if plan.seller else \
-            self._customer_steps(plan.customer)
+        steps = (
+            self._seller_steps(plan.seller) if plan.seller else self._customer_steps(plan.customer)
+        )
         for session in range(rng.randint(2, 6)):
             if session and not self._follow_up(emp, w, 12, 96):
                 break
@@ -626,13 +724,22 @@ class Baseline:
     def _seller_steps(self, s: Seller) -> list[tuple[str, dict[str, Any]]]:
         sid = s.seller_id
         steps: list[tuple[str, dict[str, Any]]] = [
-            ("seller.view", {"seller_id": sid}), ("seller.metrics", {"seller_id": sid}),
+            ("seller.view", {"seller_id": sid}),
+            ("seller.metrics", {"seller_id": sid}),
             ("message.view", {"seller_id": sid}),
         ]
         sold = self.orders_by_seller.get(sid, [])
         for o in sold[-5:]:
-            steps.append(("order.view", {"customer_ids": (o.customer_id,),
-                                         "seller_id": sid, "product_id": o.product_id}))
+            steps.append(
+                (
+                    "order.view",
+                    {
+                        "customer_ids": (o.customer_id,),
+                        "seller_id": sid,
+                        "product_id": o.product_id,
+                    },
+                )
+            )
         if sold:
             buyers = sorted({o.customer_id for o in sold[-40:]})
             steps.append(("customer.search", {"customer_ids": tuple(buyers)}))
@@ -646,8 +753,12 @@ class Baseline:
             ("customer.search", {"customer_ids": (cid,)}),
         ]
         for o in self.orders_by_customer.get(cid, [])[-4:]:
-            steps.append(("order.view", {"customer_ids": (cid,), "seller_id": o.seller_id,
-                                         "product_id": o.product_id}))
+            steps.append(
+                (
+                    "order.view",
+                    {"customer_ids": (cid,), "seller_id": o.seller_id, "product_id": o.product_id},
+                )
+            )
             steps.append(("message.view", {"customer_ids": (cid,), "seller_id": o.seller_id}))
         return steps
 
@@ -674,11 +785,18 @@ class Baseline:
                 if do is not None:
                     do(e, lo, hi)
                 elif e.role == "manager":
-                    self._manager_shift(e, lo, hi, reports.get(e.employee_id, []),
-                                        cases_by_employee)
+                    self._manager_shift(
+                        e, lo, hi, reports.get(e.employee_id, []), cases_by_employee
+                    )
 
-    def _routine_event(self, e: Employee, lo: datetime, hi: datetime, justification: str,
-                       steps: list[tuple[str, dict[str, Any]]]) -> None:
+    def _routine_event(
+        self,
+        e: Employee,
+        lo: datetime,
+        hi: datetime,
+        justification: str,
+        steps: list[tuple[str, dict[str, Any]]],
+    ) -> None:
         w = _Work(self.rng, between(self.rng, lo, hi))
         for action, kw in steps:
             w.do(action, gap=(5, 180), **kw)
@@ -689,8 +807,9 @@ class Baseline:
         for _ in range(rng.choice((0, 1, 1, 2, 2, 3, 4))):
             k = min(len(self.customers), max(10, min(500, int(rng.lognormvariate(4.0, 0.8)))))
             ids = sorted(c.customer_id for c in rng.sample(self.customers, k))
-            self._routine_event(e, lo, hi, "analytics",
-                                [("customer.search", {"customer_ids": tuple(ids)})])
+            self._routine_event(
+                e, lo, hi, "analytics", [("customer.search", {"customer_ids": tuple(ids)})]
+            )
 
     def _engineer_shift(self, e: Employee, lo: datetime, hi: datetime) -> None:
         rng = self.rng
@@ -699,10 +818,19 @@ class Baseline:
         r = rng.random()
         if r < 0.4 and self.orders:
             a = bisect.bisect_left(self.order_times, lo - timedelta(days=7))
-            o = self.orders[rng.randrange(a, len(self.orders))] if a < len(self.orders) \
+            o = (
+                self.orders[rng.randrange(a, len(self.orders))]
+                if a < len(self.orders)
                 else self.orders[-1]
-            step = ("order.view", {"customer_ids": (o.customer_id,), "seller_id": o.seller_id,
-                                   "product_id": o.product_id})
+            )
+            step = (
+                "order.view",
+                {
+                    "customer_ids": (o.customer_id,),
+                    "seller_id": o.seller_id,
+                    "product_id": o.product_id,
+                },
+            )
         elif r < 0.7:
             step = ("seller.view", {"seller_id": rng.choice(self.sellers).seller_id})
         else:
@@ -715,8 +843,9 @@ class Baseline:
         if not e.sellers or rng.random() >= 0.6:
             return
         for sid in rng.sample(e.sellers, min(len(e.sellers), rng.randint(1, 3))):
-            self._routine_event(e, lo, hi, "account_management",
-                                [("seller.metrics", {"seller_id": sid})])
+            self._routine_event(
+                e, lo, hi, "account_management", [("seller.metrics", {"seller_id": sid})]
+            )
 
     def _moderation_shift(self, e: Employee, lo: datetime, hi: datetime) -> None:
         rng = self.rng
@@ -726,30 +855,58 @@ class Baseline:
         b = bisect.bisect_left(self.review_times, lo)
         for _ in range(rng.randint(1, 3) if b > a else 0):
             r = self.reviews[rng.randrange(a, b)]
-            self._routine_event(e, lo, hi, "moderation", [(
-                "review.view", {"customer_ids": (r.customer_id,), "seller_id": r.seller_id,
-                                "product_id": r.product_id, "review_id": r.review_id})])
+            self._routine_event(
+                e,
+                lo,
+                hi,
+                "moderation",
+                [
+                    (
+                        "review.view",
+                        {
+                            "customer_ids": (r.customer_id,),
+                            "seller_id": r.seller_id,
+                            "product_id": r.product_id,
+                            "review_id": r.review_id,
+                        },
+                    )
+                ],
+            )
 
     def _privacy_shift(self, e: Employee, lo: datetime, hi: datetime) -> None:
         rng = self.rng
         if rng.random() >= 0.25:
             return
         cid = rng.choice(self.customers).customer_id
-        self._routine_event(e, lo, hi, "data_subject_request", [
-            ("customer.search", {"customer_ids": (cid,)}),
-            ("customer.export", {"customer_ids": (cid,), "fields": CUSTOMER_FIELDS}),
-        ])
+        self._routine_event(
+            e,
+            lo,
+            hi,
+            "data_subject_request",
+            [
+                ("customer.search", {"customer_ids": (cid,)}),
+                ("customer.export", {"customer_ids": (cid,), "fields": CUSTOMER_FIELDS}),
+            ],
+        )
 
-    def _manager_shift(self, e: Employee, lo: datetime, hi: datetime,
-                       reports: list[Employee],
-                       cases_by_employee: dict[str, list[Case]]) -> None:
+    def _manager_shift(
+        self,
+        e: Employee,
+        lo: datetime,
+        hi: datetime,
+        reports: list[Employee],
+        cases_by_employee: dict[str, list[Case]],
+    ) -> None:
         rng = self.rng
         if rng.random() >= 0.3:
             return
         if reports and rng.random() < 0.6:
             who = rng.choice(reports)
-            closed = [k for k in cases_by_employee.get(who.employee_id, [])
-                      if k.closed_at is not None and k.closed_at < lo]
+            closed = [
+                k
+                for k in cases_by_employee.get(who.employee_id, [])
+                if k.closed_at is not None and k.closed_at < lo
+            ]
             if closed:
                 k = rng.choice(closed[-20:])
                 w = _Work(rng, between(rng, lo, hi))
@@ -759,14 +916,36 @@ class Baseline:
                     w.do("seller.view", seller_id=k.seller_id)
                 self._commit(e, w, case=k, justification="quality_review")
                 return
-        self._routine_event(e, lo, hi, "reporting", [
-            ("seller.metrics", {"seller_id": rng.choice(self.sellers).seller_id})])
+        self._routine_event(
+            e,
+            lo,
+            hi,
+            "reporting",
+            [("seller.metrics", {"seller_id": rng.choice(self.sellers).seller_id})],
+        )
 
 
-def simulate_baseline(config: SimConfig, *, employees: list[Employee],
-                      customers: list[Customer], sellers: list[Seller],
-                      products: list[Product], orders: list[Order], reviews: list[Review],
-                      roster: Roster, log: ActivityLog) -> None:
+def simulate_baseline(
+    config: SimConfig,
+    *,
+    employees: list[Employee],
+    customers: list[Customer],
+    sellers: list[Seller],
+    products: list[Product],
+    orders: list[Order],
+    reviews: list[Review],
+    roster: Roster,
+    log: ActivityLog,
+) -> None:
     """Fill ``log`` with ordinary cases and accesses; marks reviews removed by T&S cases."""
-    Baseline(config, employees=employees, customers=customers, sellers=sellers,
-             products=products, orders=orders, reviews=reviews, roster=roster, log=log).run()
+    Baseline(
+        config,
+        employees=employees,
+        customers=customers,
+        sellers=sellers,
+        products=products,
+        orders=orders,
+        reviews=reviews,
+        roster=roster,
+        log=log,
+    ).run()

@@ -24,67 +24,260 @@ SELLER_STATUSES = ("active", "suspended", "banned")
 
 # (country, weight, utc offset, Faker locale for founders' names)
 SELLER_COUNTRIES = (
-    ("US", 30, -6, "en_US"), ("CN", 30, 8, "zh_CN"), ("GB", 8, 0, "en_GB"),
-    ("DE", 8, 1, "de_DE"), ("IN", 5, 5.5, "en_IN"), ("FR", 4, 1, "fr_FR"),
-    ("JP", 4, 9, "ja_JP"), ("CA", 3, -5, "en_CA"), ("ES", 3, 1, "es_ES"),
-    ("IT", 3, 1, "it_IT"), ("BR", 2, -3, "pt_BR"),
+    ("US", 30, -6, "en_US"),
+    ("CN", 30, 8, "zh_CN"),
+    ("GB", 8, 0, "en_GB"),
+    ("DE", 8, 1, "de_DE"),
+    ("IN", 5, 5.5, "en_IN"),
+    ("FR", 4, 1, "fr_FR"),
+    ("JP", 4, 9, "ja_JP"),
+    ("CA", 3, -5, "en_CA"),
+    ("ES", 3, 1, "es_ES"),
+    ("IT", 3, 1, "it_IT"),
+    ("BR", 2, -3, "pt_BR"),
 )
 SELLER_OFFSET = {code: off for code, _, off, _ in SELLER_COUNTRIES}
 
 _NAME_HEADS = (
-    "Northwind", "Blue Harbor", "Golden Oak", "Silver Pine", "Red Fern", "Maple Lane",
-    "Urban Nest", "Bright Path", "Cedar & Stone", "Lighthouse", "Evergreen", "Copper Kettle",
-    "Summit", "Riverbend", "Wildflower", "Iron Anchor", "Nova", "Peak", "Harbor Light",
-    "Sunrise", "Willow", "Granite", "Bluebird", "Fox & Hound", "Orchard", "Pioneer",
-    "Crescent", "Starling", "Driftwood", "Meadow", "Atlas", "Juniper", "Brightwater",
-    "Kestrel", "Saffron", "Tidewater", "Oakridge", "Highland", "Lumen", "Zephyr",
+    "Northwind",
+    "Blue Harbor",
+    "Golden Oak",
+    "Silver Pine",
+    "Red Fern",
+    "Maple Lane",
+    "Urban Nest",
+    "Bright Path",
+    "Cedar & Stone",
+    "Lighthouse",
+    "Evergreen",
+    "Copper Kettle",
+    "Summit",
+    "Riverbend",
+    "Wildflower",
+    "Iron Anchor",
+    "Nova",
+    "Peak",
+    "Harbor Light",
+    "Sunrise",
+    "Willow",
+    "Granite",
+    "Bluebird",
+    "Fox & Hound",
+    "Orchard",
+    "Pioneer",
+    "Crescent",
+    "Starling",
+    "Driftwood",
+    "Meadow",
+    "Atlas",
+    "Juniper",
+    "Brightwater",
+    "Kestrel",
+    "Saffron",
+    "Tidewater",
+    "Oakridge",
+    "Highland",
+    "Lumen",
+    "Zephyr",
 )
 _NAME_TAILS = (
-    "Goods", "Outfitters", "Supply Co.", "Trading", "Store", "Emporium", "Market",
-    "Essentials", "Home", "Gear", "Collective", "Works", "Direct", "Boutique", "Depot",
+    "Goods",
+    "Outfitters",
+    "Supply Co.",
+    "Trading",
+    "Store",
+    "Emporium",
+    "Market",
+    "Essentials",
+    "Home",
+    "Gear",
+    "Collective",
+    "Works",
+    "Direct",
+    "Boutique",
+    "Depot",
 )
-_CN_CITIES = ("Shenzhen", "Guangzhou", "Yiwu", "Hangzhou", "Dongguan", "Ningbo", "Xiamen",
-              "Suzhou", "Foshan", "Shantou")
-_CN_WORDS = ("Huaxin", "Jiayi", "Xinda", "Hengtai", "Ruifeng", "Dingsheng", "Mingyang",
-             "Kaida", "Yuxin", "Haoyu", "Jinhui", "Tianrui", "Weiye", "Longxing", "Boya")
+_CN_CITIES = (
+    "Shenzhen",
+    "Guangzhou",
+    "Yiwu",
+    "Hangzhou",
+    "Dongguan",
+    "Ningbo",
+    "Xiamen",
+    "Suzhou",
+    "Foshan",
+    "Shantou",
+)
+_CN_WORDS = (
+    "Huaxin",
+    "Jiayi",
+    "Xinda",
+    "Hengtai",
+    "Ruifeng",
+    "Dingsheng",
+    "Mingyang",
+    "Kaida",
+    "Yuxin",
+    "Haoyu",
+    "Jinhui",
+    "Tianrui",
+    "Weiye",
+    "Longxing",
+    "Boya",
+)
 _CN_KINDS = ("Technology", "Trading", "Electronics", "E-commerce", "Industrial", "Import & Export")
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
-    "Electronics": ("Wireless Earbuds", "USB-C Charger", "Bluetooth Speaker", "Smart Watch",
-                    "Phone Case", "HDMI Cable", "Mechanical Keyboard", "Webcam", "Power Bank",
-                    "Wireless Mouse", "Portable SSD", "Noise-Cancelling Headphones"),
-    "Home & Kitchen": ("Chef's Knife", "Cast Iron Skillet", "French Press", "Cutting Board",
-                       "Electric Kettle", "Storage Containers", "Bath Towel Set",
-                       "LED Desk Lamp", "Throw Blanket", "Air Fryer", "Spice Rack"),
-    "Clothing": ("Crew Neck T-Shirt", "Hooded Sweatshirt", "Denim Jacket", "Running Shorts",
-                 "Wool Socks", "Rain Jacket", "Linen Shirt", "Leggings", "Beanie",
-                 "Chino Trousers"),
-    "Beauty": ("Vitamin C Serum", "Moisturizing Cream", "Sheet Masks", "Hair Dryer",
-               "Makeup Brush Set", "Lip Balm", "Sunscreen SPF 50", "Shampoo Bar"),
-    "Toys & Games": ("Building Blocks Set", "Jigsaw Puzzle", "Plush Bear", "Board Game",
-                     "RC Car", "Card Game", "Wooden Train Set", "Art Kit"),
-    "Sports & Outdoors": ("Yoga Mat", "Water Bottle", "Camping Lantern", "Hiking Backpack",
-                          "Resistance Bands", "Cycling Gloves", "Trekking Poles", "Tent"),
-    "Books": ("Cookbook", "Travel Guide", "Notebook", "Coloring Book", "Planner 2026",
-              "Sketchbook"),
-    "Pet Supplies": ("Dog Leash", "Cat Scratcher", "Pet Bed", "Chew Toys", "Pet Water Fountain",
-                     "Grooming Brush"),
-    "Automotive": ("Car Phone Mount", "Dash Cam", "Tire Inflator", "Seat Covers",
-                   "Microfiber Cloths", "Jump Starter"),
-    "Jewelry": ("Sterling Silver Necklace", "Hoop Earrings", "Charm Bracelet", "Signet Ring",
-                "Watch Strap"),
-    "Office": ("Gel Pens", "Desk Organizer", "Monitor Stand", "Ergonomic Chair Cushion",
-               "Whiteboard", "Label Maker"),
-    "Grocery": ("Green Tea", "Ground Coffee", "Olive Oil", "Dark Chocolate", "Honey",
-                "Protein Bars"),
+    "Electronics": (
+        "Wireless Earbuds",
+        "USB-C Charger",
+        "Bluetooth Speaker",
+        "Smart Watch",
+        "Phone Case",
+        "HDMI Cable",
+        "Mechanical Keyboard",
+        "Webcam",
+        "Power Bank",
+        "Wireless Mouse",
+        "Portable SSD",
+        "Noise-Cancelling Headphones",
+    ),
+    "Home & Kitchen": (
+        "Chef's Knife",
+        "Cast Iron Skillet",
+        "French Press",
+        "Cutting Board",
+        "Electric Kettle",
+        "Storage Containers",
+        "Bath Towel Set",
+        "LED Desk Lamp",
+        "Throw Blanket",
+        "Air Fryer",
+        "Spice Rack",
+    ),
+    "Clothing": (
+        "Crew Neck T-Shirt",
+        "Hooded Sweatshirt",
+        "Denim Jacket",
+        "Running Shorts",
+        "Wool Socks",
+        "Rain Jacket",
+        "Linen Shirt",
+        "Leggings",
+        "Beanie",
+        "Chino Trousers",
+    ),
+    "Beauty": (
+        "Vitamin C Serum",
+        "Moisturizing Cream",
+        "Sheet Masks",
+        "Hair Dryer",
+        "Makeup Brush Set",
+        "Lip Balm",
+        "Sunscreen SPF 50",
+        "Shampoo Bar",
+    ),
+    "Toys & Games": (
+        "Building Blocks Set",
+        "Jigsaw Puzzle",
+        "Plush Bear",
+        "Board Game",
+        "RC Car",
+        "Card Game",
+        "Wooden Train Set",
+        "Art Kit",
+    ),
+    "Sports & Outdoors": (
+        "Yoga Mat",
+        "Water Bottle",
+        "Camping Lantern",
+        "Hiking Backpack",
+        "Resistance Bands",
+        "Cycling Gloves",
+        "Trekking Poles",
+        "Tent",
+    ),
+    "Books": (
+        "Cookbook",
+        "Travel Guide",
+        "Notebook",
+        "Coloring Book",
+        "Planner 2026",
+        "Sketchbook",
+    ),
+    "Pet Supplies": (
+        "Dog Leash",
+        "Cat Scratcher",
+        "Pet Bed",
+        "Chew Toys",
+        "Pet Water Fountain",
+        "Grooming Brush",
+    ),
+    "Automotive": (
+        "Car Phone Mount",
+        "Dash Cam",
+        "Tire Inflator",
+        "Seat Covers",
+        "Microfiber Cloths",
+        "Jump Starter",
+    ),
+    "Jewelry": (
+        "Sterling Silver Necklace",
+        "Hoop Earrings",
+        "Charm Bracelet",
+        "Signet Ring",
+        "Watch Strap",
+    ),
+    "Office": (
+        "Gel Pens",
+        "Desk Organizer",
+        "Monitor Stand",
+        "Ergonomic Chair Cushion",
+        "Whiteboard",
+        "Label Maker",
+    ),
+    "Grocery": (
+        "Green Tea",
+        "Ground Coffee",
+        "Olive Oil",
+        "Dark Chocolate",
+        "Honey",
+        "Protein Bars",
+    ),
 }
 CATEGORY_WEIGHTS = (
-    ("Electronics", 18), ("Home & Kitchen", 16), ("Clothing", 15), ("Beauty", 9),
-    ("Toys & Games", 7), ("Sports & Outdoors", 8), ("Books", 4), ("Pet Supplies", 5),
-    ("Automotive", 4), ("Jewelry", 5), ("Office", 5), ("Grocery", 4),
+    ("Electronics", 18),
+    ("Home & Kitchen", 16),
+    ("Clothing", 15),
+    ("Beauty", 9),
+    ("Toys & Games", 7),
+    ("Sports & Outdoors", 8),
+    ("Books", 4),
+    ("Pet Supplies", 5),
+    ("Automotive", 4),
+    ("Jewelry", 5),
+    ("Office", 5),
+    ("Grocery", 4),
 )
-_VARIANTS = ("Black", "White", "Navy", "Grey", "Red", "Green", "Small", "Medium", "Large",
-             "2-Pack", "3-Pack", "Pro", "Mini", "Classic", "Deluxe", "XL")
+_VARIANTS = (
+    "Black",
+    "White",
+    "Navy",
+    "Grey",
+    "Red",
+    "Green",
+    "Small",
+    "Medium",
+    "Large",
+    "2-Pack",
+    "3-Pack",
+    "Pro",
+    "Mini",
+    "Classic",
+    "Deluxe",
+    "XL",
+)
 
 
 @dataclass(slots=True)
@@ -107,8 +300,11 @@ class Seller:
             return False
         if self.banned_at is not None and t >= self.banned_at:
             return False
-        return not (self.suspended_at is not None and self.reinstated_at is not None
-                    and self.suspended_at <= t < self.reinstated_at)
+        return not (
+            self.suspended_at is not None
+            and self.reinstated_at is not None
+            and self.suspended_at <= t < self.reinstated_at
+        )
 
     @property
     def sanctioned_at(self) -> datetime | None:
@@ -171,8 +367,19 @@ def make_sellers(config: SimConfig, names: NameBook) -> list[Seller]:
         created = config.start - seconds(86400 * (20 + 8 * 365 * rng.random() ** 1.3))
         created = business_time(rng, created, SELLER_OFFSET[code])
         quality = min(1.0, max(0.0, rng.gauss(0.8, 0.12)))
-        sellers.append(Seller("", name, "active", code, created, None, quality=quality,
-                              popularity=rng.lognormvariate(0.0, 1.0), brand=brand))
+        sellers.append(
+            Seller(
+                "",
+                name,
+                "active",
+                code,
+                created,
+                None,
+                quality=quality,
+                popularity=rng.lognormvariate(0.0, 1.0),
+                brand=brand,
+            )
+        )
     sellers.sort(key=lambda s: s.created_at)
     for i, s in enumerate(sellers, 1):
         s.seller_id = f"S{i:04d}"
@@ -180,8 +387,7 @@ def make_sellers(config: SimConfig, names: NameBook) -> list[Seller]:
     return sellers
 
 
-def _seller_name(rng: random.Random, names: NameBook, country: str,
-                 locale: str) -> tuple[str, str]:
+def _seller_name(rng: random.Random, names: NameBook, country: str, locale: str) -> tuple[str, str]:
     r = rng.random()
     if country == "CN":
         word = rng.choice(_CN_WORDS)
@@ -203,8 +409,11 @@ def _sanction(rng: random.Random, config: SimConfig, sellers: list[Seller]) -> N
     sanctioned recently (so appeals fall in the window); the rest half the time.
     """
     n = len(sellers)
-    quotas = (("banned", max(1, round(0.03 * n))), ("suspended", max(1, round(0.04 * n))),
-              ("reinstated", max(1, round(0.025 * n))))
+    quotas = (
+        ("banned", max(1, round(0.03 * n))),
+        ("suspended", max(1, round(0.04 * n))),
+        ("reinstated", max(1, round(0.025 * n))),
+    )
     # Older sellers first (a ban needs a track record), weighted by poor quality.
     candidates = [s for s in sellers if s.created_at < config.start - timedelta(days=30)]
     candidates.sort(key=lambda s: (1.0 - s.quality) * rng.random(), reverse=True)
@@ -232,9 +441,14 @@ def _sanction(rng: random.Random, config: SimConfig, sellers: list[Seller]) -> N
                 status = "suspended"  # no time left to reinstate: stays suspended
                 when = suspended
             elif k == 0:  # early in the window, so its appeal is too
-                when = between(rng, config.start - timedelta(days=10),
-                               max(config.start - timedelta(days=9), config.start
-                                   + (config.end - config.start) / 2))
+                when = between(
+                    rng,
+                    config.start - timedelta(days=10),
+                    max(
+                        config.start - timedelta(days=9),
+                        config.start + (config.end - config.start) / 2,
+                    ),
+                )
             elif rng.random() < 0.5:
                 when = between(rng, recent_lo, recent_hi)
             else:
@@ -260,13 +474,15 @@ def make_products(config: SimConfig, sellers: list[Seller]) -> list[Product]:
     return products
 
 
-def make_orders(config: SimConfig, customers: list[Customer], sellers: list[Seller],
-                products: list[Product]) -> list[Order]:
+def make_orders(
+    config: SimConfig, customers: list[Customer], sellers: list[Seller], products: list[Product]
+) -> list[Order]:
     """Each customer orders as a Poisson process at their own rate, at shopper hours."""
     rng = stream(config.seed, "orders")
     seller_by_id = {s.seller_id: s for s in sellers}
-    weights = [seller_by_id[p.seller_id].popularity * rng.lognormvariate(0.0, 1.1)
-               for p in products]
+    weights = [
+        seller_by_id[p.seller_id].popularity * rng.lognormvariate(0.0, 1.1) for p in products
+    ]
     cum = list(itertools.accumulate(weights))
     total = cum[-1]
     lo_all = config.start - timedelta(days=HISTORY_DAYS)
@@ -284,8 +500,7 @@ def make_orders(config: SimConfig, customers: list[Customer], sellers: list[Sell
             if not lo <= when < end:
                 continue
             for _ in range(6):  # skip products whose seller cannot sell right now
-                p = products[min(bisect.bisect_right(cum, rng.random() * total),
-                                 len(products) - 1)]
+                p = products[min(bisect.bisect_right(cum, rng.random() * total), len(products) - 1)]
                 if seller_by_id[p.seller_id].active_at(when):
                     orders.append(Order("", c.customer_id, p.product_id, p.seller_id, when))
                     break
@@ -300,8 +515,9 @@ _GOOD = (0.04, 0.03, 0.06, 0.19, 0.68)
 _POOR = (0.30, 0.12, 0.13, 0.15, 0.30)
 
 
-def make_reviews(config: SimConfig, customers: list[Customer], orders: list[Order],
-                 sellers: list[Seller]) -> list[Review]:
+def make_reviews(
+    config: SimConfig, customers: list[Customer], orders: list[Order], sellers: list[Seller]
+) -> list[Review]:
     """About a fifth of orders get a review 2–21 days later; ratings are J-shaped."""
     rng = stream(config.seed, "reviews")
     seller_by_id = {s.seller_id: s for s in sellers}
@@ -314,8 +530,9 @@ def make_reviews(config: SimConfig, customers: list[Customer], orders: list[Orde
         key = (o.customer_id, o.product_id)
         if key in seen:
             continue
-        created = local_time_on(rng, o.ordered_at + seconds(rng.uniform(2, 21) * 86400),
-                                offset[o.customer_id])
+        created = local_time_on(
+            rng, o.ordered_at + seconds(rng.uniform(2, 21) * 86400), offset[o.customer_id]
+        )
         seller = seller_by_id[o.seller_id]
         if created >= config.end or not seller.active_at(created):
             continue

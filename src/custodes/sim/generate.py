@@ -90,8 +90,9 @@ class World:
         return [e for e in self.employees if e.role == role]
 
 
-def build(config: SimConfig, *,
-          adjust: Callable[[SimConfig, list[Employee]], None] | None = None) -> World:
+def build(
+    config: SimConfig, *, adjust: Callable[[SimConfig, list[Employee]], None] | None = None
+) -> World:
     """Build the baseline marketplace (no insiders) in memory.
 
     ``adjust`` may change employees (hire dates, shifts) before any work is simulated, so
@@ -108,8 +109,17 @@ def build(config: SimConfig, *,
     reviews = make_reviews(config, customers, orders, sellers)
     roster = Roster(config, employees)
     log = ActivityLog()
-    simulate_baseline(config, employees=employees, customers=customers, sellers=sellers,
-                      products=products, orders=orders, reviews=reviews, roster=roster, log=log)
+    simulate_baseline(
+        config,
+        employees=employees,
+        customers=customers,
+        sellers=sellers,
+        products=products,
+        orders=orders,
+        reviews=reviews,
+        roster=roster,
+        log=log,
+    )
     return World(config, employees, customers, sellers, products, orders, reviews, roster, log)
 
 

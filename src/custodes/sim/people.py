@@ -47,7 +47,10 @@ class Country:
 
 COUNTRIES: tuple[Country, ...] = (
     Country(
-        "US", 30, -5, (("en-US", 87), ("es-US", 13)),
+        "US",
+        30,
+        -5,
+        (("en-US", 87), ("es-US", 13)),
         (
             ("US-CA", 39, ("213", "310", "408", "415", "510", "619", "714", "818", "916", "949")),
             ("US-TX", 30, ("210", "214", "281", "469", "512", "713", "817")),
@@ -73,16 +76,38 @@ COUNTRIES: tuple[Country, ...] = (
             ("US-MN", 5.7, ("612", "651", "763", "952")),
             ("US-OR", 4.2, ("503", "541", "971")),
         ),
-        (), 10,
-        (("gmail.com", 45), ("yahoo.com", 14), ("icloud.com", 10), ("hotmail.com", 9),
-         ("outlook.com", 8), ("aol.com", 4), ("comcast.net", 3), ("att.net", 2),
-         ("verizon.net", 1)),
-        (("US-CA", -8), ("US-WA", -8), ("US-OR", -8), ("US-AZ", -7), ("US-CO", -7),
-         ("US-TX", -6), ("US-IL", -6), ("US-MN", -6), ("US-MO", -6), ("US-WI", -6),
-         ("US-TN", -6)),
+        (),
+        10,
+        (
+            ("gmail.com", 45),
+            ("yahoo.com", 14),
+            ("icloud.com", 10),
+            ("hotmail.com", 9),
+            ("outlook.com", 8),
+            ("aol.com", 4),
+            ("comcast.net", 3),
+            ("att.net", 2),
+            ("verizon.net", 1),
+        ),
+        (
+            ("US-CA", -8),
+            ("US-WA", -8),
+            ("US-OR", -8),
+            ("US-AZ", -7),
+            ("US-CO", -7),
+            ("US-TX", -6),
+            ("US-IL", -6),
+            ("US-MN", -6),
+            ("US-MO", -6),
+            ("US-WI", -6),
+            ("US-TN", -6),
+        ),
     ),
     Country(
-        "CA", 5, -5, (("en-CA", 100),),
+        "CA",
+        5,
+        -5,
+        (("en-CA", 100),),
         (
             ("CA-ON", 14.2, ("416", "437", "519", "613", "647", "905")),
             ("CA-QC", 8.6, ("418", "438", "450", "514", "819")),
@@ -91,13 +116,25 @@ COUNTRIES: tuple[Country, ...] = (
             ("CA-MB", 1.4, ("204",)),
             ("CA-NS", 1.0, ("902",)),
         ),
-        (), 10,
-        (("gmail.com", 45), ("hotmail.com", 15), ("yahoo.ca", 10), ("outlook.com", 8),
-         ("icloud.com", 8), ("shaw.ca", 5), ("rogers.com", 5), ("videotron.ca", 3)),
+        (),
+        10,
+        (
+            ("gmail.com", 45),
+            ("hotmail.com", 15),
+            ("yahoo.ca", 10),
+            ("outlook.com", 8),
+            ("icloud.com", 8),
+            ("shaw.ca", 5),
+            ("rogers.com", 5),
+            ("videotron.ca", 3),
+        ),
         (("CA-BC", -8), ("CA-AB", -7), ("CA-MB", -6), ("CA-NS", -4)),
     ),
     Country(
-        "MX", 3, -6, (("es-MX", 100),),
+        "MX",
+        3,
+        -6,
+        (("es-MX", 100),),
         (
             ("MX-MEX", 17, ("55", "722")),
             ("MX-CMX", 9.2, ("55",)),
@@ -106,12 +143,21 @@ COUNTRIES: tuple[Country, ...] = (
             ("MX-GUA", 6.2, ("477",)),
             ("MX-NLE", 5.8, ("81",)),
         ),
-        (), 10,
-        (("gmail.com", 45), ("hotmail.com", 30), ("outlook.com", 10), ("yahoo.com.mx", 10),
-         ("prodigy.net.mx", 5)),
+        (),
+        10,
+        (
+            ("gmail.com", 45),
+            ("hotmail.com", 30),
+            ("outlook.com", 10),
+            ("yahoo.com.mx", 10),
+            ("prodigy.net.mx", 5),
+        ),
     ),
     Country(
-        "BR", 5, -3, (("pt-BR", 100),),
+        "BR",
+        5,
+        -3,
+        (("pt-BR", 100),),
         (
             ("BR-SP", 46, ("119", "159", "199")),
             ("BR-MG", 21, ("319", "349")),
@@ -120,90 +166,278 @@ COUNTRIES: tuple[Country, ...] = (
             ("BR-PR", 11.5, ("419", "439")),
             ("BR-RS", 11.4, ("519", "549")),
         ),
-        (), 11,
-        (("gmail.com", 50), ("hotmail.com", 20), ("yahoo.com.br", 10), ("outlook.com", 8),
-         ("uol.com.br", 6), ("bol.com.br", 6)),
+        (),
+        11,
+        (
+            ("gmail.com", 50),
+            ("hotmail.com", 20),
+            ("yahoo.com.br", 10),
+            ("outlook.com", 8),
+            ("uol.com.br", 6),
+            ("bol.com.br", 6),
+        ),
     ),
     Country(
-        "GB", 10, 0, (("en-GB", 100),),
+        "GB",
+        10,
+        0,
+        (("en-GB", 100),),
         (("GB-ENG", 56.5, ()), ("GB-SCT", 5.5, ()), ("GB-WLS", 3.1, ()), ("GB-NIR", 1.9, ())),
-        ("74", "75", "77", "78", "79"), 10,
-        (("gmail.com", 35), ("hotmail.co.uk", 15), ("yahoo.co.uk", 12), ("outlook.com", 10),
-         ("btinternet.com", 8), ("icloud.com", 8), ("sky.com", 6), ("live.co.uk", 6)),
+        ("74", "75", "77", "78", "79"),
+        10,
+        (
+            ("gmail.com", 35),
+            ("hotmail.co.uk", 15),
+            ("yahoo.co.uk", 12),
+            ("outlook.com", 10),
+            ("btinternet.com", 8),
+            ("icloud.com", 8),
+            ("sky.com", 6),
+            ("live.co.uk", 6),
+        ),
     ),
     Country(
-        "DE", 9, 1, (("de-DE", 100),),
-        (("DE-NW", 17.9, ()), ("DE-BY", 13.1, ()), ("DE-BW", 11.1, ()), ("DE-NI", 8, ()),
-         ("DE-HE", 6.3, ()), ("DE-SN", 4, ()), ("DE-BE", 3.7, ()), ("DE-HH", 1.9, ())),
-        ("151", "152", "160", "162", "170", "171", "172", "173", "175", "176", "177", "178",
-         "179"), 11,
-        (("gmail.com", 25), ("gmx.de", 25), ("web.de", 25), ("t-online.de", 12),
-         ("outlook.de", 5), ("yahoo.de", 4), ("posteo.de", 2), ("icloud.com", 2)),
+        "DE",
+        9,
+        1,
+        (("de-DE", 100),),
+        (
+            ("DE-NW", 17.9, ()),
+            ("DE-BY", 13.1, ()),
+            ("DE-BW", 11.1, ()),
+            ("DE-NI", 8, ()),
+            ("DE-HE", 6.3, ()),
+            ("DE-SN", 4, ()),
+            ("DE-BE", 3.7, ()),
+            ("DE-HH", 1.9, ()),
+        ),
+        ("151", "152", "160", "162", "170", "171", "172", "173", "175", "176", "177", "178", "179"),
+        11,
+        (
+            ("gmail.com", 25),
+            ("gmx.de", 25),
+            ("web.de", 25),
+            ("t-online.de", 12),
+            ("outlook.de", 5),
+            ("yahoo.de", 4),
+            ("posteo.de", 2),
+            ("icloud.com", 2),
+        ),
     ),
     Country(
-        "FR", 7, 1, (("fr-FR", 100),),
-        (("FR-IDF", 12.3, ()), ("FR-ARA", 8, ()), ("FR-NAQ", 6, ()), ("FR-HDF", 6, ()),
-         ("FR-OCC", 5.9, ()), ("FR-GES", 5.5, ()), ("FR-PAC", 5.1, ()), ("FR-PDL", 3.8, ()),
-         ("FR-BRE", 3.4, ()), ("FR-NOR", 3.3, ())),
-        ("6", "7"), 9,
-        (("gmail.com", 35), ("orange.fr", 18), ("hotmail.fr", 12), ("free.fr", 10),
-         ("yahoo.fr", 8), ("laposte.net", 6), ("sfr.fr", 6), ("outlook.fr", 5)),
+        "FR",
+        7,
+        1,
+        (("fr-FR", 100),),
+        (
+            ("FR-IDF", 12.3, ()),
+            ("FR-ARA", 8, ()),
+            ("FR-NAQ", 6, ()),
+            ("FR-HDF", 6, ()),
+            ("FR-OCC", 5.9, ()),
+            ("FR-GES", 5.5, ()),
+            ("FR-PAC", 5.1, ()),
+            ("FR-PDL", 3.8, ()),
+            ("FR-BRE", 3.4, ()),
+            ("FR-NOR", 3.3, ()),
+        ),
+        ("6", "7"),
+        9,
+        (
+            ("gmail.com", 35),
+            ("orange.fr", 18),
+            ("hotmail.fr", 12),
+            ("free.fr", 10),
+            ("yahoo.fr", 8),
+            ("laposte.net", 6),
+            ("sfr.fr", 6),
+            ("outlook.fr", 5),
+        ),
     ),
     Country(
-        "ES", 5, 1, (("es-ES", 100),),
-        (("ES-AN", 8.5, ()), ("ES-CT", 7.7, ()), ("ES-MD", 6.8, ()), ("ES-VC", 5.1, ()),
-         ("ES-GA", 2.7, ()), ("ES-PV", 2.2, ())),
-        ("6", "7"), 9,
-        (("gmail.com", 45), ("hotmail.com", 20), ("yahoo.es", 10), ("hotmail.es", 8),
-         ("outlook.es", 8), ("telefonica.net", 5), ("icloud.com", 4)),
+        "ES",
+        5,
+        1,
+        (("es-ES", 100),),
+        (
+            ("ES-AN", 8.5, ()),
+            ("ES-CT", 7.7, ()),
+            ("ES-MD", 6.8, ()),
+            ("ES-VC", 5.1, ()),
+            ("ES-GA", 2.7, ()),
+            ("ES-PV", 2.2, ()),
+        ),
+        ("6", "7"),
+        9,
+        (
+            ("gmail.com", 45),
+            ("hotmail.com", 20),
+            ("yahoo.es", 10),
+            ("hotmail.es", 8),
+            ("outlook.es", 8),
+            ("telefonica.net", 5),
+            ("icloud.com", 4),
+        ),
     ),
     Country(
-        "IT", 4, 1, (("it-IT", 100),),
-        (("IT-25", 10, ()), ("IT-62", 5.7, ()), ("IT-72", 5.6, ()), ("IT-34", 4.9, ()),
-         ("IT-82", 4.8, ()), ("IT-45", 4.4, ()), ("IT-21", 4.2, ())),
-        ("32", "33", "34", "35", "36", "38", "39"), 10,
-        (("gmail.com", 35), ("libero.it", 20), ("hotmail.it", 12), ("yahoo.it", 10),
-         ("virgilio.it", 8), ("alice.it", 6), ("tiscali.it", 5), ("outlook.it", 4)),
+        "IT",
+        4,
+        1,
+        (("it-IT", 100),),
+        (
+            ("IT-25", 10, ()),
+            ("IT-62", 5.7, ()),
+            ("IT-72", 5.6, ()),
+            ("IT-34", 4.9, ()),
+            ("IT-82", 4.8, ()),
+            ("IT-45", 4.4, ()),
+            ("IT-21", 4.2, ()),
+        ),
+        ("32", "33", "34", "35", "36", "38", "39"),
+        10,
+        (
+            ("gmail.com", 35),
+            ("libero.it", 20),
+            ("hotmail.it", 12),
+            ("yahoo.it", 10),
+            ("virgilio.it", 8),
+            ("alice.it", 6),
+            ("tiscali.it", 5),
+            ("outlook.it", 4),
+        ),
     ),
     Country(
-        "NL", 3, 1, (("nl-NL", 100),),
-        (("NL-ZH", 3.8, ()), ("NL-NH", 2.9, ()), ("NL-NB", 2.6, ()), ("NL-GE", 2.1, ()),
-         ("NL-UT", 1.4, ())),
-        ("6",), 9,
-        (("gmail.com", 40), ("hotmail.com", 15), ("ziggo.nl", 12), ("outlook.com", 10),
-         ("kpnmail.nl", 10), ("live.nl", 8), ("icloud.com", 5)),
+        "NL",
+        3,
+        1,
+        (("nl-NL", 100),),
+        (
+            ("NL-ZH", 3.8, ()),
+            ("NL-NH", 2.9, ()),
+            ("NL-NB", 2.6, ()),
+            ("NL-GE", 2.1, ()),
+            ("NL-UT", 1.4, ()),
+        ),
+        ("6",),
+        9,
+        (
+            ("gmail.com", 40),
+            ("hotmail.com", 15),
+            ("ziggo.nl", 12),
+            ("outlook.com", 10),
+            ("kpnmail.nl", 10),
+            ("live.nl", 8),
+            ("icloud.com", 5),
+        ),
     ),
     Country(
-        "CN", 6, 8, (("zh-CN", 100),),
-        (("CN-GD", 12.6, ()), ("CN-SD", 10.2, ()), ("CN-JS", 8.5, ()), ("CN-SC", 8.4, ()),
-         ("CN-ZJ", 6.5, ()), ("CN-SH", 2.5, ()), ("CN-BJ", 2.2, ())),
-        ("130", "131", "135", "136", "138", "139", "150", "152", "158", "159", "176", "177",
-         "186", "188", "189"), 11,
-        (("qq.com", 45), ("163.com", 25), ("126.com", 12), ("sina.com", 8), ("foxmail.com", 5),
-         ("gmail.com", 5)),
+        "CN",
+        6,
+        8,
+        (("zh-CN", 100),),
+        (
+            ("CN-GD", 12.6, ()),
+            ("CN-SD", 10.2, ()),
+            ("CN-JS", 8.5, ()),
+            ("CN-SC", 8.4, ()),
+            ("CN-ZJ", 6.5, ()),
+            ("CN-SH", 2.5, ()),
+            ("CN-BJ", 2.2, ()),
+        ),
+        (
+            "130",
+            "131",
+            "135",
+            "136",
+            "138",
+            "139",
+            "150",
+            "152",
+            "158",
+            "159",
+            "176",
+            "177",
+            "186",
+            "188",
+            "189",
+        ),
+        11,
+        (
+            ("qq.com", 45),
+            ("163.com", 25),
+            ("126.com", 12),
+            ("sina.com", 8),
+            ("foxmail.com", 5),
+            ("gmail.com", 5),
+        ),
     ),
     Country(
-        "JP", 5, 9, (("ja-JP", 100),),
-        (("JP-13", 14, ()), ("JP-14", 9.2, ()), ("JP-27", 8.8, ()), ("JP-23", 7.5, ()),
-         ("JP-11", 7.3, ()), ("JP-01", 5.2, ()), ("JP-40", 5.1, ())),
-        ("70", "80", "90"), 10,
-        (("gmail.com", 30), ("yahoo.co.jp", 25), ("docomo.ne.jp", 15), ("icloud.com", 12),
-         ("ezweb.ne.jp", 10), ("softbank.ne.jp", 8)),
+        "JP",
+        5,
+        9,
+        (("ja-JP", 100),),
+        (
+            ("JP-13", 14, ()),
+            ("JP-14", 9.2, ()),
+            ("JP-27", 8.8, ()),
+            ("JP-23", 7.5, ()),
+            ("JP-11", 7.3, ()),
+            ("JP-01", 5.2, ()),
+            ("JP-40", 5.1, ()),
+        ),
+        ("70", "80", "90"),
+        10,
+        (
+            ("gmail.com", 30),
+            ("yahoo.co.jp", 25),
+            ("docomo.ne.jp", 15),
+            ("icloud.com", 12),
+            ("ezweb.ne.jp", 10),
+            ("softbank.ne.jp", 8),
+        ),
     ),
     Country(
-        "IN", 6, 5.5, (("en-IN", 80), ("hi-IN", 20)),
-        (("IN-MH", 20, ()), ("IN-KA", 15, ()), ("IN-DL", 12, ()), ("IN-TN", 12, ()),
-         ("IN-UP", 10, ()), ("IN-TG", 10, ()), ("IN-GJ", 9, ()), ("IN-WB", 8, ())),
-        ("6", "7", "8", "9"), 10,
-        (("gmail.com", 70), ("yahoo.co.in", 10), ("rediffmail.com", 8), ("outlook.com", 7),
-         ("hotmail.com", 5)),
+        "IN",
+        6,
+        5.5,
+        (("en-IN", 80), ("hi-IN", 20)),
+        (
+            ("IN-MH", 20, ()),
+            ("IN-KA", 15, ()),
+            ("IN-DL", 12, ()),
+            ("IN-TN", 12, ()),
+            ("IN-UP", 10, ()),
+            ("IN-TG", 10, ()),
+            ("IN-GJ", 9, ()),
+            ("IN-WB", 8, ()),
+        ),
+        ("6", "7", "8", "9"),
+        10,
+        (
+            ("gmail.com", 70),
+            ("yahoo.co.in", 10),
+            ("rediffmail.com", 8),
+            ("outlook.com", 7),
+            ("hotmail.com", 5),
+        ),
     ),
     Country(
-        "AU", 3, 10, (("en-AU", 100),),
+        "AU",
+        3,
+        10,
+        (("en-AU", 100),),
         (("AU-NSW", 8.2, ()), ("AU-VIC", 6.7, ()), ("AU-QLD", 5.3, ()), ("AU-WA", 2.8, ())),
-        ("4",), 9,
-        (("gmail.com", 40), ("bigpond.com", 15), ("hotmail.com", 12), ("outlook.com", 10),
-         ("icloud.com", 10), ("optusnet.com.au", 8), ("yahoo.com.au", 5)),
+        ("4",),
+        9,
+        (
+            ("gmail.com", 40),
+            ("bigpond.com", 15),
+            ("hotmail.com", 12),
+            ("outlook.com", 10),
+            ("icloud.com", 10),
+            ("optusnet.com.au", 8),
+            ("yahoo.com.au", 5),
+        ),
         (("AU-WA", 8),),
     ),
 )
@@ -218,10 +452,24 @@ LANGUAGE_OVERRIDES: dict[str, tuple[tuple[str, float], ...]] = {
 
 # Which Faker locale names a speaker of each language.
 NAME_LOCALE = {
-    "en-US": "en_US", "es-US": "es_MX", "en-CA": "en_CA", "fr-CA": "fr_CA", "es-MX": "es_MX",
-    "pt-BR": "pt_BR", "en-GB": "en_GB", "de-DE": "de_DE", "fr-FR": "fr_FR", "es-ES": "es_ES",
-    "ca-ES": "es_ES", "it-IT": "it_IT", "nl-NL": "nl_NL", "zh-CN": "zh_CN", "ja-JP": "ja_JP",
-    "en-IN": "en_IN", "hi-IN": "en_IN", "en-AU": "en_AU",
+    "en-US": "en_US",
+    "es-US": "es_MX",
+    "en-CA": "en_CA",
+    "fr-CA": "fr_CA",
+    "es-MX": "es_MX",
+    "pt-BR": "pt_BR",
+    "en-GB": "en_GB",
+    "de-DE": "de_DE",
+    "fr-FR": "fr_FR",
+    "es-ES": "es_ES",
+    "ca-ES": "es_ES",
+    "it-IT": "it_IT",
+    "nl-NL": "nl_NL",
+    "zh-CN": "zh_CN",
+    "ja-JP": "ja_JP",
+    "en-IN": "en_IN",
+    "hi-IN": "en_IN",
+    "en-AU": "en_AU",
 }
 
 # Some customers' names come from another locale than their language suggests.
@@ -235,8 +483,30 @@ NAME_MIX: dict[str, tuple[tuple[str, float], ...]] = {
 
 # Shoppers are awake in the evening: relative weight of each local hour.
 SHOPPER_HOURS = (
-    1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 2.2, 2.8, 3.2, 3.4,
-    3.6, 3.4, 3.3, 3.3, 3.4, 3.6, 3.9, 4.3, 4.6, 4.4, 3.4, 2.0,
+    1.0,
+    0.6,
+    0.4,
+    0.3,
+    0.3,
+    0.4,
+    0.8,
+    1.5,
+    2.2,
+    2.8,
+    3.2,
+    3.4,
+    3.6,
+    3.4,
+    3.3,
+    3.3,
+    3.4,
+    3.6,
+    3.9,
+    4.3,
+    4.6,
+    4.4,
+    3.4,
+    2.0,
 )
 _HOUR_PICKER = Picker(list(enumerate(SHOPPER_HOURS)))
 
@@ -254,10 +524,23 @@ def local_time_on(rng: random.Random, when: datetime, utc_offset: float) -> date
 # Names
 # ---------------------------------------------------------------------------------------------
 
-_FOLD = str.maketrans({
-    "ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "œ": "oe", "Œ": "oe", "ł": "l",
-    "Ł": "l", "đ": "d", "Đ": "d", "ı": "i", "þ": "th",
-})
+_FOLD = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "ø": "o",
+        "Ø": "o",
+        "œ": "oe",
+        "Œ": "oe",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ı": "i",
+        "þ": "th",
+    }
+)
 _SLUG_CHARS = frozenset(string.ascii_lowercase + string.digits)
 
 
@@ -273,35 +556,121 @@ def ascii_slug(text: str) -> str:
 
 # Common Chinese surnames and given names with their pinyin (Faker's zh_CN lists are unpaired).
 _ZH_SURNAMES = (
-    ("王", "wang", 7.2), ("李", "li", 7.0), ("张", "zhang", 6.7), ("刘", "liu", 5.4),
-    ("陈", "chen", 4.6), ("杨", "yang", 3.1), ("黄", "huang", 2.5), ("赵", "zhao", 2.2),
-    ("吴", "wu", 2.0), ("周", "zhou", 1.9), ("徐", "xu", 1.6), ("孙", "sun", 1.5),
-    ("马", "ma", 1.5), ("朱", "zhu", 1.3), ("胡", "hu", 1.3), ("郭", "guo", 1.2),
-    ("何", "he", 1.2), ("林", "lin", 1.1), ("高", "gao", 1.1), ("罗", "luo", 1.0),
-    ("郑", "zheng", 1.0), ("梁", "liang", 0.9), ("谢", "xie", 0.8), ("宋", "song", 0.8),
-    ("唐", "tang", 0.8), ("许", "xu", 0.7), ("邓", "deng", 0.7), ("冯", "feng", 0.7),
-    ("韩", "han", 0.7), ("曹", "cao", 0.6),
+    ("王", "wang", 7.2),
+    ("李", "li", 7.0),
+    ("张", "zhang", 6.7),
+    ("刘", "liu", 5.4),
+    ("陈", "chen", 4.6),
+    ("杨", "yang", 3.1),
+    ("黄", "huang", 2.5),
+    ("赵", "zhao", 2.2),
+    ("吴", "wu", 2.0),
+    ("周", "zhou", 1.9),
+    ("徐", "xu", 1.6),
+    ("孙", "sun", 1.5),
+    ("马", "ma", 1.5),
+    ("朱", "zhu", 1.3),
+    ("胡", "hu", 1.3),
+    ("郭", "guo", 1.2),
+    ("何", "he", 1.2),
+    ("林", "lin", 1.1),
+    ("高", "gao", 1.1),
+    ("罗", "luo", 1.0),
+    ("郑", "zheng", 1.0),
+    ("梁", "liang", 0.9),
+    ("谢", "xie", 0.8),
+    ("宋", "song", 0.8),
+    ("唐", "tang", 0.8),
+    ("许", "xu", 0.7),
+    ("邓", "deng", 0.7),
+    ("冯", "feng", 0.7),
+    ("韩", "han", 0.7),
+    ("曹", "cao", 0.6),
 )
 _ZH_GIVEN_MALE = (
-    ("伟", "wei"), ("强", "qiang"), ("磊", "lei"), ("军", "jun"), ("洋", "yang"),
-    ("勇", "yong"), ("杰", "jie"), ("涛", "tao"), ("明", "ming"), ("超", "chao"),
-    ("刚", "gang"), ("平", "ping"), ("辉", "hui"), ("鹏", "peng"), ("浩", "hao"),
-    ("宇", "yu"), ("俊杰", "junjie"), ("志强", "zhiqiang"), ("建华", "jianhua"),
-    ("子轩", "zixuan"), ("浩然", "haoran"), ("晨", "chen"), ("博文", "bowen"), ("斌", "bin"),
+    ("伟", "wei"),
+    ("强", "qiang"),
+    ("磊", "lei"),
+    ("军", "jun"),
+    ("洋", "yang"),
+    ("勇", "yong"),
+    ("杰", "jie"),
+    ("涛", "tao"),
+    ("明", "ming"),
+    ("超", "chao"),
+    ("刚", "gang"),
+    ("平", "ping"),
+    ("辉", "hui"),
+    ("鹏", "peng"),
+    ("浩", "hao"),
+    ("宇", "yu"),
+    ("俊杰", "junjie"),
+    ("志强", "zhiqiang"),
+    ("建华", "jianhua"),
+    ("子轩", "zixuan"),
+    ("浩然", "haoran"),
+    ("晨", "chen"),
+    ("博文", "bowen"),
+    ("斌", "bin"),
 )
 _ZH_GIVEN_FEMALE = (
-    ("芳", "fang"), ("娜", "na"), ("秀英", "xiuying"), ("敏", "min"), ("静", "jing"),
-    ("丽", "li"), ("艳", "yan"), ("娟", "juan"), ("霞", "xia"), ("秀兰", "xiulan"),
-    ("桂英", "guiying"), ("婷", "ting"), ("欣", "xin"), ("雪", "xue"), ("玲", "ling"),
-    ("子涵", "zihan"), ("雨桐", "yutong"), ("梓萱", "zixuan"), ("慧", "hui"), ("颖", "ying"),
-    ("佳怡", "jiayi"), ("倩", "qian"), ("琳", "lin"), ("晓燕", "xiaoyan"),
+    ("芳", "fang"),
+    ("娜", "na"),
+    ("秀英", "xiuying"),
+    ("敏", "min"),
+    ("静", "jing"),
+    ("丽", "li"),
+    ("艳", "yan"),
+    ("娟", "juan"),
+    ("霞", "xia"),
+    ("秀兰", "xiulan"),
+    ("桂英", "guiying"),
+    ("婷", "ting"),
+    ("欣", "xin"),
+    ("雪", "xue"),
+    ("玲", "ling"),
+    ("子涵", "zihan"),
+    ("雨桐", "yutong"),
+    ("梓萱", "zixuan"),
+    ("慧", "hui"),
+    ("颖", "ying"),
+    ("佳怡", "jiayi"),
+    ("倩", "qian"),
+    ("琳", "lin"),
+    ("晓燕", "xiaoyan"),
 )
 # Filipino surnames are mostly Spanish-derived; given names mostly English.
 _PH_SURNAMES = (
-    "Santos", "Reyes", "Cruz", "Bautista", "Ocampo", "Garcia", "Mendoza", "Torres",
-    "Villanueva", "Ramos", "Aquino", "Castillo", "Dela Cruz", "Gonzales", "Flores",
-    "Rivera", "Fernandez", "Lopez", "Navarro", "Salazar", "Mercado", "Aguilar", "Pascual",
-    "Manalo", "Dizon", "Soriano", "Domingo", "Tolentino", "Valdez", "Lim",
+    "Santos",
+    "Reyes",
+    "Cruz",
+    "Bautista",
+    "Ocampo",
+    "Garcia",
+    "Mendoza",
+    "Torres",
+    "Villanueva",
+    "Ramos",
+    "Aquino",
+    "Castillo",
+    "Dela Cruz",
+    "Gonzales",
+    "Flores",
+    "Rivera",
+    "Fernandez",
+    "Lopez",
+    "Navarro",
+    "Salazar",
+    "Mercado",
+    "Aguilar",
+    "Pascual",
+    "Manalo",
+    "Dizon",
+    "Soriano",
+    "Domingo",
+    "Tolentino",
+    "Valdez",
+    "Lim",
 )
 
 
@@ -346,8 +715,10 @@ class NameBook:
             fake = self._faker(locale)
             firsts = []
             for _ in range(self.POOL_FIRST):
-                for kanji, _kana, romaji in (fake.first_name_male_pair(),
-                                             fake.first_name_female_pair()):
+                for kanji, _kana, romaji in (
+                    fake.first_name_male_pair(),
+                    fake.first_name_female_pair(),
+                ):
                     firsts.append((kanji, ascii_slug(romaji)))
             lasts = []
             for _ in range(self.POOL_LAST):
@@ -376,9 +747,7 @@ class NameBook:
             pool = self._pools[locale] = self._build(locale)
         first, first_slug = rng.choice(pool.firsts)
         last, last_slug = rng.choice(pool.lasts)
-        display = (
-            f"{last}{pool.separator}{first}" if pool.family_first else f"{first} {last}"
-        )
+        display = f"{last}{pool.separator}{first}" if pool.family_first else f"{first} {last}"
         return PersonName(display, first_slug or "user", last_slug or "x")
 
 
@@ -518,8 +887,20 @@ def make_customers(config: SimConfig, names: NameBook) -> list[Customer]:
         if created >= config.start:
             created -= DAY
         rate = 0.25 * rng.lognormvariate(0.0, 0.8)
-        rows.append(Customer("", name.display, email, phone, country.code, region, language,
-                             created, offset, rate))
+        rows.append(
+            Customer(
+                "",
+                name.display,
+                email,
+                phone,
+                country.code,
+                region,
+                language,
+                created,
+                offset,
+                rate,
+            )
+        )
     rows.sort(key=lambda c: c.created_at)  # stable: ties keep generation order
     for i, c in enumerate(rows, 1):
         c.customer_id = f"C{i:06d}"
@@ -539,11 +920,22 @@ class Office:
 
 
 OFFICES = {
-    "US-WA": Office("US-WA", -8, (("en_US", 0.75), ("en_IN", 0.12), ("es_MX", 0.08),
-                                  ("zh_CN_latin", 0.05))),
+    "US-WA": Office(
+        "US-WA", -8, (("en_US", 0.75), ("en_IN", 0.12), ("es_MX", 0.08), ("zh_CN_latin", 0.05))
+    ),
     "US-TX": Office("US-TX", -6, (("en_US", 0.7), ("es_MX", 0.25), ("en_IN", 0.05))),
-    "IE-D": Office("IE-D", 0, (("en_IE", 0.55), ("en_GB", 0.12), ("pl_PL", 0.1),
-                               ("es_ES", 0.08), ("fr_FR", 0.08), ("de_DE", 0.07))),
+    "IE-D": Office(
+        "IE-D",
+        0,
+        (
+            ("en_IE", 0.55),
+            ("en_GB", 0.12),
+            ("pl_PL", 0.1),
+            ("es_ES", 0.08),
+            ("fr_FR", 0.08),
+            ("de_DE", 0.07),
+        ),
+    ),
     "DE-BE": Office("DE-BE", 1, (("de_DE", 0.85), ("pl_PL", 0.08), ("tr_TR", 0.07))),
     "IN-KA": Office("IN-KA", 5.5, (("en_IN", 1.0),)),
     "PH-00": Office("PH-00", 8, (("en_PH", 1.0),)),
@@ -562,14 +954,32 @@ class Team:
 
 
 TEAMS = (
-    Team("support-na", "support_agent", 22, (("US-TX", 0.6), ("PH-00", 0.4)),
-         ("US", "CA", "MX", "BR"), night_share=1.0, weekend_share=0.3),
-    Team("support-emea", "support_agent", 15, (("IE-D", 0.7), ("DE-BE", 0.3)),
-         ("GB", "DE", "FR", "ES", "IT", "NL"), weekend_share=0.3),
-    Team("support-apac", "support_agent", 11, (("IN-KA", 0.6), ("PH-00", 0.4)),
-         ("CN", "JP", "IN", "AU"), weekend_share=0.3),
-    Team("seller-support", "seller_support", 9, (("US-TX", 0.5), ("IE-D", 0.3),
-                                                  ("IN-KA", 0.2))),
+    Team(
+        "support-na",
+        "support_agent",
+        22,
+        (("US-TX", 0.6), ("PH-00", 0.4)),
+        ("US", "CA", "MX", "BR"),
+        night_share=1.0,
+        weekend_share=0.3,
+    ),
+    Team(
+        "support-emea",
+        "support_agent",
+        15,
+        (("IE-D", 0.7), ("DE-BE", 0.3)),
+        ("GB", "DE", "FR", "ES", "IT", "NL"),
+        weekend_share=0.3,
+    ),
+    Team(
+        "support-apac",
+        "support_agent",
+        11,
+        (("IN-KA", 0.6), ("PH-00", 0.4)),
+        ("CN", "JP", "IN", "AU"),
+        weekend_share=0.3,
+    ),
+    Team("seller-support", "seller_support", 9, (("US-TX", 0.5), ("IE-D", 0.3), ("IN-KA", 0.2))),
     Team("trust-safety", "trust_safety", 9, (("IE-D", 0.6), ("US-WA", 0.4)), weekend_share=0.15),
     Team("data", "data_analyst", 7, (("US-WA", 0.6), ("IN-KA", 0.4))),
     Team("engineering", "engineer", 18, (("US-WA", 0.6), ("IN-KA", 0.4))),
@@ -613,12 +1023,21 @@ def make_employees(config: SimConfig, names: NameBook) -> list[Employee]:
     A few members joined during the window or left before or during it.
     """
     rng = stream(config.seed, "employees")
-    sizes = [1 + extra for extra in
-             largest_remainder(config.employees - 1 - len(TEAMS), [t.weight for t in TEAMS])]
+    sizes = [
+        1 + extra
+        for extra in largest_remainder(config.employees - 1 - len(TEAMS), [t.weight for t in TEAMS])
+    ]
     staff: list[Employee] = []
 
-    def hire(role: str, team: Team | None, team_name: str, manager: Employee | None,
-             office_region: str, *, member: bool) -> Employee:
+    def hire(
+        role: str,
+        team: Team | None,
+        team_name: str,
+        manager: Employee | None,
+        office_region: str,
+        *,
+        member: bool,
+    ) -> Employee:
         office = OFFICES[office_region]
         locale = Picker(list(office.name_locales))(rng)
         if locale == "zh_CN_latin":  # Chinese names in Latin script, given name first
@@ -628,10 +1047,18 @@ def make_employees(config: SimConfig, names: NameBook) -> list[Employee]:
             display = names.person(rng, locale).display
         years = 6 if member else 8
         hired = config.start - seconds(86400 * (30 + (365 * years - 30) * rng.random() ** 1.4))
-        e = Employee("", display, role, team_name, manager.employee_id if manager else None,
-                     _workday_morning(hired), None, office_region, utc_offset=office.utc_offset)
-        e.shift_start = rng.choice((7 * 60 + 30, 8 * 60, 8 * 60 + 30, 9 * 60, 9 * 60 + 30,
-                                    10 * 60))
+        e = Employee(
+            "",
+            display,
+            role,
+            team_name,
+            manager.employee_id if manager else None,
+            _workday_morning(hired),
+            None,
+            office_region,
+            utc_offset=office.utc_offset,
+        )
+        e.shift_start = rng.choice((7 * 60 + 30, 8 * 60, 8 * 60 + 30, 9 * 60, 9 * 60 + 30, 10 * 60))
         e.shift_minutes = rng.choice((8 * 60, 8 * 60 + 30, 9 * 60))
         if team is not None:
             e.queue = team.queue
@@ -695,12 +1122,14 @@ def _turnover(rng: random.Random, config: SimConfig, staff: list[Employee]) -> N
                     e.left_at = None
         elif r < 0.05 and config.days >= 10:  # leaves during the window
             e.left_at = _workday_morning(
-                config.start + timedelta(days=5 + rng.randrange(config.days - 7)))
+                config.start + timedelta(days=5 + rng.randrange(config.days - 7))
+            )
             if e.left_at >= config.end:
                 e.left_at = None
         elif r < 0.07 and config.days >= 10:  # new hire
             e.hired_at = _workday_morning(
-                config.start + timedelta(days=rng.randrange(config.days - 7)))
+                config.start + timedelta(days=rng.randrange(config.days - 7))
+            )
         if e.left_at is not None and e.left_at <= e.hired_at:
             e.left_at = None
         if e.left_at is not None or e.hired_at >= config.start:

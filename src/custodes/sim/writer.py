@@ -22,20 +22,62 @@ if TYPE_CHECKING:
     from custodes.sim.generate import World
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "employees.csv": ("employee_id", "name", "role", "team", "manager_id", "hired_at",
-                      "left_at", "region"),
-    "customers.csv": ("customer_id", "name", "email", "phone", "country", "region", "language",
-                      "created_at"),
+    "employees.csv": (
+        "employee_id",
+        "name",
+        "role",
+        "team",
+        "manager_id",
+        "hired_at",
+        "left_at",
+        "region",
+    ),
+    "customers.csv": (
+        "customer_id",
+        "name",
+        "email",
+        "phone",
+        "country",
+        "region",
+        "language",
+        "created_at",
+    ),
     "sellers.csv": ("seller_id", "name", "status", "country", "created_at", "banned_at"),
     "products.csv": ("product_id", "seller_id", "category", "title"),
     "orders.csv": ("order_id", "customer_id", "product_id", "seller_id", "ordered_at"),
-    "reviews.csv": ("review_id", "customer_id", "product_id", "seller_id", "rating",
-                    "created_at", "status", "removed_at", "removed_by"),
-    "cases.csv": ("case_id", "kind", "employee_id", "customer_id", "seller_id", "opened_at",
-                  "closed_at"),
+    "reviews.csv": (
+        "review_id",
+        "customer_id",
+        "product_id",
+        "seller_id",
+        "rating",
+        "created_at",
+        "status",
+        "removed_at",
+        "removed_by",
+    ),
+    "cases.csv": (
+        "case_id",
+        "kind",
+        "employee_id",
+        "customer_id",
+        "seller_id",
+        "opened_at",
+        "closed_at",
+    ),
 }
-ACCESS_KEYS = ("time", "employee_id", "action", "customer_ids", "seller_id", "product_id",
-               "review_id", "case_id", "fields", "justification")
+ACCESS_KEYS = (
+    "time",
+    "employee_id",
+    "action",
+    "customer_ids",
+    "seller_id",
+    "product_id",
+    "review_id",
+    "case_id",
+    "fields",
+    "justification",
+)
 SIGNAL_KEYS = ("time", "kind", "seller_id", "customer_id", "email")
 FILES = (*COLUMNS, "access.jsonl", "signals.jsonl")
 

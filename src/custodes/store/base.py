@@ -17,6 +17,15 @@ NAMING = {
 }
 
 
+def as_utc(value: object) -> datetime | None:
+    """A stored time as aware UTC, from a driver row: SQLite hands back text (or a naive
+    datetime), PostgreSQL an aware datetime."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC on the way out on every backend (SQLite stores naive values)."""
 

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+
+@lru_cache(maxsize=256)
+def _render(paramstyle: str, text: str) -> str:
+    return text if paramstyle == "qmark" else text.replace("?", "%s")
+
+
+def driver_sql(dialect: Dialect, text: str) -> str:
+    """Hot-path SQL is written once with `?` placeholders and sent straight to the driver;
+    this renders it in the dialect's own style (sqlite: ?, psycopg: %s), cached."""
+    return _render(dialect.paramstyle, text)
+
+
+def insert_sql(dialect: Dialect, table: str, columns: Sequence[str]) -> str:
+    """A plain INSERT for `executemany` on the driver."""
+    marks = ", ".join("?" for _ in columns)
+    return driver_sql(dialect, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})")
 
 
 def normalise_url(url: str) -> str:

@@ -58,8 +58,11 @@ def on_grid(f: Features, daily: Table, columns: tuple[str, ...]) -> Table:
     g = f.grid
     j = g.left_join(daily, [g.employee_id == daily.employee_id, g.day == daily.day])
     keep = [g.employee_id, g.day, g.role, g.team, g.left_ts]
-    return j.select(*keep, *[daily[c].fill_null(0).name(c) for c in columns],
-                    *[daily[c] for c in daily.columns if c.endswith("_ts") and c != "left_ts"])
+    return j.select(
+        *keep,
+        *[daily[c].fill_null(0).name(c) for c in columns],
+        *[daily[c] for c in daily.columns if c.endswith("_ts") and c != "left_ts"],
+    )
 
 
 def rolling_sum(t: Table, column: str, days: int) -> NumericValue:
@@ -92,13 +95,22 @@ def own_trailing_mean(t: Table, column: str, days: int = 14) -> NumericValue:
     return ibis.ifelse(n > 0, total / n.cast("float64"), ibis.null("float64"))
 
 
-def daily_rows(t: Table, name: str, value: ibis.Value, expected: ibis.Value,
-               contribution: ibis.Value, fire_ts: ibis.Value,
-               ref: ibis.Value | None = None) -> Table:
+def daily_rows(
+    t: Table,
+    name: str,
+    value: ibis.Value,
+    expected: ibis.Value,
+    contribution: ibis.Value,
+    fire_ts: ibis.Value,
+    ref: ibis.Value | None = None,
+) -> Table:
     """Project to the common signal schema, keeping rows that contribute."""
     out = t.select(
-        employee_id=t.employee_id, day=t.day.cast("int64"), signal=ibis.literal(name),
-        value=value.cast("float64"), expected=expected.cast("float64"),
+        employee_id=t.employee_id,
+        day=t.day.cast("int64"),
+        signal=ibis.literal(name),
+        value=value.cast("float64"),
+        expected=expected.cast("float64"),
         contribution=contribution.cast("float64"),
         ref=(ref if ref is not None else ibis.null("string")).cast("string"),
         fire_ts=fire_ts.cast("int64"),
@@ -108,8 +120,12 @@ def daily_rows(t: Table, name: str, value: ibis.Value, expected: ibis.Value,
 
 def evidence_rows(t: Table, name: str, source: str, ref_id: ibis.Value, window: int) -> Table:
     return t.select(
-        employee_id=t.employee_id, day=t.day.cast("int64"), signal=ibis.literal(name),
-        source=ibis.literal(source), ref_id=ref_id.cast("int64"), ts=t.ts.cast("int64"),
+        employee_id=t.employee_id,
+        day=t.day.cast("int64"),
+        signal=ibis.literal(name),
+        source=ibis.literal(source),
+        ref_id=ref_id.cast("int64"),
+        ts=t.ts.cast("int64"),
         window=ibis.literal(window).cast("int64"),
     )
 
@@ -128,5 +144,11 @@ def all_signals() -> list[Compute]:
         volume,
     )
 
-    return [unexplained.compute, volume.compute, concentration.compute, privileged.compute,
-            pairs.compute, outcomes.compute]
+    return [
+        unexplained.compute,
+        volume.compute,
+        concentration.compute,
+        privileged.compute,
+        pairs.compute,
+        outcomes.compute,
+    ]

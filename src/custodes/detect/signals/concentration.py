@@ -47,25 +47,51 @@ def _seller(f: Features) -> SignalOutput:
     ur = f.reads.filter(~_.explained)
     fire = ur.group_by(["employee_id", "day"]).agg(fire_ts=_.ts.max())
     cust = ur.select("employee_id", "day", "customer_id").distinct()
-    win = fire.join(cust, [fire.employee_id == cust.employee_id, cust.day <= fire.day,
-                           cust.day > fire.day - WINDOW]).select(
-        fire.employee_id, fire.day, fire.fire_ts, cust.customer_id).distinct()
+    win = (
+        fire.join(
+            cust,
+            [
+                fire.employee_id == cust.employee_id,
+                cust.day <= fire.day,
+                cust.day > fire.day - WINDOW,
+            ],
+        )
+        .select(fire.employee_id, fire.day, fire.fire_ts, cust.customer_id)
+        .distinct()
+    )
     n = win.group_by(["employee_id", "day"]).agg(n=_.customer_id.nunique())
     cs = f.cs
-    per_seller = win.join(cs, win.customer_id == cs.customer_id).group_by(
-        [win.employee_id, win.day, cs.seller_id]).agg(k=win.customer_id.nunique(),
-                                                      fire_ts=win.fire_ts.max())
+    per_seller = (
+        win.join(cs, win.customer_id == cs.customer_id)
+        .group_by([win.employee_id, win.day, cs.seller_id])
+        .agg(k=win.customer_id.nunique(), fire_ts=win.fire_ts.max())
+    )
     total = f.customers.count().cast("float64").as_scalar()
     share = cs.group_by("seller_id").agg(p=_.customer_id.nunique().cast("float64"))
-    t = per_seller.join(n, [per_seller.employee_id == n.employee_id,
-                            per_seller.day == n.day]).join(
-        share, per_seller.seller_id == share.seller_id).select(
-        per_seller.employee_id, per_seller.day, per_seller.seller_id, per_seller.k,
-        per_seller.fire_ts, n.n, p=share.p / total)
+    t = (
+        per_seller.join(n, [per_seller.employee_id == n.employee_id, per_seller.day == n.day])
+        .join(share, per_seller.seller_id == share.seller_id)
+        .select(
+            per_seller.employee_id,
+            per_seller.day,
+            per_seller.seller_id,
+            per_seller.k,
+            per_seller.fire_ts,
+            n.n,
+            p=share.p / total,
+        )
+    )
     t = t.filter(t.k >= MIN_K).mutate(s=binomial_surprise(_.k, _.n, _.p).round(4))
     t = _top(t, ["employee_id", "day"], "s", "seller_id")
-    out = daily_rows(t, SELLER, t.k, t.n.cast("float64") * t.p,
-                     capped(SELLER_WEIGHT, SELLER_CAP, t.s), t.fire_ts, ref=t.seller_id)
+    out = daily_rows(
+        t,
+        SELLER,
+        t.k,
+        t.n.cast("float64") * t.p,
+        capped(SELLER_WEIGHT, SELLER_CAP, t.s),
+        t.fire_ts,
+        ref=t.seller_id,
+    )
     return SignalOutput(out, evidence_rows(ur, SELLER, "event", ur.event_id, WINDOW))
 
 
@@ -73,18 +99,34 @@ def _unexplained_metrics(f: Features) -> ibis.Table:
     """seller.metrics events with no case, portfolio or chain path to the seller."""
     ev = f.ev.filter((_.action == "seller.metrics") & _.seller_id.notnull())
     k = f.cases.filter(_.seller_id.notnull())
-    k = k.select(k_emp=k.employee_id, k_seller=k.seller_id, k_kind=k.kind,
-                 k_open=k.opened_ts - HOUR_S, k_close=k.closed_ts.fill_null(FAR) + GRACE_S)
-    own = ev.join(k, [ev.employee_id == k.k_emp, ev.seller_id == k.k_seller,
-                      ev.ts >= k.k_open, ev.ts <= k.k_close]).select(ev.event_id)
-    port = k.filter(k.k_kind == "seller_support").select(p_emp=_.k_emp,
-                                                         p_seller=_.k_seller).distinct()
-    mine = ev.join(port, [ev.employee_id == port.p_emp, ev.seller_id == port.p_seller]
-                   ).select(ev.event_id)
+    k = k.select(
+        k_emp=k.employee_id,
+        k_seller=k.seller_id,
+        k_kind=k.kind,
+        k_open=k.opened_ts - HOUR_S,
+        k_close=k.closed_ts.fill_null(FAR) + GRACE_S,
+    )
+    own = ev.join(
+        k,
+        [
+            ev.employee_id == k.k_emp,
+            ev.seller_id == k.k_seller,
+            ev.ts >= k.k_open,
+            ev.ts <= k.k_close,
+        ],
+    ).select(ev.event_id)
+    port = (
+        k.filter(k.k_kind == "seller_support").select(p_emp=_.k_emp, p_seller=_.k_seller).distinct()
+    )
+    mine = ev.join(port, [ev.employee_id == port.p_emp, ev.seller_id == port.p_seller]).select(
+        ev.event_id
+    )
     kr = k.join(f.chain, k.k_emp == f.chain.report_id).select(
-        boss_id=f.chain.boss_id, k_seller=k.k_seller, k_open=k.k_open)
-    chained = ev.join(kr, [ev.employee_id == kr.boss_id, ev.seller_id == kr.k_seller,
-                           ev.ts >= kr.k_open]).select(ev.event_id)
+        boss_id=f.chain.boss_id, k_seller=k.k_seller, k_open=k.k_open
+    )
+    chained = ev.join(
+        kr, [ev.employee_id == kr.boss_id, ev.seller_id == kr.k_seller, ev.ts >= kr.k_open]
+    ).select(ev.event_id)
     ok = own.union(mine).union(chained).distinct()
     return ev.anti_join(ok, ev.event_id == ok.event_id)
 
@@ -94,9 +136,14 @@ def _metrics(f: Features, um: ibis.Table) -> SignalOutput:
     g = on_grid(f, daily, ("k",))
     g = g.mutate(own=own_trailing_mean(g, "k"), peer=peer_loo_mean(g, "k", active=True))
     expected = ibis.greatest(g.own.fill_null(0.0), g.peer.fill_null(0.0), 1.0) * METRICS_SLACK
-    out = daily_rows(g, METRICS, g.k, expected,
-                     capped(METRICS_WEIGHT, METRICS_CAP, poisson_surprise(g.k, expected)),
-                     g.fire_ts)
+    out = daily_rows(
+        g,
+        METRICS,
+        g.k,
+        expected,
+        capped(METRICS_WEIGHT, METRICS_CAP, poisson_surprise(g.k, expected)),
+        g.fire_ts,
+    )
     return SignalOutput(out, evidence_rows(um, METRICS, "event", um.event_id, 1))
 
 
@@ -104,8 +151,7 @@ def seller_categories(f: Features) -> ibis.Table:
     """Each seller's main category (most products; ties: alphabetical)."""
     pc = f.products.group_by(["seller_id", "category"]).agg(n=_.count())
     w = ibis.window(group_by=pc.seller_id, order_by=[ibis.desc(pc.n), pc.category])
-    return pc.mutate(_r=ibis.row_number().over(w)).filter(_._r == 0).select(
-        "seller_id", "category")
+    return pc.mutate(_r=ibis.row_number().over(w)).filter(_._r == 0).select("seller_id", "category")
 
 
 def _category(f: Features, um: ibis.Table) -> SignalOutput:
@@ -113,17 +159,28 @@ def _category(f: Features, um: ibis.Table) -> SignalOutput:
     total = cats.count().cast("float64").as_scalar()
     share = cats.group_by("category").agg(p=_.count().cast("float64"))
     x = um.join(cats, um.seller_id == cats.seller_id).select(
-        um.employee_id, um.day, um.ts, um.seller_id, cats.category)
+        um.employee_id, um.day, um.ts, um.seller_id, cats.category
+    )
     n = x.group_by(["employee_id", "day"]).agg(n=_.seller_id.nunique())
-    per = x.group_by(["employee_id", "day", "category"]).agg(k=_.seller_id.nunique(),
-                                                              fire_ts=_.ts.max())
-    t = per.join(n, [per.employee_id == n.employee_id, per.day == n.day]).join(
-        share, per.category == share.category).select(
-        per.employee_id, per.day, per.category, per.k, per.fire_ts, n.n, p=share.p / total)
+    per = x.group_by(["employee_id", "day", "category"]).agg(
+        k=_.seller_id.nunique(), fire_ts=_.ts.max()
+    )
+    t = (
+        per.join(n, [per.employee_id == n.employee_id, per.day == n.day])
+        .join(share, per.category == share.category)
+        .select(per.employee_id, per.day, per.category, per.k, per.fire_ts, n.n, p=share.p / total)
+    )
     t = t.filter(t.k >= CATEGORY_MIN).mutate(s=binomial_surprise(_.k, _.n, _.p).round(4))
     t = _top(t, ["employee_id", "day"], "s", "category")
-    out = daily_rows(t, CATEGORY, t.k, t.n.cast("float64") * t.p,
-                     capped(CATEGORY_WEIGHT, CATEGORY_CAP, t.s), t.fire_ts, ref=t.category)
+    out = daily_rows(
+        t,
+        CATEGORY,
+        t.k,
+        t.n.cast("float64") * t.p,
+        capped(CATEGORY_WEIGHT, CATEGORY_CAP, t.s),
+        t.fire_ts,
+        ref=t.category,
+    )
     return SignalOutput(out, evidence_rows(um, CATEGORY, "event", um.event_id, 1))
 
 

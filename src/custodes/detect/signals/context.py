@@ -27,16 +27,26 @@ def compute(f: Features) -> ibis.Table:
     hist = ev.group_by(["employee_id", "hour"]).agg(n=_.count())
     w = ibis.window(group_by=hist.employee_id)
     hist = hist.mutate(total=hist.n.sum().over(w))
-    rare = hist.filter((hist.n.cast("float64") < hist.total.cast("float64") * OFF_SHARE)
-                       & (hist.total >= OFF_MIN_HISTORY))
-    off = ev.join(rare, [ev.employee_id == rare.employee_id, ev.hour == rare.hour]).select(
-        ev.employee_id, ev.day).group_by(["employee_id", "day"]).agg(off_events=_.count())
+    rare = hist.filter(
+        (hist.n.cast("float64") < hist.total.cast("float64") * OFF_SHARE)
+        & (hist.total >= OFF_MIN_HISTORY)
+    )
+    off = (
+        ev.join(rare, [ev.employee_id == rare.employee_id, ev.hour == rare.hour])
+        .select(ev.employee_id, ev.day)
+        .group_by(["employee_id", "day"])
+        .agg(off_events=_.count())
+    )
     g = f.grid
     j = g.left_join(off, [g.employee_id == off.employee_id, g.day == off.day])
-    departing = g.left_ts.notnull() & (g.left_ts > g.day * DAY_S) & (
-        g.left_ts <= (g.day + DEPARTING_DAYS) * DAY_S)
+    departing = (
+        g.left_ts.notnull()
+        & (g.left_ts > g.day * DAY_S)
+        & (g.left_ts <= (g.day + DEPARTING_DAYS) * DAY_S)
+    )
     return j.select(
-        g.employee_id, g.day,
+        g.employee_id,
+        g.day,
         departing=departing.cast("int64"),
         off_events=off.off_events.fill_null(0).cast("int64"),
         off_hours=(off.off_events.fill_null(0) >= OFF_MIN_EVENTS).cast("int64"),

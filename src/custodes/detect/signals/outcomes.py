@@ -28,23 +28,55 @@ def compute(f: Features) -> list[SignalOutput]:
     r = f.reads.filter(~_.explained)
     r = r.mutate(w=ibis.ifelse(r.reveal, 1.0, 0.5))
     link = s.join(r, [s.customer_id == r.customer_id, r.ts < s.ts, r.ts >= s.ts - LOOKBACK_S])
-    link = link.select(signal_id=s.signal_id, s_ts=s.ts, s_day=s.s_day, kw=s.kw,
-                       employee_id=r.employee_id, event_id=r.event_id, w=r.w)
+    link = link.select(
+        signal_id=s.signal_id,
+        s_ts=s.ts,
+        s_day=s.s_day,
+        kw=s.kw,
+        employee_id=r.employee_id,
+        event_id=r.event_id,
+        w=r.w,
+    )
     per = link.group_by(["signal_id", "employee_id"]).agg(
-        w=_.w.max(), kw=_.kw.max(), s_ts=_.s_ts.max(), s_day=_.s_day.max())
+        w=_.w.max(), kw=_.kw.max(), s_ts=_.s_ts.max(), s_day=_.s_day.max()
+    )
     readers = per.group_by("signal_id").agg(n=_.employee_id.nunique())
     per = per.join(readers, per.signal_id == readers.signal_id).select(
-        per.employee_id, per.s_ts, per.s_day, per.signal_id,
-        share=per.w * per.kw / readers.n.cast("float64"))
-    daily = per.group_by(["employee_id", "s_day"]).agg(
-        v=_.share.sum(), fire_ts=_.s_ts.max()).rename(day="s_day")
-    out = daily_rows(daily, NAME, daily.v.round(4), ibis.literal(0.0),
-                     capped(WEIGHT, CAP, daily.v), daily.fire_ts)
-    sig_ev = per.select(employee_id=per.employee_id, day=per.s_day, signal=ibis.literal(NAME),
-                        source=ibis.literal("signal"), ref_id=per.signal_id.cast("int64"),
-                        ts=per.s_ts, window=ibis.literal(1).cast("int64"))
-    read_ev = link.select(employee_id=link.employee_id, day=link.s_day,
-                          signal=ibis.literal(NAME), source=ibis.literal("event"),
-                          ref_id=link.event_id.cast("int64"), ts=link.s_ts,
-                          window=ibis.literal(1).cast("int64"))
+        per.employee_id,
+        per.s_ts,
+        per.s_day,
+        per.signal_id,
+        share=per.w * per.kw / readers.n.cast("float64"),
+    )
+    daily = (
+        per.group_by(["employee_id", "s_day"])
+        .agg(v=_.share.sum(), fire_ts=_.s_ts.max())
+        .rename(day="s_day")
+    )
+    out = daily_rows(
+        daily,
+        NAME,
+        daily.v.round(4),
+        ibis.literal(0.0),
+        capped(WEIGHT, CAP, daily.v),
+        daily.fire_ts,
+    )
+    sig_ev = per.select(
+        employee_id=per.employee_id,
+        day=per.s_day,
+        signal=ibis.literal(NAME),
+        source=ibis.literal("signal"),
+        ref_id=per.signal_id.cast("int64"),
+        ts=per.s_ts,
+        window=ibis.literal(1).cast("int64"),
+    )
+    read_ev = link.select(
+        employee_id=link.employee_id,
+        day=link.s_day,
+        signal=ibis.literal(NAME),
+        source=ibis.literal("event"),
+        ref_id=link.event_id.cast("int64"),
+        ts=link.s_ts,
+        window=ibis.literal(1).cast("int64"),
+    )
     return [SignalOutput(out, sig_ev.union(read_ev))]

@@ -40,14 +40,23 @@ def _deletions(f: Features) -> ibis.Table:
     ev = f.ev.filter((_.action == "review.delete") & _.review_id.notnull())
     r = f.reviews
     d = ev.join(r, ev.review_id == r.review_id).select(
-        ev.event_id, ev.employee_id, ev.ts, ev.day, r.customer_id, r.seller_id, r.rating)
-    k = f.cases.select(k_emp=_.employee_id, k_cust=_.customer_id, k_seller=_.seller_id,
-                       k_open=_.opened_ts - HOUR_S,
-                       k_close=_.closed_ts.fill_null(FAR) + GRACE_S)
-    by_customer = d.join(k, [d.employee_id == k.k_emp, d.customer_id == k.k_cust,
-                             d.ts >= k.k_open, d.ts <= k.k_close]).select(d.event_id)
-    by_seller = d.join(k, [d.employee_id == k.k_emp, d.seller_id == k.k_seller,
-                           d.ts >= k.k_open, d.ts <= k.k_close]).select(d.event_id)
+        ev.event_id, ev.employee_id, ev.ts, ev.day, r.customer_id, r.seller_id, r.rating
+    )
+    k = f.cases.select(
+        k_emp=_.employee_id,
+        k_cust=_.customer_id,
+        k_seller=_.seller_id,
+        k_open=_.opened_ts - HOUR_S,
+        k_close=_.closed_ts.fill_null(FAR) + GRACE_S,
+    )
+    by_customer = d.join(
+        k,
+        [d.employee_id == k.k_emp, d.customer_id == k.k_cust, d.ts >= k.k_open, d.ts <= k.k_close],
+    ).select(d.event_id)
+    by_seller = d.join(
+        k,
+        [d.employee_id == k.k_emp, d.seller_id == k.k_seller, d.ts >= k.k_open, d.ts <= k.k_close],
+    ).select(d.event_id)
     ok = by_customer.union(by_seller).distinct().select(ok_id=_.event_id)
     j = d.left_join(ok, d.event_id == ok.ok_id)
     return j.select(*[d[c] for c in d.columns], explained=ok.ok_id.notnull())
@@ -59,45 +68,82 @@ def _unexplained(f: Features, d: ibis.Table) -> SignalOutput:
     g = on_grid(f, daily, ("k",))
     g = g.mutate(kk=rolling_sum(g, "k", WINDOW))
     lam = ibis.literal(DELETION_FLOOR)
-    out = daily_rows(g, DELETION, g.kk, lam,
-                     capped(DELETION_WEIGHT, DELETION_CAP, poisson_surprise(g.kk, lam)),
-                     g.fire_ts)
+    out = daily_rows(
+        g,
+        DELETION,
+        g.kk,
+        lam,
+        capped(DELETION_WEIGHT, DELETION_CAP, poisson_surprise(g.kk, lam)),
+        g.fire_ts,
+    )
     return SignalOutput(out, evidence_rows(u, DELETION, "event", u.event_id, WINDOW))
 
 
 def _benefit(f: Features, d: ibis.Table) -> SignalOutput:
     neg = d.filter(_.rating <= NEGATIVE)
     per = neg.group_by(["employee_id", "day", "seller_id"]).agg(k=_.count(), fire_ts=_.ts.max())
-    fire = per.select(f_emp=_.employee_id, f_day=_.day, f_seller=_.seller_id,
-                      f_ts=_.fire_ts)
-    win = fire.join(per, [fire.f_emp == per.employee_id, fire.f_seller == per.seller_id,
-                          per.day <= fire.f_day, per.day > fire.f_day - WINDOW])
-    t = win.group_by([fire.f_emp, fire.f_day, fire.f_seller]).agg(
-        k=per.k.sum(), fire_ts=fire.f_ts.max()).rename(
-        employee_id="f_emp", day="f_day", seller_id="f_seller")
+    fire = per.select(f_emp=_.employee_id, f_day=_.day, f_seller=_.seller_id, f_ts=_.fire_ts)
+    win = fire.join(
+        per,
+        [
+            fire.f_emp == per.employee_id,
+            fire.f_seller == per.seller_id,
+            per.day <= fire.f_day,
+            per.day > fire.f_day - WINDOW,
+        ],
+    )
+    t = (
+        win.group_by([fire.f_emp, fire.f_day, fire.f_seller])
+        .agg(k=per.k.sum(), fire_ts=fire.f_ts.max())
+        .rename(employee_id="f_emp", day="f_day", seller_id="f_seller")
+    )
     w = ibis.window(group_by=[t.employee_id, t.day], order_by=[ibis.desc(t.k), t.seller_id])
     t = t.mutate(_r=ibis.row_number().over(w)).filter(_._r == 0)
     lam = ibis.literal(BENEFIT_FLOOR)
-    out = daily_rows(t, BENEFIT, t.k, lam,
-                     capped(BENEFIT_WEIGHT, BENEFIT_CAP, poisson_surprise(t.k, lam)),
-                     t.fire_ts, ref=t.seller_id)
+    out = daily_rows(
+        t,
+        BENEFIT,
+        t.k,
+        lam,
+        capped(BENEFIT_WEIGHT, BENEFIT_CAP, poisson_surprise(t.k, lam)),
+        t.fire_ts,
+        ref=t.seller_id,
+    )
     return SignalOutput(out, evidence_rows(neg, BENEFIT, "event", neg.event_id, WINDOW))
 
 
 def _reinstatements(f: Features) -> SignalOutput:
     ev = f.ev.filter((_.action == "seller.reinstate") & _.seller_id.notnull())
     k = f.cases.filter(_.kind == "seller_appeal").select(
-        k_emp=_.employee_id, k_seller=_.seller_id, k_open=_.opened_ts,
-        k_close=_.closed_ts.fill_null(FAR) + GRACE_S)
-    ok = ev.join(k, [ev.employee_id == k.k_emp, ev.seller_id == k.k_seller,
-                     k.k_open <= ev.ts - APPEAL_LEAD_S, ev.ts <= k.k_close]
-                 ).select(ok_id=ev.event_id).distinct()
+        k_emp=_.employee_id,
+        k_seller=_.seller_id,
+        k_open=_.opened_ts,
+        k_close=_.closed_ts.fill_null(FAR) + GRACE_S,
+    )
+    ok = (
+        ev.join(
+            k,
+            [
+                ev.employee_id == k.k_emp,
+                ev.seller_id == k.k_seller,
+                k.k_open <= ev.ts - APPEAL_LEAD_S,
+                ev.ts <= k.k_close,
+            ],
+        )
+        .select(ok_id=ev.event_id)
+        .distinct()
+    )
     bad = ev.anti_join(ok, ev.event_id == ok.ok_id)
     daily = bad.group_by(["employee_id", "day"]).agg(k=_.count(), fire_ts=_.ts.max())
     lam = ibis.literal(REINSTATE_FLOOR)
-    out = daily_rows(daily, REINSTATE, daily.k, lam,
-                     capped(REINSTATE_WEIGHT, REINSTATE_CAP, poisson_surprise(daily.k, lam)),
-                     daily.fire_ts)
+    out = daily_rows(
+        daily,
+        REINSTATE,
+        daily.k,
+        lam,
+        capped(REINSTATE_WEIGHT, REINSTATE_CAP, poisson_surprise(daily.k, lam)),
+        daily.fire_ts,
+    )
     return SignalOutput(out, evidence_rows(bad, REINSTATE, "event", bad.event_id, 1))
 
 

@@ -31,14 +31,14 @@ WINSOR = 3  # one colleague's mass leak must not teach the role that leaks are n
 
 def compute(f: Features) -> list[SignalOutput]:
     r = f.reads.filter(_.reveal & ~_.explained)
-    daily = r.group_by(["employee_id", "day"]).agg(
-        k=_.customer_id.nunique(), fire_ts=_.ts.max())
+    daily = r.group_by(["employee_id", "day"]).agg(k=_.customer_id.nunique(), fire_ts=_.ts.max())
     g = on_grid(f, daily, ("k",))
     g = g.mutate(kk=rolling_sum(g, "k", WINDOW))
     g = g.mutate(kw=ibis.least(g.kk, WINSOR))
     g = g.mutate(peer=peer_loo_mean(g, "kw"))
     expected = ibis.greatest(g.peer.fill_null(0.0), FLOOR)
-    out = daily_rows(g, NAME, g.kk, expected,
-                     capped(WEIGHT, CAP, poisson_surprise(g.kk, expected)), g.fire_ts)
+    out = daily_rows(
+        g, NAME, g.kk, expected, capped(WEIGHT, CAP, poisson_surprise(g.kk, expected)), g.fire_ts
+    )
     ev = evidence_rows(r, NAME, "event", r.event_id, WINDOW)
     return [SignalOutput(out, ev)]

@@ -36,9 +36,14 @@ def _volume(f: Features) -> SignalOutput:
     g = on_grid(f, daily, ("k",))
     g = g.mutate(own=own_trailing_mean(g, "k"), peer=peer_loo_mean(g, "k", active=True))
     expected = ibis.greatest(g.own.fill_null(0.0), g.peer.fill_null(0.0), 1.0) * SLACK
-    out = daily_rows(g, VOLUME, g.k, expected,
-                     capped(VOLUME_WEIGHT, VOLUME_CAP, poisson_surprise(g.k, expected)),
-                     g.fire_ts)
+    out = daily_rows(
+        g,
+        VOLUME,
+        g.k,
+        expected,
+        capped(VOLUME_WEIGHT, VOLUME_CAP, poisson_surprise(g.k, expected)),
+        g.fire_ts,
+    )
     return SignalOutput(out, evidence_rows(r, VOLUME, "event", r.event_id, 1))
 
 
@@ -48,12 +53,18 @@ def _export(f: Features) -> SignalOutput:
     g = on_grid(f, daily, ("k",))
     w = ibis.window(group_by=g.role)
     role_mean = (g.k.sum().over(w) - g.k).cast("float64") / ibis.greatest(
-        g.count().over(w) - 1, 1).cast("float64")
+        g.count().over(w) - 1, 1
+    ).cast("float64")
     g = g.mutate(peer=role_mean)
     expected = ibis.greatest(g.peer, EXPORT_FLOOR)
-    out = daily_rows(g, EXPORT, g.k, expected,
-                     capped(EXPORT_WEIGHT, EXPORT_CAP, poisson_surprise(g.k, expected)),
-                     g.fire_ts)
+    out = daily_rows(
+        g,
+        EXPORT,
+        g.k,
+        expected,
+        capped(EXPORT_WEIGHT, EXPORT_CAP, poisson_surprise(g.k, expected)),
+        g.fire_ts,
+    )
     return SignalOutput(out, evidence_rows(r, EXPORT, "event", r.event_id, 1))
 
 

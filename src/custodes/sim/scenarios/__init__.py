@@ -23,8 +23,16 @@ from custodes.sim.scenarios.confounders import CONFOUNDERS, Adjustments, label_a
 from custodes.sim.scenarios.insiders import INSIDERS
 from custodes.sim.writer import SimSummary, iso
 
-__all__ = ["CONFOUNDERS", "INSIDERS", "Label", "Labelled", "build_labelled",
-           "employee_days", "generate_labelled", "read_labels"]
+__all__ = [
+    "CONFOUNDERS",
+    "INSIDERS",
+    "Label",
+    "Labelled",
+    "build_labelled",
+    "employee_days",
+    "generate_labelled",
+    "read_labels",
+]
 
 EVAL_CONFIG = SimConfig(customers=60_000, employees=400, days=30)
 """The size the evaluation runs at (seed varies): enough employee-days to measure 2 per 1,000."""
@@ -47,8 +55,12 @@ def employee_days(world: World) -> int:
     return total
 
 
-def build_labelled(config: SimConfig, *, insiders: tuple[str, ...] | None = None,
-                   confounders: tuple[str, ...] | None = None) -> Labelled:
+def build_labelled(
+    config: SimConfig,
+    *,
+    insiders: tuple[str, ...] | None = None,
+    confounders: tuple[str, ...] | None = None,
+) -> Labelled:
     """The baseline plus the chosen (default: all) confounders and insider scenarios."""
     adj = Adjustments()
     world = build(config, adjust=adj)
@@ -69,9 +81,14 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
-def generate_labelled(out_dir: Path, labels_path: Path, config: SimConfig | None = None, *,
-                      insiders: tuple[str, ...] | None = None,
-                      confounders: tuple[str, ...] | None = None) -> SimSummary:
+def generate_labelled(
+    out_dir: Path,
+    labels_path: Path,
+    config: SimConfig | None = None,
+    *,
+    insiders: tuple[str, ...] | None = None,
+    confounders: tuple[str, ...] | None = None,
+) -> SimSummary:
     """Write the dataset folder and, beside it, its labels."""
     out_dir, labels_path = Path(out_dir), Path(labels_path)
     if _inside(labels_path, out_dir):
@@ -82,8 +99,12 @@ def generate_labelled(out_dir: Path, labels_path: Path, config: SimConfig | None
     labels_path.parent.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {
         "seed": config.seed,
-        "config": {"customers": config.customers, "employees": config.employees,
-                   "days": config.days, "start": iso(config.start)},
+        "config": {
+            "customers": config.customers,
+            "employees": config.employees,
+            "days": config.days,
+            "start": iso(config.start),
+        },
         "employee_days": employee_days(labelled.world),
         "labels": [lb.to_json() for lb in labelled.labels],
     }

@@ -34,9 +34,15 @@ class Label:
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "kind": self.kind, "employee_id": self.employee_id,
-                "start": iso(self.start), "end": iso(self.end), "role": self.role,
-                "note": self.note}
+        return {
+            "scenario": self.scenario,
+            "kind": self.kind,
+            "employee_id": self.employee_id,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "role": self.role,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -65,8 +71,7 @@ class Stage:
         for p in w.products:
             cats.setdefault(p.seller_id, Counter())[p.category] += 1
         self.category: dict[str, str] = {
-            sid: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-            for sid, c in cats.items()
+            sid: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for sid, c in cats.items()
         }
         self.cases_by_employee: dict[str, list[Case]] = {}
         for k in w.log.cases:
@@ -78,25 +83,39 @@ class Stage:
     def day(self, n: float) -> datetime:
         return self.start + timedelta(days=n)
 
-    def pick(self, rng: random.Random, role: str, *, steady: bool = True,
-             team: str | None = None) -> Employee:
+    def pick(
+        self, rng: random.Random, role: str, *, steady: bool = True, team: str | None = None
+    ) -> Employee:
         """An untaken employee of ``role`` employed through the whole window (if ``steady``)."""
-        pool = [e for e in self.world.employees
-                if e.role == role and e.employee_id not in self.taken
-                and (team is None or e.team.startswith(team))
-                and (not steady or (e.hired_at < self.start - 30 * DAY and e.left_at is None))]
+        pool = [
+            e
+            for e in self.world.employees
+            if e.role == role
+            and e.employee_id not in self.taken
+            and (team is None or e.team.startswith(team))
+            and (not steady or (e.hired_at < self.start - 30 * DAY and e.left_at is None))
+        ]
         if not pool:
             raise ValueError(f"no free {role} for a scenario; use more employees")
         e = rng.choice(pool)
         self.taken.add(e.employee_id)
         return e
 
-    def label(self, scenario: str, kind: str, e: Employee, start: datetime, end: datetime,
-              note: str = "") -> None:
+    def label(
+        self, scenario: str, kind: str, e: Employee, start: datetime, end: datetime, note: str = ""
+    ) -> None:
         self.labels.append(Label(scenario, kind, e.employee_id, start, end, e.role, note))
 
-    def shift_times(self, rng: random.Random, e: Employee, lo: datetime, hi: datetime,
-                    per_shift: tuple[int, int], *, p_shift: float = 1.0) -> list[datetime]:
+    def shift_times(
+        self,
+        rng: random.Random,
+        e: Employee,
+        lo: datetime,
+        hi: datetime,
+        per_shift: tuple[int, int],
+        *,
+        p_shift: float = 1.0,
+    ) -> list[datetime]:
         """Sorted instants inside the employee's shifts in ``[lo, hi)``: a few per shift."""
         times: list[datetime] = []
         for s, t in self.world.roster.windows(e, lo, min(hi, self.end)):
@@ -113,8 +132,11 @@ class Stage:
         return None
 
     def category_sellers(self, category: str, exclude: set[str]) -> list[str]:
-        return sorted(s for s, c in self.category.items() if c == category and s not in exclude
-                      and len(self.buyers.get(s, ())) >= 5)
+        return sorted(
+            s
+            for s, c in self.category.items()
+            if c == category and s not in exclude and len(self.buyers.get(s, ())) >= 5
+        )
 
     def busiest_category(self, rng: random.Random) -> tuple[str, str]:
         """A buying seller and the category it sells in, with several rivals to spy on."""
@@ -126,8 +148,15 @@ class Stage:
         cat = rng.choice(cats or sorted(by_cat))
         return rng.choice(by_cat[cat]), cat
 
-    def signal(self, t: datetime, kind: str, *, seller_id: str | None = None,
-               customer_id: str | None = None, email_only: bool = False) -> None:
+    def signal(
+        self,
+        t: datetime,
+        kind: str,
+        *,
+        seller_id: str | None = None,
+        customer_id: str | None = None,
+        email_only: bool = False,
+    ) -> None:
         """An outside observation, kept only if it falls inside the window.
 
         ``email_only`` reports the customer's address instead of their id (a canary mailbox
@@ -138,5 +167,12 @@ class Stage:
         email = None
         if email_only and customer_id is not None:
             email, customer_id = self.customer_by_id[customer_id].email, None
-        self.world.signals.append({"time": t, "kind": kind, "seller_id": seller_id,
-                                   "customer_id": customer_id, "email": email})
+        self.world.signals.append(
+            {
+                "time": t,
+                "kind": kind,
+                "seller_id": seller_id,
+                "customer_id": customer_id,
+                "email": email,
+            }
+        )

@@ -29,8 +29,14 @@ class Adjustments:
 
     def __call__(self, config: SimConfig, employees: list[Employee]) -> None:
         rng = stream(config.seed, "scenario:adjust")
-        agents = [e for e in employees if e.role == "support_agent" and e.left_at is None
-                  and e.hired_at < config.start - 60 * DAY and e.region != "PH-00"]
+        agents = [
+            e
+            for e in employees
+            if e.role == "support_agent"
+            and e.left_at is None
+            and e.hired_at < config.start - 60 * DAY
+            and e.region != "PH-00"
+        ]
         rng.shuffle(agents)
         day = config.start + timedelta(days=rng.randint(7, max(8, config.days - 10)))
         day = day - timedelta(days=day.weekday())  # people start on a Monday
@@ -38,7 +44,7 @@ class Adjustments:
         for e in agents[:NEW_HIRES]:
             e.hired_at = self.hire_day
             self.new_hires.append(e.employee_id)
-        for e in agents[NEW_HIRES: NEW_HIRES + NIGHT_SHIFTS]:
+        for e in agents[NEW_HIRES : NEW_HIRES + NIGHT_SHIFTS]:
             e.night = True
             e.shift_start = rng.choice((21 * 60, 22 * 60, 23 * 60))
             self.night_shifts.append(e.employee_id)
@@ -62,8 +68,9 @@ def team_transfer(stage: Stage) -> None:
     leaver = stage.pick(rng, "support_agent", team="support-emea")
     when = stage.day(rng.uniform(10, stage.world.config.days - 8))
     log = stage.world.log
-    handed = {k.case_id for k in log.cases if k.employee_id == leaver.employee_id
-              and k.opened_at >= when}
+    handed = {
+        k.case_id for k in log.cases if k.employee_id == leaver.employee_id and k.opened_at >= when
+    }
     for k in log.cases:
         if k.case_id in handed:
             k.employee_id = mover.employee_id
@@ -79,8 +86,7 @@ def team_transfer(stage: Stage) -> None:
     log.events = kept
     mover.team, mover.queue = leaver.team, leaver.queue
     leaver.left_at = when
-    stage.label("team_transfer", "confounder", mover, when, stage.end,
-                f"moved to {leaver.team}")
+    stage.label("team_transfer", "confounder", mover, when, stage.end, f"moved to {leaver.team}")
     stage.label("team_transfer", "confounder", leaver, when - 7 * DAY, when, "left; queue moved")
 
 
@@ -104,20 +110,35 @@ def peak_week(stage: Stage) -> None:
         country = stage.customer_by_id[k.customer_id].country
         other = rng.choice(by_country[country])
         shift = seconds(rng.uniform(10, 90) * 60)
-        clone = log.open_case(k.kind, k.employee_id, k.opened_at + shift, customer_id=other,
-                              closed_at=k.closed_at + shift if k.closed_at else None)
+        clone = log.open_case(
+            k.kind,
+            k.employee_id,
+            k.opened_at + shift,
+            customer_id=other,
+            closed_at=k.closed_at + shift if k.closed_at else None,
+        )
         for e in events_by_case.get(k.case_id, []):
             if e.time + shift >= stage.end:
                 continue
             ids = tuple(sorted({other if c == k.customer_id else c for c in e.customer_ids}))
-            log.add(e.time + shift, e.employee_id, e.action, customer_ids=ids,
-                    seller_id=e.seller_id, product_id=e.product_id, review_id=e.review_id,
-                    case_id=clone.case_id, fields=e.fields, justification=e.justification)
+            log.add(
+                e.time + shift,
+                e.employee_id,
+                e.action,
+                customer_ids=ids,
+                seller_id=e.seller_id,
+                product_id=e.product_id,
+                review_id=e.review_id,
+                case_id=clone.case_id,
+                fields=e.fields,
+                justification=e.justification,
+            )
         agents.add(k.employee_id)
     for eid in [a for a in sorted(agents) if a not in stage.taken][:5]:
         stage.taken.add(eid)
-        stage.label("peak_week", "confounder", stage.world.employee(eid), lo, hi,
-                    "twice the usual contacts")
+        stage.label(
+            "peak_week", "confounder", stage.world.employee(eid), lo, hi, "twice the usual contacts"
+        )
 
 
 def legit_investigator(stage: Stage) -> None:
@@ -127,8 +148,9 @@ def legit_investigator(stage: Stage) -> None:
     sellers = sorted(s for s, b in stage.buyers.items() if len(b) >= 30)
     seller = rng.choice(sellers or sorted(stage.buyers))
     lo = stage.day(rng.uniform(6, stage.world.config.days - 6))
-    case = stage.world.log.open_case("investigation", inv.employee_id, lo, seller_id=seller,
-                                     closed_at=lo + 10 * DAY)
+    case = stage.world.log.open_case(
+        "investigation", inv.employee_id, lo, seller_id=seller, closed_at=lo + 10 * DAY
+    )
     buyers = stage.buyers[seller][:]
     rng.shuffle(buyers)
     buyers = buyers[: rng.randint(30, 60)]
@@ -136,36 +158,60 @@ def legit_investigator(stage: Stage) -> None:
     log = stage.world.log
     used = []
     for t, cid in zip(times, buyers, strict=False):
-        log.add(t, inv.employee_id, "customer.view", customer_ids=(cid,),
-                fields=("name", "email", "phone"), case_id=case.case_id,
-                justification="investigation")
-        log.add(t + seconds(rng.uniform(20, 200)), inv.employee_id, "order.view",
-                customer_ids=(cid,), seller_id=seller, case_id=case.case_id,
-                justification="investigation")
+        log.add(
+            t,
+            inv.employee_id,
+            "customer.view",
+            customer_ids=(cid,),
+            fields=("name", "email", "phone"),
+            case_id=case.case_id,
+            justification="investigation",
+        )
+        log.add(
+            t + seconds(rng.uniform(20, 200)),
+            inv.employee_id,
+            "order.view",
+            customer_ids=(cid,),
+            seller_id=seller,
+            case_id=case.case_id,
+            justification="investigation",
+        )
         used.append(t)
         if rng.random() < 0.3:  # the seller really is contacting buyers off-platform
-            stage.signal(t + seconds(rng.uniform(1, 5) * 86400), "offplatform_contact",
-                         seller_id=seller, customer_id=cid)
+            stage.signal(
+                t + seconds(rng.uniform(1, 5) * 86400),
+                "offplatform_contact",
+                seller_id=seller,
+                customer_id=cid,
+            )
     if used:
-        stage.label("legit_investigator", "confounder", inv, used[0], used[-1],
-                    f"investigated {seller}")
+        stage.label(
+            "legit_investigator", "confounder", inv, used[0], used[-1], f"investigated {seller}"
+        )
 
 
 def fake_ring_removal(stage: Stage) -> None:
     """Trust & safety removes a ring of fake five-star reviews in bulk, under a case."""
     rng = stage.rng("fake_ring_removal")
     mod = stage.pick(rng, "trust_safety")
-    sellers = sorted(s for s, rs in stage.reviews_by_seller.items()
-                     if sum(r.rating == 5 and r.status == "published" for r in rs) >= 15)
+    sellers = sorted(
+        s
+        for s, rs in stage.reviews_by_seller.items()
+        if sum(r.rating == 5 and r.status == "published" for r in rs) >= 15
+    )
     seller = rng.choice(sellers or sorted(stage.reviews_by_seller))
     day = rng.uniform(6, stage.world.config.days - 3)
     lo = stage.day(day)
-    ring = [r for r in stage.reviews_by_seller[seller]
-            if r.rating == 5 and r.status == "published" and r.created_at < lo]
+    ring = [
+        r
+        for r in stage.reviews_by_seller[seller]
+        if r.rating == 5 and r.status == "published" and r.created_at < lo
+    ]
     rng.shuffle(ring)
     ring = ring[: rng.randint(15, 30)]
-    case = stage.world.log.open_case("investigation", mod.employee_id, lo, seller_id=seller,
-                                     closed_at=lo + 4 * DAY)
+    case = stage.world.log.open_case(
+        "investigation", mod.employee_id, lo, seller_id=seller, closed_at=lo + 4 * DAY
+    )
     windows = stage.world.roster.windows(mod, lo + seconds(1800), lo + 3 * DAY)
     if not windows:
         return
@@ -174,17 +220,39 @@ def fake_ring_removal(stage: Stage) -> None:
     used = []
     for r in ring:
         when = between(rng, s, t)
-        kw = {"customer_ids": (r.customer_id,), "seller_id": seller, "product_id": r.product_id,
-              "review_id": r.review_id}
-        log.add(when, mod.employee_id, "review.view", case_id=case.case_id,
-                justification="investigation", **kw)
-        log.add(when + MINUTE, mod.employee_id, "review.delete", case_id=case.case_id,
-                justification="investigation", **kw)
+        kw = {
+            "customer_ids": (r.customer_id,),
+            "seller_id": seller,
+            "product_id": r.product_id,
+            "review_id": r.review_id,
+        }
+        log.add(
+            when,
+            mod.employee_id,
+            "review.view",
+            case_id=case.case_id,
+            justification="investigation",
+            **kw,
+        )
+        log.add(
+            when + MINUTE,
+            mod.employee_id,
+            "review.delete",
+            case_id=case.case_id,
+            justification="investigation",
+            **kw,
+        )
         r.status, r.removed_at, r.removed_by = "removed", when + MINUTE, mod.employee_id
         used.append(when)
     if used:
-        stage.label("fake_ring_removal", "confounder", mod, min(used), max(used),
-                    f"removed {len(used)} fake reviews of {seller}")
+        stage.label(
+            "fake_ring_removal",
+            "confounder",
+            mod,
+            min(used),
+            max(used),
+            f"removed {len(used)} fake reviews of {seller}",
+        )
 
 
 def analyst_huge_search(stage: Stage) -> None:
@@ -198,11 +266,22 @@ def analyst_huge_search(stage: Stage) -> None:
         times = stage.shift_times(rng, analyst, lo, lo + 2 * DAY, (1, 2))[:3]
         for t in times:
             ids = sorted(rng.sample(pool, min(len(pool), rng.randint(2000, 8000))))
-            log.add(t, analyst.employee_id, "customer.search", customer_ids=ids,
-                    justification="analytics")
+            log.add(
+                t,
+                analyst.employee_id,
+                "customer.search",
+                customer_ids=ids,
+                justification="analytics",
+            )
         if times:
-            stage.label("analyst_huge_search", "confounder", analyst, times[0], times[-1],
-                        "huge masked searches")
+            stage.label(
+                "analyst_huge_search",
+                "confounder",
+                analyst,
+                times[0],
+                times[-1],
+                "huge masked searches",
+            )
 
 
 CONFOUNDERS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -110,6 +111,46 @@ def test_group_commit_from_many_threads(engine: Engine, signer: Signer) -> None:
         assert sorted(got) == list(range(400))
         stored = LedgerReader(engine).entries(0, 400)
         assert seq.root() == MemoryTree.from_entries(stored).root()
+
+
+def test_group_commit_from_an_event_loop_and_threads_together(
+    engine: Engine, signer: Signer
+) -> None:
+    """Awaiting callers (the HTTP hot path) and blocking callers share batches; every entry
+    gets its own index and the stored log matches the reference tree."""
+    with Sequencer(engine, signer) as seq:
+        committer = GroupCommitter(seq, max_batch=64)
+
+        async def many() -> list[int]:
+            return list(
+                await asyncio.gather(
+                    *(committer.append_async(b'{"a":%d}' % i) for i in range(300))
+                )
+            )
+
+        blocking: list[int] = []
+        thread = threading.Thread(
+            target=lambda: blocking.extend(committer.append(b'{"t":%d}' % i) for i in range(100))
+        )
+        thread.start()
+        awaited = asyncio.run(many())
+        thread.join()
+        committer.close()
+        assert sorted(awaited + blocking) == list(range(400))
+        stored = LedgerReader(engine).entries(0, 400)
+        assert seq.root() == MemoryTree.from_entries(stored).root()
+        assert [stored[i] for i in awaited] == [b'{"a":%d}' % i for i in range(300)]
+
+
+def test_awaited_append_fails_closed(engine: Engine, signer: Signer) -> None:
+    with Sequencer(engine, signer) as seq:
+        committer = GroupCommitter(seq)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE ledger_nodes"))
+        with pytest.raises(LedgerUnavailable):
+            asyncio.run(committer.append_async(b'{"n":1}'))
+        committer.close()
+        assert seq.size == 0
 
 
 def test_failure_to_record_raises_unavailable(engine: Engine, signer: Signer) -> None:

@@ -75,6 +75,15 @@ class DoorConfig:
 
 
 @dataclass(frozen=True)
+class _Judged:
+    outcome: str
+    reason: str
+    rules: tuple[str, ...]
+    facts: Facts
+    now: datetime
+
+
+@dataclass(frozen=True)
 class Outcome:
     decision: Decision
     data: Any = None
@@ -121,6 +130,36 @@ class Door:
         request_id: str | None = None,
         kind: str = "access.decision",
     ) -> int:
+        entry, rows = self._entry(
+            employee_id,
+            action,
+            resource,
+            justification,
+            outcome,
+            reason,
+            facts,
+            now,
+            approval,
+            request_id,
+            kind,
+        )
+        return self.ledger.append(entry, rows)
+
+    def _entry(
+        self,
+        employee_id: str,
+        action: str,
+        resource: Resource,
+        justification: Justification | None,
+        outcome: str,
+        reason: str,
+        facts: Facts | None,
+        now: datetime,
+        approval: str | None = None,
+        request_id: str | None = None,
+        kind: str = "access.decision",
+    ) -> tuple[bytes, list[dict[str, Any]]]:
+        """The ledger entry (no PII: pseudonyms only) and its access-index rows."""
         customers = facts.customer_ids if facts else []
         pseudonyms = facts.pseudonyms if facts else {}
         refs: list[str]
@@ -164,7 +203,7 @@ class Door:
             }
             for k, i in subjects
         ]
-        return self.ledger.append(entry.encode(), rows)
+        return entry.encode(), rows
 
     def _decide(
         self,
@@ -176,6 +215,30 @@ class Door:
         request_id: str | None = None,
         approval: str | None = None,
     ) -> tuple[Decision, Facts]:
+        judged = self._judge(employee_id, action, resource, justification, approved)
+        index = self._record(
+            employee_id,
+            action,
+            resource,
+            justification,
+            judged.outcome,
+            judged.reason,
+            judged.facts,
+            judged.now,
+            approval=approval,
+            request_id=request_id,
+        )
+        return self._decided(judged, employee_id, action, resource, index, request_id)
+
+    def _judge(
+        self,
+        employee_id: str,
+        action: str,
+        resource: Resource,
+        justification: Justification,
+        approved: bool = False,
+    ) -> _Judged:
+        """Facts and the policy's answer; reads only, nothing is recorded yet."""
         now = self.clock()
         with self.engine.connect().execution_options(**READ_ONLY) as session:
             facts = load_facts(
@@ -200,21 +263,22 @@ class Door:
                 outcome, reason, rules = decide(
                     self.policy, action, facts, self.config.limits, approved
                 )
-        index = self._record(
-            employee_id,
-            action,
-            resource,
-            justification,
-            outcome,
-            reason,
-            facts,
-            now,
-            approval=approval,
-            request_id=request_id,
-        )
-        if action == "customer.view" and outcome == "allow" and resource.fields:
-            self.windows.record(employee_id, facts.customer_ids, now)
-        return Decision(outcome, reason, action, index, request_id, rules), facts
+        return _Judged(outcome, reason, rules, facts, now)
+
+    def _decided(
+        self,
+        judged: _Judged,
+        employee_id: str,
+        action: str,
+        resource: Resource,
+        index: int,
+        request_id: str | None = None,
+    ) -> tuple[Decision, Facts]:
+        """After the append committed: count the reveal, hand out the decision."""
+        if action == "customer.view" and judged.outcome == "allow" and resource.fields:
+            self.windows.record(employee_id, judged.facts.customer_ids, judged.now)
+        decision = Decision(judged.outcome, judged.reason, action, index, request_id, judged.rules)
+        return decision, judged.facts
 
     # -- reads ------------------------------------------------------------------------------------
     def reveal(
@@ -228,6 +292,40 @@ class Door:
         if decision.outcome == "pending":
             request_id = self._create_request(employee_id, "customer.view", resource, why, decision)
             return Outcome(Decision(**{**decision.__dict__, "request_id": request_id}))
+        if not decision.allowed:
+            return Outcome(decision)
+        return Outcome(decision, self._decrypt(customer_id, fields))
+
+    @property
+    def inline(self) -> bool:
+        """Whether reveals may run on the event loop: reads are local SQLite (microseconds)
+        and the ledger can be awaited, so no thread is parked per request."""
+        return self.engine.dialect.name == "sqlite" and hasattr(self.ledger, "append_async")
+
+    async def reveal_async(
+        self, employee_id: str, customer_id: str, fields: tuple[str, ...], why: Justification
+    ) -> Outcome | None:
+        """`reveal` for the event loop (see `inline`). Returns None when the answer would be
+        a pending request: nothing is recorded yet, and the caller takes the threaded path."""
+        if not fields:
+            raise InputError("name at least one field to reveal")
+        resource = Resource("customer", (customer_id,), tuple(fields))
+        action = "customer.view"
+        judged = self._judge(employee_id, action, resource, why)
+        if judged.outcome == "pending":
+            return None
+        entry, rows = self._entry(
+            employee_id,
+            action,
+            resource,
+            why,
+            judged.outcome,
+            judged.reason,
+            judged.facts,
+            judged.now,
+        )
+        index = await self.ledger.append_async(entry, rows)  # type: ignore[attr-defined]
+        decision, _ = self._decided(judged, employee_id, action, resource, index)
         if not decision.allowed:
             return Outcome(decision)
         return Outcome(decision, self._decrypt(customer_id, fields))

@@ -9,6 +9,8 @@ that finds the head moved reloads its frontier instead of forking the tree.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import queue
 import threading
@@ -269,7 +271,20 @@ class Sequencer:
             return self._store_checkpoint(self._conn, head.size, head.root)
 
 
-_Item = tuple[bytes, Sequence[IndexRow], Future[int]]
+# A waiter is a thread's Future, or an event loop's future (resolved on that loop).
+_Waiter = Future[int] | tuple[asyncio.AbstractEventLoop, asyncio.Future[int]]
+_Item = tuple[bytes, Sequence[IndexRow], _Waiter]
+
+
+def _settle(waiters: list[tuple[asyncio.Future[int], int | BaseException]]) -> None:
+    """Runs on the loop: one wake-up settles every waiter of a batch from that loop."""
+    for future, result in waiters:
+        if future.done():  # the caller gave up (timeout, cancelled request)
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 class GroupCommitter:
@@ -295,6 +310,21 @@ class GroupCommitter:
     def append(self, data: bytes, index: Sequence[IndexRow] = (), timeout: float = 10.0) -> int:
         try:
             return self.submit(data, index).result(timeout)
+        except LedgerError:
+            raise
+        except Exception as exc:
+            raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
+
+    async def append_async(
+        self, data: bytes, index: Sequence[IndexRow] = (), timeout: float = 10.0
+    ) -> int:
+        """`append` for a caller on an event loop: no thread parked per request, and the
+        committer wakes each loop once per batch rather than once per entry."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self._queue.put((data, index, (loop, future)))
+        try:
+            return await asyncio.wait_for(future, timeout)
         except LedgerError:
             raise
         except Exception as exc:
@@ -326,18 +356,34 @@ class GroupCommitter:
                     stop = True
                     break
                 batch.append(nxt)
+            results: list[int | BaseException]
             try:
                 indices = self.sequencer.append_batch(
                     [data for data, _, _ in batch], [rows for _, rows, _ in batch]
                 )
+                results = list(indices)
             except Exception as exc:  # every waiter learns the batch failed
-                for _, _, future in batch:
-                    future.set_exception(exc)
-            else:
-                for (_, _, future), index in zip(batch, indices, strict=True):
-                    future.set_result(index)
+                results = [exc] * len(batch)
+            _notify([waiter for _, _, waiter in batch], results)
             if stop:
                 return
+
+
+def _notify(waiters: list[_Waiter], results: list[int | BaseException]) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | BaseException]]]
+    by_loop = {}
+    for waiter, result in zip(waiters, results, strict=True):
+        if isinstance(waiter, Future):
+            if isinstance(result, BaseException):
+                waiter.set_exception(result)
+            else:
+                waiter.set_result(result)
+        else:
+            loop, future = waiter
+            by_loop.setdefault(loop, []).append((future, result))
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_settle, settled)
 
 
 def open_sequencer_for(engine: Engine, signer: Signer | None, origin: str) -> Sequencer:

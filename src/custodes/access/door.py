@@ -116,34 +116,9 @@ class Door:
         self.windows = RevealWindows()
 
     # -- recording ------------------------------------------------------------------------------
-    def _record(
-        self,
-        employee_id: str,
-        action: str,
-        resource: Resource,
-        justification: Justification | None,
-        outcome: str,
-        reason: str,
-        facts: Facts | None,
-        now: datetime,
-        approval: str | None = None,
-        request_id: str | None = None,
-        kind: str = "access.decision",
-    ) -> int:
-        entry, rows = self._entry(
-            employee_id,
-            action,
-            resource,
-            justification,
-            outcome,
-            reason,
-            facts,
-            now,
-            approval,
-            request_id,
-            kind,
-        )
-        return self.ledger.append(entry, rows)
+    def _record(self, *args: Any, **kwargs: Any) -> int:
+        """Append `_entry(...)` (same arguments) and wait for its commit: record, then act."""
+        return self.ledger.append(*self._entry(*args, **kwargs))
 
     def _entry(
         self,

@@ -60,10 +60,6 @@ def day_of(ts: ibis.Value) -> ibis.Value:
     return (ts // DAY_S).cast("int64")
 
 
-def _registered(engine: Engine, inputs: Inputs) -> dict[str, Table]:
-    return {name: engine.register(name, table) for name, table in inputs.tables().items()}
-
-
 def _chain(employees: Table) -> Table:
     e1 = employees.select(report_id=_.employee_id, boss_id=_.manager_id).filter(_.boss_id.notnull())
     e2 = employees.select(mid_id=_.employee_id, top_id=_.manager_id).filter(_.top_id.notnull())
@@ -71,17 +67,67 @@ def _chain(employees: Table) -> Table:
     return e1.union(up).distinct()
 
 
-def _explained(ec: Table, cases: Table, cs: Table, chain: Table) -> Table:
-    """(event_id, customer_id, path) for every read explained by some path."""
-    k = cases.select(
+def _case_windows(cases: Table) -> Table:
+    """Each case as (holder, customer, seller) and the span it explains reads in."""
+    return cases.select(
         k_emp=_.employee_id,
         k_cust=_.customer_id,
         k_seller=_.seller_id,
         k_open=_.opened_ts - HOUR_S,
         k_close=_.closed_ts.fill_null(FAR - GRACE_S) + GRACE_S,
     )
+
+
+def _other_paths(rest: Table, k: Table, cs: Table, chain: Table) -> Table:
+    """(event_id, customer_id, path) for reads no own case explains; path null if none does.
+
+    The path is the first that applies in the order ``chain``, ``seller_case`` (after ``case``,
+    which ``rest`` already lacks). Only the few reads left get here, so the seller path's fan-out
+    (every seller a customer is tied to) stays small.
+    """
+    keys = ["event_id", "customer_id"]
     kc = k.filter(k.k_cust.notnull())
-    p1 = ec.join(
+    kr = kc.join(chain, kc.k_emp == chain.report_id).select(
+        boss_id=chain.boss_id, k_cust=kc.k_cust, k_open=kc.k_open
+    )
+    by_chain = rest.semi_join(
+        kr, [rest.employee_id == kr.boss_id, rest.customer_id == kr.k_cust, rest.ts >= kr.k_open]
+    ).select(*keys, c_path=ibis.literal("chain"))
+    ks = k.filter(k.k_seller.notnull())
+    rcs = rest.join(cs, rest.customer_id == cs.customer_id).select(
+        rest.event_id, rest.customer_id, rest.employee_id, rest.ts, cs.seller_id
+    )
+    by_seller = (
+        rcs.semi_join(
+            ks,
+            [
+                rcs.employee_id == ks.k_emp,
+                rcs.seller_id == ks.k_seller,
+                rcs.ts >= ks.k_open,
+                rcs.ts <= ks.k_close,
+            ],
+        )
+        .select(*keys)
+        .distinct()
+        .mutate(s_path=ibis.literal("seller_case"))
+    )
+    paths = rest.select(*keys).left_join(by_chain, keys).left_join(by_seller, keys)
+    return paths.select(
+        r_event=paths.event_id,
+        r_cust=paths.customer_id,
+        r_path=paths.c_path.fill_null(paths.s_path),
+    ).distinct()
+
+
+def _explained(engine: Engine, ec: Table, cases: Table, cs: Table, chain: Table) -> Table:
+    """``ec`` with ``path``: the first of case, chain, seller_case that explains it (or null).
+
+    Nearly every read is explained by the reader's own case, so that test runs as one anti-join
+    over all reads and the other paths only look at the few it leaves (kept as a table).
+    """
+    k = _case_windows(cases)
+    kc = k.filter(k.k_cust.notnull())
+    rest = ec.anti_join(
         kc,
         [
             ec.employee_id == kc.k_emp,
@@ -89,33 +135,17 @@ def _explained(ec: Table, cases: Table, cs: Table, chain: Table) -> Table:
             ec.ts >= kc.k_open,
             ec.ts <= kc.k_close,
         ],
-    ).select(ec.event_id, ec.customer_id, path=ibis.literal("case"))
-    ks = k.filter(k.k_seller.notnull())
-    ecs = ec.join(cs, ec.customer_id == cs.customer_id).select(
-        ec.event_id, ec.customer_id, ec.employee_id, ec.ts, cs.seller_id
-    )
-    p2 = ecs.join(
-        ks,
-        [
-            ecs.employee_id == ks.k_emp,
-            ecs.seller_id == ks.k_seller,
-            ecs.ts >= ks.k_open,
-            ecs.ts <= ks.k_close,
-        ],
-    ).select(ecs.event_id, ecs.customer_id, path=ibis.literal("seller_case"))
-    kr = kc.join(chain, kc.k_emp == chain.report_id).select(
-        boss_id=chain.boss_id, k_cust=kc.k_cust, k_open=kc.k_open
-    )
-    p3 = ec.join(
-        kr, [ec.employee_id == kr.boss_id, ec.customer_id == kr.k_cust, ec.ts >= kr.k_open]
-    ).select(ec.event_id, ec.customer_id, path=ibis.literal("chain"))
-    return p1.union(p2).union(p3).group_by(["event_id", "customer_id"]).agg(path=_.path.min())
+    ).select("event_id", "customer_id", "employee_id", "ts")
+    other = _other_paths(engine.materialize("unexplained_by_case", rest), k, cs, chain)
+    j = ec.left_join(other, [ec.event_id == other.r_event, ec.customer_id == other.r_cust])
+    path = ibis.ifelse(other.r_event.isnull(), ibis.literal("case"), other.r_path)
+    return j.select(*[ec[c] for c in ec.columns], path=path)
 
 
 def build_features(engine: Engine, inputs: Inputs) -> Features:
     """Register ``inputs`` on ``engine`` and derive (and materialise) the shared features."""
-    t = _registered(engine, inputs)
-    ev = engine.materialize(
+    t = engine.inputs(inputs)
+    ev = engine.derive(
         "ev", t["events"].mutate(day=day_of(_.ts), hour=((_.ts % DAY_S) // HOUR_S).cast("int64"))
     )
     bounds = engine.fetch(ev.aggregate(lo=ev.day.min(), hi=ev.day.max())).iloc[0]
@@ -144,22 +174,8 @@ def build_features(engine: Engine, inputs: Inputs) -> Features:
             ev.case_id,
         )
     )
-    explained = _explained(ec, t["cases"], cs, chain)
-    joined = ec.left_join(
-        explained, [ec.event_id == explained.event_id, ec.customer_id == explained.customer_id]
-    )
-    reads = joined.select(
-        ec.event_id,
-        ec.customer_id,
-        ec.employee_id,
-        ec.ts,
-        ec.day,
-        ec.action,
-        ec.reveal,
-        ec.case_id,
-        path=explained.path,
-        explained=explained.path.notnull(),
-    )
+    reads = _explained(engine, ec, t["cases"], cs, chain)
+    reads = reads.mutate(explained=reads.path.notnull())
     first_w = ibis.window(
         group_by=[reads.employee_id, reads.customer_id], order_by=[reads.ts, reads.event_id]
     )

@@ -1,23 +1,27 @@
 """Detection inputs: a dataset folder, the database's imported tables, or ledgered decisions.
 
-Every source becomes the same ``Inputs``: Arrow tables with fixed columns (below), times as
-integer seconds since the Unix epoch (UTC), so DuckDB and Spark cannot disagree about time zones.
+Every source becomes the same ``Inputs``: tables with fixed columns (below), times as integer
+seconds since the Unix epoch (UTC), so DuckDB and Spark cannot disagree about time zones.
 Access events carry an ``evidence`` reference that an investigator can resolve:
 ``access.jsonl:LINE`` for a dataset folder, ``db:imported_access_events:ID`` for the database,
 ``ledger:INDEX`` for ledgered decisions (``events_from_records``). PII never enters: customers
 keep only their id and signup time; a reported e-mail in ``signals.jsonl`` is resolved to a
 customer id here and then dropped.
 
-Reading a folder is vectorised (DuckDB reads the files; nothing loops per line in Python). When a
-check fails, the folder is re-read by ``custodes.dataset.reader`` to name the exact file and line
-with the reader's own message, so bad input reads the same for ``import`` and ``detect``.
+Reading a folder is vectorised (DuckDB reads the files; nothing loops per line in Python) and
+happens in the DuckDB database the engine uses, where the checked tables stay. The checks of a
+file run as one aggregate query; when one fails, the folder is re-read by
+``custodes.dataset.reader`` to name the exact file and line with the reader's own message, so
+bad input reads the same for ``import`` and ``detect``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import uuid
+import weakref
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ import pyarrow as pa
 
 from custodes.dataset.reader import read_dataset
 from custodes.dataset.schema import ACCESS_FILE, ACCESS_KEYS, CSV_COLUMNS, SIGNALS_FILE
+from custodes.detect.engine import duckdb_connection
 from custodes.errors import InputError
 from custodes.marketplace.models import (
     ACCESS_ACTIONS,
@@ -119,30 +124,102 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
-MEMORY_LIMIT = "4GB"  # DuckDB spills to disk beyond this while reading a folder
 REVEALING_ACTIONS = ("customer.export",)
 """Actions that disclose PII even without listed fields (views disclose the listed fields)."""
 
 
-@dataclass
-class Inputs:
-    """Arrow tables in the canonical shape, ready to register on a backend."""
+def _drop_schema(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Free a folder's tables once nothing refers to them any more."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    con.close()
 
-    events: pa.Table
-    event_customers: pa.Table
-    employees: pa.Table
-    customers: pa.Table
-    sellers: pa.Table
-    products: pa.Table
-    orders: pa.Table
-    reviews: pa.Table
-    cases: pa.Table
-    signals: pa.Table
 
-    def tables(self) -> dict[str, pa.Table]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+class Resident:
+    """Canonical tables held in one schema of the shared detection DuckDB (``engine``).
+
+    The schema is dropped (and the connection closed) when the last reference goes, so an
+    evaluation that reads folder after folder does not keep every one of them in memory.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str) -> None:
+        self.con = con
+        self.schema = schema
+        self._finalizer = weakref.finalize(self, _drop_schema, con, schema)
+        self._finalizer.atexit = False
+
+    def close(self) -> None:
+        """Drop the tables now (a failed read), rather than when the object is collected."""
+        self._finalizer()
+
+    def arrow(self, name: str) -> pa.Table:
+        table = self.con.sql(f"SELECT * FROM {self.schema}.{name}").to_arrow_table()
+        return table.cast(SCHEMAS[name])
 
     def counts(self) -> dict[str, int]:
+        sql = " UNION ALL ".join(
+            f"SELECT '{name}', count(*) FROM {self.schema}.{name}" for name in SCHEMAS
+        )
+        return {name: int(n) for name, n in self.con.execute(sql).fetchall()}
+
+    def visible_to(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """True when ``con`` is connected to the database that holds these tables."""
+        sql = "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?"
+        return bool(con.execute(sql, [self.schema]).fetchall()[0][0])
+
+
+class _ArrowTable:
+    """``inputs.events`` and friends: one canonical table as Arrow (exported on first use)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Inputs | None, objtype: type | None = None) -> pa.Table:
+        if obj is None:
+            raise AttributeError(self.name)
+        return obj.arrow(self.name)
+
+
+class Inputs:
+    """The canonical input tables (``SCHEMAS``): Arrow, or resident in the shared DuckDB.
+
+    A dataset folder is read and checked inside DuckDB and stays there (``resident``), so the
+    DuckDB engine scores 10M events in place instead of copying them out to Arrow and back in;
+    Arrow is exported only when something asks for it (Spark, comparisons, tests).
+    """
+
+    NAMES: tuple[str, ...] = tuple(SCHEMAS)
+    events = _ArrowTable()
+    event_customers = _ArrowTable()
+    employees = _ArrowTable()
+    customers = _ArrowTable()
+    sellers = _ArrowTable()
+    products = _ArrowTable()
+    orders = _ArrowTable()
+    reviews = _ArrowTable()
+    cases = _ArrowTable()
+    signals = _ArrowTable()
+
+    def __init__(self, resident: Resident | None = None, **tables: pa.Table) -> None:
+        expected = set() if resident is not None else set(self.NAMES)
+        if set(tables) - set(self.NAMES) or expected - set(tables):
+            raise TypeError(f"Inputs needs exactly the tables {', '.join(self.NAMES)}")
+        self.resident = resident
+        self._arrow: dict[str, pa.Table] = dict(tables)
+
+    def arrow(self, name: str) -> pa.Table:
+        if name not in self._arrow:
+            if self.resident is None:
+                raise KeyError(name)
+            self._arrow[name] = self.resident.arrow(name)
+        return self._arrow[name]
+
+    def tables(self) -> dict[str, pa.Table]:
+        return {name: self.arrow(name) for name in self.NAMES}
+
+    def counts(self) -> dict[str, int]:
+        if self.resident is not None:
+            return self.resident.counts()
         return {name: t.num_rows for name, t in self.tables().items()}
 
 
@@ -163,23 +240,122 @@ def _bad_ts(expr: str) -> str:
     return f"({expr} IS NOT NULL AND ({_ts(expr)}) IS NULL)"
 
 
+Check = tuple[str, str]
+"""(an aggregate counting bad rows, the problem it names) — one table's checks run together."""
+
+
+def _unique(column: str) -> Check:
+    sql = f"count(*) - count(DISTINCT {column}) + count(*) FILTER ({column} IS NULL)"
+    return sql, f"duplicate or empty {column}"
+
+
+def _enum(column: str, allowed: tuple[str, ...]) -> Check:
+    sql = f"count(*) FILTER ({column} IS NULL OR {column} NOT IN ({_sql_list(allowed)}))"
+    return sql, f"bad {column}"
+
+
+def _ref(column: str, target: str, key: str, required: bool, problem: str = "") -> Check:
+    null_bad = f" OR {column} IS NULL" if required else ""
+    sql = (
+        f"count(*) FILTER (({column} IS NOT NULL AND {column} NOT IN "
+        f"(SELECT {key} FROM raw_{target})){null_bad})"
+    )
+    return sql, problem or f"unknown or empty {column}"
+
+
+def _time(column: str, required: bool = False) -> Check:
+    null_bad = f" OR {column} IS NULL" if required else ""
+    return f"count(*) FILTER ({_bad_ts(column)}{null_bad})", f"bad {column}"
+
+
+def _reference_checks() -> dict[str, list[Check]]:
+    """Every reference-file check, per file, in the order a problem is reported."""
+    ids = ("customer_id", "product_id", "seller_id")
+    targets = ("customers", "products", "sellers")
+    refs = [(c, t) for c, t in zip(ids, targets, strict=True)]
+    return {
+        "employees": [
+            _unique("employee_id"),
+            _enum("role", EMPLOYEE_ROLES),
+            _ref("manager_id", "employees", "employee_id", required=False),
+            _time("hired_at"),
+            _time("left_at"),
+        ],
+        "customers": [
+            _unique("customer_id"),
+            (
+                "count(*) FILTER (email IS NULL AND phone IS NULL)",
+                "customer without e-mail or phone",
+            ),
+            _time("created_at"),
+        ],
+        "sellers": [
+            _unique("seller_id"),
+            _enum("status", SELLER_STATUSES),
+            _time("created_at"),
+            _time("banned_at"),
+        ],
+        "products": [
+            _unique("product_id"),
+            _ref("seller_id", "sellers", "seller_id", required=True),
+        ],
+        "orders": [
+            _unique("order_id"),
+            *[_ref(c, t, c, required=True) for c, t in refs],
+            _time("ordered_at", required=True),
+        ],
+        "reviews": [
+            *[_ref(c, t, c, required=True) for c, t in refs],
+            _unique("review_id"),
+            (
+                "count(*) FILTER (rating IS NULL OR rating NOT IN ('1', '2', '3', '4', '5'))",
+                "bad rating",
+            ),
+            _enum("status", REVIEW_STATUSES),
+            _time("created_at", required=True),
+            _time("removed_at"),
+            _ref("removed_by", "employees", "employee_id", required=False),
+        ],
+        "cases": [
+            _unique("case_id"),
+            _enum("kind", CASE_KINDS),
+            _ref("employee_id", "employees", "employee_id", required=True),
+            _ref("customer_id", "customers", "customer_id", required=False),
+            _ref("seller_id", "sellers", "seller_id", required=False),
+            _time("opened_at", required=True),
+            _time("closed_at"),
+        ],
+    }
+
+
 class _FolderReader:
-    """Vectorised reading and checking of one dataset folder inside a private DuckDB."""
+    """Vectorised reading and checking of one dataset folder inside the shared DuckDB.
+
+    Files land in temporary tables of this connection; checks run as one aggregate per file;
+    the canonical tables are built in a schema of their own and stay there (``Resident``).
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.db = duckdb.connect()
-        self.db.execute("SET TimeZone = 'UTC'")
-        self.db.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        self.db.execute("SET preserve_insertion_order = true")
-
-    def close(self) -> None:
-        self.db.close()
+        self.db = duckdb_connection()
+        # Event ids are row ids, which follow the file's lines only while insertion order holds.
+        self.db.execute("SET SESSION preserve_insertion_order = true")
+        self.resident = Resident(self.db, f"inputs_{uuid.uuid4().hex[:16]}")
+        self.s = self.resident.schema
+        self.db.execute(f"CREATE SCHEMA {self.s}")
 
     def fail(self, file: str, problem: str) -> None:
         """A check failed: let the dataset reader name the line; else report the file."""
         read_dataset(self.folder)  # raises DatasetError("file:line: ...") for the first problem
         raise InputError(f"{file}: {problem}")
+
+    def check(self, file: str, table: str, checks: list[Check]) -> None:
+        """Run ``checks`` in one pass over ``table``; fail on the first that counts bad rows."""
+        sql = ", ".join(count for count, _ in checks)
+        counts = self.db.execute(f"SELECT {sql} FROM {table}").fetchall()[0]
+        for bad, (_, problem) in zip(counts, checks, strict=True):
+            if bad:
+                self.fail(file, problem)
 
     def csv(self, name: str) -> None:
         path = self.folder / name
@@ -188,7 +364,7 @@ class _FolderReader:
         table = name.removesuffix(".csv")
         try:
             self.db.execute(
-                f"CREATE TABLE raw_{table} AS SELECT * FROM read_csv(?, header = true, "
+                f"CREATE TEMP TABLE raw_{table} AS SELECT * FROM read_csv(?, header = true, "
                 "all_varchar = true, quote = '\"', escape = '\"', strict_mode = true)",
                 [str(path)],
             )
@@ -200,107 +376,37 @@ class _FolderReader:
         if missing:
             self.fail(name, f"missing column(s): {', '.join(missing)}")
 
-    def check(self, file: str, sql: str, problem: str) -> None:
-        """Fail when ``sql`` (a COUNT of bad rows) is not zero."""
-        (bad,) = self.db.execute(sql).fetchall()[0]
-        if bad:
-            self.fail(file, problem)
-
-    def unique(self, table: str, column: str) -> None:
-        self.check(
-            f"{table}.csv",
-            f"SELECT count(*) - count(DISTINCT {column}) + "
-            f"count(*) FILTER ({column} IS NULL) FROM raw_{table}",
-            f"duplicate or empty {column}",
-        )
-
-    def enum(self, table: str, column: str, allowed: tuple[str, ...]) -> None:
-        self.check(
-            f"{table}.csv",
-            f"SELECT count(*) FROM raw_{table} WHERE {column} IS NULL "
-            f"OR {column} NOT IN ({_sql_list(allowed)})",
-            f"bad {column}",
-        )
-
-    def ref(self, table: str, column: str, target: str, key: str, required: bool) -> None:
-        null_bad = f"OR r.{column} IS NULL" if required else ""
-        self.check(
-            f"{table}.csv",
-            f"SELECT count(*) FROM raw_{table} r WHERE (r.{column} IS NOT NULL AND r.{column} "
-            f"NOT IN (SELECT {key} FROM raw_{target})) {null_bad}",
-            f"unknown or empty {column}",
-        )
-
-    def times(self, table: str, *columns: str, required: tuple[str, ...] = ()) -> None:
-        for column in columns:
-            null_bad = f" OR {column} IS NULL" if column in required else ""
-            self.check(
-                f"{table}.csv",
-                f"SELECT count(*) FROM raw_{table} WHERE {_bad_ts(column)}{null_bad}",
-                f"bad {column}",
-            )
-
     def read_reference(self) -> None:
         for name in CSV_COLUMNS:
             self.csv(name)
-        self.unique("employees", "employee_id")
-        self.enum("employees", "role", EMPLOYEE_ROLES)
-        self.ref("employees", "manager_id", "employees", "employee_id", required=False)
-        self.times("employees", "hired_at", "left_at")
-        self.unique("customers", "customer_id")
-        self.check(
-            "customers.csv",
-            "SELECT count(*) FROM raw_customers WHERE email IS NULL AND phone IS NULL",
-            "customer without e-mail or phone",
-        )
-        self.times("customers", "created_at")
-        self.unique("sellers", "seller_id")
-        self.enum("sellers", "status", SELLER_STATUSES)
-        self.times("sellers", "created_at", "banned_at")
-        self.unique("products", "product_id")
-        self.ref("products", "seller_id", "sellers", "seller_id", required=True)
-        self.unique("orders", "order_id")
-        for column, target in (
-            ("customer_id", "customers"),
-            ("product_id", "products"),
-            ("seller_id", "sellers"),
-        ):
-            self.ref("orders", column, target, column, required=True)
-            self.ref("reviews", column, target, column, required=True)
-        self.times("orders", "ordered_at", required=("ordered_at",))
-        self.unique("reviews", "review_id")
-        self.check(
-            "reviews.csv",
-            "SELECT count(*) FROM raw_reviews WHERE rating IS NULL OR "
-            "rating NOT IN ('1', '2', '3', '4', '5')",
-            "bad rating",
-        )
-        self.enum("reviews", "status", REVIEW_STATUSES)
-        self.times("reviews", "created_at", "removed_at", required=("created_at",))
-        self.ref("reviews", "removed_by", "employees", "employee_id", required=False)
-        self.unique("cases", "case_id")
-        self.enum("cases", "kind", CASE_KINDS)
-        self.ref("cases", "employee_id", "employees", "employee_id", required=True)
-        self.ref("cases", "customer_id", "customers", "customer_id", required=False)
-        self.ref("cases", "seller_id", "sellers", "seller_id", required=False)
-        self.times("cases", "opened_at", "closed_at", required=("opened_at",))
+        for table, checks in _reference_checks().items():
+            self.check(f"{table}.csv", f"raw_{table}", checks)
 
     def read_access(self) -> None:
+        """Parse access.jsonl straight into the columns events need, then check it."""
         path = self.folder / ACCESS_FILE
         if not path.exists():
             raise InputError(f"{ACCESS_FILE}: file missing from the dataset folder")
         columns = {k: "VARCHAR" for k in ACCESS_KEYS}
         columns["customer_ids"] = columns["fields"] = "VARCHAR[]"
         spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
+        n_fields = "coalesce(len(fields), 0)::INT"
         try:
-            # row_number() OVER () follows the scan order, i.e. the file's line order.
+            # Rows keep the file's order, so rowid + 1 is the line (blank lines are refused).
             self.db.execute(
-                "CREATE TABLE raw_access AS SELECT row_number() OVER () AS line, * FROM "
-                f"read_json(?, format = 'newline_delimited', columns = {spec})",
+                f"CREATE TABLE {self.s}.access AS SELECT time, {_ts('time')} AS ts, "
+                "employee_id, action, seller_id, product_id, review_id, case_id, justification, "
+                f"customer_ids, {n_fields} AS n_fields, "
+                "coalesce(len(customer_ids), 0)::INT AS n_customers, "
+                f"({n_fields} > 0 OR action IN ({_sql_list(REVEALING_ACTIONS)})) AS reveal "
+                f"FROM read_json(?, format = 'newline_delimited', columns = {spec})",
                 [str(path)],
             )
+            # Only lines whose keys are not exactly the documented ones, in order, need a look.
             keys = self.db.execute(
-                "SELECT DISTINCT unnest(json_keys(json)) FROM read_ndjson_objects(?)", [str(path)]
+                "SELECT DISTINCT unnest(k) FROM (SELECT json_keys(json) AS k FROM "
+                f"read_ndjson_objects(?)) WHERE k <> [{_sql_list(ACCESS_KEYS)}]",
+                [str(path)],
             ).fetchall()
             (lines,) = self.db.execute(
                 "SELECT count(*) FROM read_csv(?, columns = {'j': 'VARCHAR'}, header = false, "
@@ -310,50 +416,24 @@ class _FolderReader:
         except duckdb.Error:
             self.fail(ACCESS_FILE, "malformed JSON Lines")
             return
-        (rows,) = self.db.execute("SELECT count(*) FROM raw_access").fetchall()[0]
+        (rows,) = self.db.execute(f"SELECT count(*) FROM {self.s}.access").fetchall()[0]
         if rows != lines:
             # Blank lines would shift line numbers; the reader handles them (slowly) instead.
             self.fail(ACCESS_FILE, "blank lines are not supported by the fast reader")
         unknown = sorted({k for (k,) in keys} - set(ACCESS_KEYS))
         if unknown:
             self.fail(ACCESS_FILE, f"unknown key(s): {', '.join(unknown)}")
-        a = "raw_access"
+        self.check(ACCESS_FILE, f"{self.s}.access", _access_checks())
         self.check(
             ACCESS_FILE,
-            f"SELECT count(*) FROM {a} WHERE time IS NULL OR {_bad_ts('time')}",
-            "bad time",
-        )
-        self.check(
-            ACCESS_FILE,
-            f"SELECT count(*) FROM {a} WHERE action IS NULL OR action NOT IN "
-            f"({_sql_list(ACCESS_ACTIONS)})",
-            "unknown action",
-        )
-        for column, target in (
-            ("employee_id", "employees"),
-            ("seller_id", "sellers"),
-            ("product_id", "products"),
-            ("review_id", "reviews"),
-            ("case_id", "cases"),
-        ):
-            null_bad = " OR a.employee_id IS NULL" if column == "employee_id" else ""
-            self.check(
-                ACCESS_FILE,
-                f"SELECT count(*) FROM {a} a WHERE (a.{column} IS NOT NULL AND a.{column} "
-                f"NOT IN (SELECT {column} FROM raw_{target})){null_bad}",
-                f"unknown {column}",
-            )
-        self.check(
-            ACCESS_FILE,
-            f"SELECT count(*) FROM (SELECT unnest(customer_ids) AS c FROM {a}) "
-            "WHERE c IS NULL OR c NOT IN (SELECT customer_id FROM raw_customers)",
-            "unknown customer_id",
+            f"(SELECT unnest(customer_ids) AS c FROM {self.s}.access)",
+            [_ref("c", "customers", "customer_id", True, "unknown customer_id")],
         )
 
     def read_signals(self) -> None:
         path = self.folder / SIGNALS_FILE
         self.db.execute(
-            "CREATE TABLE raw_signals (line BIGINT, time VARCHAR, kind VARCHAR, "
+            "CREATE TEMP TABLE raw_signals (line BIGINT, time VARCHAR, kind VARCHAR, "
             "seller_id VARCHAR, customer_id VARCHAR, email VARCHAR)"
         )
         if not path.exists() or path.stat().st_size == 0:
@@ -368,86 +448,121 @@ class _FolderReader:
             )
         except duckdb.Error:
             self.fail(SIGNALS_FILE, "malformed JSON Lines")
-        s = "raw_signals"
         self.check(
             SIGNALS_FILE,
-            f"SELECT count(*) FROM {s} WHERE time IS NULL OR "
-            f"{_bad_ts('time')} OR kind IS NULL OR kind NOT IN ({_sql_list(SIGNAL_KINDS)})"
-            " OR (seller_id IS NOT NULL AND seller_id NOT IN (SELECT seller_id FROM "
-            "raw_sellers)) OR (customer_id IS NOT NULL AND customer_id NOT IN "
-            "(SELECT customer_id FROM raw_customers))",
-            "bad signal",
+            "raw_signals",
+            [
+                (
+                    f"count(*) FILTER (time IS NULL OR {_bad_ts('time')} OR kind IS NULL OR "
+                    f"kind NOT IN ({_sql_list(SIGNAL_KINDS)}) OR (seller_id IS NOT NULL AND "
+                    "seller_id NOT IN (SELECT seller_id FROM raw_sellers)) OR (customer_id IS "
+                    "NOT NULL AND customer_id NOT IN (SELECT customer_id FROM raw_customers)))",
+                    "bad signal",
+                )
+            ],
         )
 
-    def arrow(self, sql: str, name: str) -> pa.Table:
-        table = self.db.sql(sql).to_arrow_table()
-        return table.cast(SCHEMAS[name])
+    def table(self, name: str, sql: str, order: str | None = "1") -> None:
+        """Create canonical table ``name`` from ``sql``, typed as ``SCHEMAS`` says."""
+        casts = ", ".join(f"{f.name}::{_SQL_TYPES[f.type]} AS {f.name}" for f in SCHEMAS[name])
+        order_by = f" ORDER BY {order}" if order else ""
+        self.db.execute(f"CREATE TABLE {self.s}.{name} AS SELECT {casts} FROM ({sql}){order_by}")
 
-    def build(self) -> Inputs:
-        t = _ts
-        events = self.arrow(
-            f"SELECT line::BIGINT - 1 AS event_id, '{ACCESS_FILE}:' || line AS evidence, "
-            f"{t('time')} AS ts, employee_id, action, seller_id, product_id, review_id, "
-            "case_id, justification, coalesce(len(fields), 0)::INT AS n_fields, "
-            "coalesce(len(customer_ids), 0)::INT AS n_customers, "
-            f"(coalesce(len(fields), 0) > 0 OR action IN ({_sql_list(REVEALING_ACTIONS)})) "
-            "AS reveal, NULL::VARCHAR AS approver_id FROM raw_access",
-            "events",
+    def build(self) -> None:
+        """The canonical tables, then the raw ones dropped (only the canonical stay)."""
+        t, s = _ts, self.s
+        # Events are a view of the parsed file: ids and evidence come from the row ids.
+        self.db.execute(
+            f"CREATE VIEW {s}.events AS SELECT rowid AS event_id, '{ACCESS_FILE}:' || "
+            "(rowid + 1) AS evidence, ts, employee_id, action, seller_id, product_id, review_id, "
+            "case_id, justification, n_fields, n_customers, reveal, NULL::VARCHAR AS approver_id "
+            f"FROM {s}.access"
         )
-        event_customers = self.arrow(
-            "SELECT line::BIGINT - 1 AS event_id, unnest(list_distinct(customer_ids)) AS "
-            "customer_id FROM raw_access",
+        # A list of one (never NULL: checked) is distinct already, and list_distinct is costly.
+        once = (
+            "CASE WHEN len(customer_ids) > 1 THEN list_distinct(customer_ids) ELSE customer_ids END"
+        )
+        self.table(
             "event_customers",
+            f"SELECT rowid AS event_id, unnest({once}) AS customer_id FROM {s}.access",
+            order=None,  # the file's order, as the events
         )
-        return Inputs(
-            events=events,
-            event_customers=event_customers,
-            employees=self.arrow(
-                f"SELECT employee_id, role, team, manager_id, {t('hired_at')} AS hired_ts, "
-                f"{t('left_at')} AS left_ts, region FROM raw_employees ORDER BY 1",
-                "employees",
-            ),
-            customers=self.arrow(
-                f"SELECT customer_id, {t('created_at')} AS created_ts "
-                "FROM raw_customers ORDER BY 1",
-                "customers",
-            ),
-            sellers=self.arrow(
-                f"SELECT seller_id, status, {t('banned_at')} AS banned_ts "
-                "FROM raw_sellers ORDER BY 1",
-                "sellers",
-            ),
-            products=self.arrow(
-                "SELECT product_id, seller_id, category FROM raw_products ORDER BY 1", "products"
-            ),
-            orders=self.arrow(
-                f"SELECT order_id, customer_id, product_id, seller_id, "
-                f"{t('ordered_at')} AS ordered_ts FROM raw_orders ORDER BY 1",
-                "orders",
-            ),
-            reviews=self.arrow(
-                f"SELECT review_id, customer_id, product_id, seller_id, rating::INT AS rating, "
-                f"{t('created_at')} AS created_ts, status, {t('removed_at')} AS removed_ts, "
-                "removed_by FROM raw_reviews ORDER BY 1",
-                "reviews",
-            ),
-            cases=self.arrow(
-                f"SELECT case_id, kind, employee_id, customer_id, seller_id, "
-                f"{t('opened_at')} AS opened_ts, {t('closed_at')} AS closed_ts "
-                "FROM raw_cases ORDER BY 1",
-                "cases",
-            ),
-            # A reported e-mail is matched to a customer here, then forgotten.
-            signals=self.arrow(
-                f"SELECT s.line::BIGINT - 1 AS signal_id, '{SIGNALS_FILE}:' || s.line AS evidence,"
-                f" {t('s.time')} AS ts, s.kind, s.seller_id, "
-                "coalesce(s.customer_id, c.customer_id) AS customer_id FROM raw_signals s "
-                "LEFT JOIN (SELECT lower(email) AS email, min(customer_id) AS customer_id "
-                "FROM raw_customers WHERE email IS NOT NULL GROUP BY 1) c "
-                "ON lower(s.email) = c.email ORDER BY s.line",
-                "signals",
-            ),
+        self.db.execute(f"ALTER TABLE {s}.access DROP COLUMN customer_ids")
+        self.db.execute(f"ALTER TABLE {s}.access DROP COLUMN time")
+        self.table(
+            "employees",
+            f"SELECT employee_id, role, team, manager_id, {t('hired_at')} AS hired_ts, "
+            f"{t('left_at')} AS left_ts, region FROM raw_employees",
         )
+        self.table(
+            "customers",
+            f"SELECT customer_id, {t('created_at')} AS created_ts FROM raw_customers",
+        )
+        self.table(
+            "sellers",
+            f"SELECT seller_id, status, {t('banned_at')} AS banned_ts FROM raw_sellers",
+        )
+        self.table("products", "SELECT product_id, seller_id, category FROM raw_products")
+        self.table(
+            "orders",
+            "SELECT order_id, customer_id, product_id, seller_id, "
+            f"{t('ordered_at')} AS ordered_ts FROM raw_orders",
+        )
+        self.table(
+            "reviews",
+            "SELECT review_id, customer_id, product_id, seller_id, rating, "
+            f"{t('created_at')} AS created_ts, status, {t('removed_at')} AS removed_ts, "
+            "removed_by FROM raw_reviews",
+        )
+        self.table(
+            "cases",
+            "SELECT case_id, kind, employee_id, customer_id, seller_id, "
+            f"{t('opened_at')} AS opened_ts, {t('closed_at')} AS closed_ts "
+            "FROM raw_cases",
+        )
+        # A reported e-mail is matched to a customer here, then forgotten.
+        self.table(
+            "signals",
+            f"SELECT s.line - 1 AS signal_id, '{SIGNALS_FILE}:' || s.line AS evidence, "
+            f"{t('s.time')} AS ts, s.kind, s.seller_id, "
+            "coalesce(s.customer_id, c.customer_id) AS customer_id FROM raw_signals s "
+            "LEFT JOIN (SELECT lower(email) AS email, min(customer_id) AS customer_id "
+            "FROM raw_customers WHERE email IS NOT NULL GROUP BY 1) c "
+            "ON lower(s.email) = c.email",
+            order="signal_id",
+        )
+        for name in (*(n.removesuffix(".csv") for n in CSV_COLUMNS), "signals"):
+            self.db.execute(f"DROP TABLE raw_{name}")
+
+
+_SQL_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.bool_(): "BOOLEAN",
+}
+
+
+def _access_checks() -> list[Check]:
+    """access.jsonl's checks, in the order a problem is reported."""
+    refs = [
+        _ref(c, t, c, c == "employee_id", f"unknown {c}")
+        for c, t in (
+            ("employee_id", "employees"),
+            ("seller_id", "sellers"),
+            ("product_id", "products"),
+            ("review_id", "reviews"),
+            ("case_id", "cases"),
+        )
+    ]
+    return [
+        ("count(*) FILTER (time IS NULL OR ts IS NULL)", "bad time"),
+        (
+            f"count(*) FILTER (action IS NULL OR action NOT IN ({_sql_list(ACCESS_ACTIONS)}))",
+            "unknown action",
+        ),
+        *refs,
+    ]
 
 
 def load_folder(folder: Path) -> Inputs:
@@ -460,9 +575,11 @@ def load_folder(folder: Path) -> Inputs:
         reader.read_reference()
         reader.read_access()
         reader.read_signals()
-        return reader.build()
-    finally:
-        reader.close()
+        reader.build()
+    except BaseException:
+        reader.resident.close()
+        raise
+    return Inputs(reader.resident)
 
 
 def events_from_records(

@@ -32,7 +32,10 @@ EXPORT_WEIGHT, EXPORT_CAP, EXPORT_FLOOR = 1.0, 6.0, 0.5
 
 def _volume(f: Features) -> SignalOutput:
     r = f.reads
-    daily = r.group_by(["employee_id", "day"]).agg(k=_.customer_id.nunique(), fire_ts=_.ts.max())
+    # Distinct customers per day in two plain group-bys: a distinct count over every read is the
+    # costliest aggregate of a 10M-event run.
+    per = r.group_by(["employee_id", "day", "customer_id"]).agg(ts=_.ts.max())
+    daily = per.group_by(["employee_id", "day"]).agg(k=_.customer_id.count(), fire_ts=_.ts.max())
     g = on_grid(f, daily, ("k",))
     g = g.mutate(own=own_trailing_mean(g, "k"), peer=peer_loo_mean(g, "k", active=True))
     expected = ibis.greatest(g.own.fill_null(0.0), g.peer.fill_null(0.0), 1.0) * SLACK

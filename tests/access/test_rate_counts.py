@@ -1,14 +1,26 @@
-"""The ledger-index rate count (used by API workers) agrees with the in-memory windows."""
+"""Rate limits: the ledger-index count (API workers) agrees with the in-memory windows, and
+a burst of parallel reveals cannot overshoot the limit."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, insert
 
-from custodes.access.facts import _revealed_counts
+from custodes.access.door import Door
+from custodes.access.facts import RateLimits, _revealed_counts
+from custodes.access.model import Justification
 from custodes.access.ratelimit import RevealWindows
 from custodes.ledger.models import LedgerAccessIndex
+from custodes.marketplace.models import Case, Customer
+from custodes.store.engine import transaction
+from custodes.vault.keyring import FileKeyring
+from custodes.vault.service import CustomerPII, insert_prepared, prepare_customer
+from tests.access.conftest import OPEN, T0, Api
 
 
 def test_index_counts_match_windows(engine: Engine) -> None:
@@ -47,3 +59,64 @@ def test_index_counts_match_windows(engine: Engine) -> None:
     with engine.connect() as conn:
         # C1, C2, C3 in the hour (+ the new C9); C4 is older than a day; C5 was denied.
         assert _revealed_counts(conn, "A1", {"C9"}, now) == (4, 4)
+
+
+def _many_customers_for_a1(api: Api, keyring: FileKeyring, n: int) -> list[str]:
+    """n more customers, each under an open case of agent A1."""
+    ids = [f"CX{i:02d}" for i in range(n)]
+    with transaction(api.engine) as session:
+        prepared = [
+            prepare_customer(keyring, cid, CustomerPII(email=f"x{cid.lower()}@mail.example"), None)
+            for cid in ids
+        ]
+        for p in prepared:
+            session.add(Customer(customer_id=p.customer_id, pseudonym=p.pseudonym, created_at=T0))
+        session.flush()
+        insert_prepared(session, prepared)
+        for cid in ids:
+            session.add(
+                Case(
+                    case_id=f"K{cid}",
+                    kind="customer_contact",
+                    employee_id="A1",
+                    customer_id=cid,
+                    opened_at=OPEN,
+                )
+            )
+    return ids
+
+
+@pytest.mark.parametrize("path", ["threads", "event_loop"])
+def test_concurrent_reveals_cannot_overshoot_the_limit(
+    api: Api, keyring: FileKeyring, path: str
+) -> None:
+    """A burst of parallel reveals by one employee gets exactly the limit, the rest wait for
+    approval: the count and the reservation are one step, not a read before a slow append."""
+    door: Door = api.client.app.state.door
+    door.config.limits = RateLimits(per_hour=3, per_day=100)
+    ids = _many_customers_for_a1(api, keyring, 12)
+
+    def why(cid: str) -> Justification:
+        return Justification("customer_contact", f"K{cid}")
+
+    if path == "threads":
+        start = threading.Barrier(len(ids))
+
+        def one(cid: str) -> str:
+            start.wait()
+            return door.reveal("A1", cid, ("email",), why(cid)).decision.outcome
+
+        with ThreadPoolExecutor(len(ids)) as pool:
+            outcomes = list(pool.map(one, ids))
+    else:
+        if not door.inline:
+            pytest.skip("the event-loop path serves SQLite only")
+
+        async def burst() -> list[str]:
+            got = await asyncio.gather(
+                *(door.reveal_async("A1", cid, ("email",), why(cid)) for cid in ids)
+            )
+            return [o.decision.outcome if o is not None else "pending" for o in got]
+
+        outcomes = asyncio.run(burst())
+    assert sorted(outcomes) == ["allow"] * 3 + ["pending"] * (len(ids) - 3)

@@ -7,9 +7,11 @@ revealed or changed (fail closed).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -114,6 +116,8 @@ class Door:
         self.config = config or DoorConfig()
         self.clock = clock
         self.windows = RevealWindows()
+        # Judging a reveal and counting it is one step per employee (striped: bounded memory).
+        self._judging = [threading.Lock() for _ in range(64)]
 
     # -- recording ------------------------------------------------------------------------------
     def _record(self, *args: Any, **kwargs: Any) -> int:
@@ -203,7 +207,8 @@ class Door:
             approval=approval,
             request_id=request_id,
         )
-        return self._decided(judged, employee_id, action, resource, index, request_id)
+        decision = Decision(judged.outcome, judged.reason, action, index, request_id, judged.rules)
+        return decision, judged.facts
 
     def _judge(
         self,
@@ -213,8 +218,34 @@ class Door:
         justification: Justification,
         approved: bool = False,
     ) -> _Judged:
-        """Facts and the policy's answer; reads only, nothing is recorded yet."""
+        """Facts and the policy's answer; nothing is in the ledger yet.
+
+        A reveal the policy allows is counted against the employee's rate windows here, under
+        a lock for that employee, in the same step as the count it was judged on: a burst of
+        parallel reveals cannot all pass on one stale count while their appends are in flight.
+        Should the append then fail, the reveal still counts, which errs on the strict side.
+        """
         now = self.clock()
+        reserve = action == "customer.view" and bool(resource.fields)
+        reserve = reserve and self.config.local_rate_windows
+        stripe = self._judging[hash(employee_id) % len(self._judging)]
+        with stripe if reserve else contextlib.nullcontext():
+            judged = self._judge_unlocked(
+                employee_id, action, resource, justification, approved, now
+            )
+            if reserve and judged.outcome == "allow":
+                self.windows.record(employee_id, judged.facts.customer_ids, now)
+        return judged
+
+    def _judge_unlocked(
+        self,
+        employee_id: str,
+        action: str,
+        resource: Resource,
+        justification: Justification,
+        approved: bool,
+        now: datetime,
+    ) -> _Judged:
         with self.engine.connect().execution_options(**READ_ONLY) as session:
             facts = load_facts(
                 session,
@@ -239,21 +270,6 @@ class Door:
                     self.policy, action, facts, self.config.limits, approved
                 )
         return _Judged(outcome, reason, rules, facts, now)
-
-    def _decided(
-        self,
-        judged: _Judged,
-        employee_id: str,
-        action: str,
-        resource: Resource,
-        index: int,
-        request_id: str | None = None,
-    ) -> tuple[Decision, Facts]:
-        """After the append committed: count the reveal, hand out the decision."""
-        if action == "customer.view" and judged.outcome == "allow" and resource.fields:
-            self.windows.record(employee_id, judged.facts.customer_ids, judged.now)
-        decision = Decision(judged.outcome, judged.reason, action, index, request_id, judged.rules)
-        return decision, judged.facts
 
     # -- reads ------------------------------------------------------------------------------------
     def reveal(
@@ -300,7 +316,7 @@ class Door:
             judged.now,
         )
         index = await self.ledger.append_async(entry, rows)  # type: ignore[attr-defined]
-        decision, _ = self._decided(judged, employee_id, action, resource, index)
+        decision = Decision(judged.outcome, judged.reason, action, index, None, judged.rules)
         if not decision.allowed:
             return Outcome(decision)
         return Outcome(decision, self._decrypt(customer_id, fields))

@@ -216,6 +216,7 @@ def test_rate_limit_turns_reveals_into_requests(api: Api) -> None:
     from custodes.access.facts import RateLimits
 
     api.client.app.state.door.config.limits = RateLimits(per_hour=0, per_day=10)
+    size = LedgerReader(api.engine).head().size
     response = api.call(
         "POST",
         "/v1/customers/C1/reveal",
@@ -225,3 +226,6 @@ def test_rate_limit_turns_reveals_into_requests(api: Api) -> None:
     assert response.status_code == 202
     decision = response.json()["decision"]
     assert decision["reason"] == "rate_limit" and decision["request_id"]
+    # Judged once on the loop (nothing recorded), then decided and recorded once in a thread.
+    assert LedgerReader(api.engine).head().size == size + 1
+    assert decision["ledger_index"] == size

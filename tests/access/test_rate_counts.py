@@ -16,6 +16,7 @@ from custodes.access.facts import RateLimits, _revealed_counts
 from custodes.access.model import Justification
 from custodes.access.ratelimit import RevealWindows
 from custodes.ledger.models import LedgerAccessIndex
+from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import Case, Customer
 from custodes.store.engine import transaction
 from custodes.vault.keyring import FileKeyring
@@ -120,3 +121,22 @@ def test_concurrent_reveals_cannot_overshoot_the_limit(
 
         outcomes = asyncio.run(burst())
     assert sorted(outcomes) == ["allow"] * 3 + ["pending"] * (len(ids) - 3)
+
+
+def test_the_event_loop_never_waits_on_a_thread_holding_the_employee(
+    api: Api, keyring: FileKeyring
+) -> None:
+    """While a thread judges A1, the loop's reveal for A1 steps aside (nothing recorded) and
+    the caller takes the thread path; the loop itself never blocks."""
+    door: Door = api.client.app.state.door
+    if not door.inline:
+        pytest.skip("the event-loop path serves SQLite only")
+    why = Justification("customer_contact", "K1")
+    size = LedgerReader(api.engine).head().size
+    stripe = door._judging[hash("A1") % len(door._judging)]
+    with stripe:
+        assert asyncio.run(door.reveal_async("A1", "C1", ("email",), why)) is None
+    assert LedgerReader(api.engine).head().size == size
+    outcome = asyncio.run(door.reveal_async("A1", "C1", ("email",), why))
+    assert outcome is not None and outcome.decision.outcome == "allow"
+    assert LedgerReader(api.engine).head().size == size + 1

@@ -188,3 +188,14 @@ def test_a_rejected_folder_leaves_no_tables_behind(labelled: tuple[Path, dict], 
         load_folder(folder)
     # Even while the error (and its traceback, holding the reader) is alive.
     assert err.tb is not None and _schemas_held() == before
+
+
+def test_features_outlive_the_inputs_object(labelled: tuple[Path, dict]) -> None:
+    """Scoring may go on after the caller drops its `Inputs`: the engine holds the tables."""
+    engine = connect("duckdb")
+    try:
+        features = build_features(engine, load_folder(labelled[0]))
+        gc.collect()
+        assert engine.fetch(features.ev.count().as_table()).iloc[0, 0] > 0
+    finally:
+        engine.close()

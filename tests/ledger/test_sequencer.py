@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import Future
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -19,6 +20,7 @@ from custodes.ledger.sequencer import (
     LedgerUnavailable,
     Sequencer,
     SequencerBusy,
+    _notify,
 )
 from custodes.ledger.storage import LedgerReader
 
@@ -140,6 +142,14 @@ def test_group_commit_from_an_event_loop_and_threads_together(
         stored = LedgerReader(engine).entries(0, 400)
         assert seq.root() == MemoryTree.from_entries(stored).root()
         assert [stored[i] for i in awaited] == [b'{"a":%d}' % i for i in range(300)]
+
+
+def test_a_cancelled_waiter_does_not_stop_the_committer() -> None:
+    """A caller that gave up must not take the committer thread (and the ledger) down."""
+    gone, waiting = Future(), Future()
+    gone.cancel()
+    _notify([gone, waiting], [0, 1])
+    assert waiting.result(timeout=1) == 1
 
 
 def test_awaited_append_fails_closed(engine: Engine, signer: Signer) -> None:

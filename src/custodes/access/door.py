@@ -7,7 +7,6 @@ revealed or changed (fail closed).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -195,6 +194,7 @@ class Door:
         approval: str | None = None,
     ) -> tuple[Decision, Facts]:
         judged = self._judge(employee_id, action, resource, justification, approved)
+        assert judged is not None  # a waiting judge always answers
         index = self._record(
             employee_id,
             action,
@@ -217,24 +217,32 @@ class Door:
         resource: Resource,
         justification: Justification,
         approved: bool = False,
-    ) -> _Judged:
+        wait: bool = True,
+    ) -> _Judged | None:
         """Facts and the policy's answer; nothing is in the ledger yet.
 
         A reveal the policy allows is counted against the employee's rate windows here, under
         a lock for that employee, in the same step as the count it was judged on: a burst of
         parallel reveals cannot all pass on one stale count while their appends are in flight.
         Should the append then fail, the reveal still counts, which errs on the strict side.
+        With `wait=False` (the event loop, which must not block on a thread) a held lock
+        returns None instead.
         """
-        now = self.clock()
         reserve = action == "customer.view" and bool(resource.fields)
         reserve = reserve and self.config.local_rate_windows
         stripe = self._judging[hash(employee_id) % len(self._judging)]
-        with stripe if reserve else contextlib.nullcontext():
+        if reserve and not stripe.acquire(blocking=wait):
+            return None
+        try:
+            now = self.clock()  # inside the lock: windows only move forward
             judged = self._judge_unlocked(
                 employee_id, action, resource, justification, approved, now
             )
             if reserve and judged.outcome == "allow":
                 self.windows.record(employee_id, judged.facts.customer_ids, now)
+        finally:
+            if reserve:
+                stripe.release()
         return judged
 
     def _judge_unlocked(
@@ -296,15 +304,16 @@ class Door:
     async def reveal_async(
         self, employee_id: str, customer_id: str, fields: tuple[str, ...], why: Justification
     ) -> Outcome | None:
-        """`reveal` for the event loop (see `inline`). Returns None when the answer would be
-        a pending request: nothing is recorded yet, and the caller takes the threaded path."""
+        """`reveal` for the event loop (see `inline`). Returns None, with nothing recorded, when
+        the answer would be a pending request or the employee's lock is held by a thread: the
+        caller then takes the threaded path."""
         if not fields:
             raise InputError("name at least one field to reveal")
         resource = Resource("customer", (customer_id,), tuple(fields))
         action = "customer.view"
-        judged = self._judge(employee_id, action, resource, why)
-        if judged.outcome == "pending":
-            return None
+        judged = self._judge(employee_id, action, resource, why, wait=False)
+        if judged is None or judged.outcome == "pending":
+            return None  # a busy lock or a request to create: both go to the thread path
         entry, rows = self._entry(
             employee_id,
             action,

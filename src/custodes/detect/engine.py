@@ -53,11 +53,14 @@ class Engine:
     con: Any
     spark: Any = None
     _count: int = field(default=0)
+    _held: list[Any] = field(default_factory=list)
 
     def inputs(self, inputs: Inputs) -> dict[str, Table]:
         """The canonical input tables on this backend (used in place when DuckDB holds them)."""
         resident = inputs.resident
         if self.name == "duckdb" and resident is not None and resident.visible_to(self.con.con):
+            # Tables used in place must outlive the caller's `Inputs`: the engine holds them.
+            self._held.append(resident)
             return {name: self.con.table(name, database=resident.schema) for name in inputs.NAMES}
         return {name: self.register(name, inputs.arrow(name)) for name in inputs.NAMES}
 
@@ -100,6 +103,7 @@ class Engine:
         return self.con.execute(expr)
 
     def close(self) -> None:
+        self._held.clear()  # the inputs' tables may go once nothing else holds them
         if self.name == "duckdb":
             self.con.disconnect()
 

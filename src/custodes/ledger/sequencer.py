@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -370,20 +370,27 @@ class GroupCommitter:
 
 
 def _notify(waiters: list[_Waiter], results: list[int | BaseException]) -> None:
+    """Hand each waiter its result. Nothing here may raise: the committer thread must live."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | BaseException]]]
     by_loop = {}
     for waiter, result in zip(waiters, results, strict=True):
         if isinstance(waiter, Future):
-            if isinstance(result, BaseException):
-                waiter.set_exception(result)
-            else:
-                waiter.set_result(result)
+            _settle_thread_future(waiter, result)
         else:
             loop, future = waiter
             by_loop.setdefault(loop, []).append((future, result))
     for loop, settled in by_loop.items():
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
             loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle_thread_future(future: Future[int], result: int | BaseException) -> None:
+    # A caller may have cancelled its future (e.g. through asyncio.wrap_future).
+    with contextlib.suppress(InvalidStateError):
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 def open_sequencer_for(engine: Engine, signer: Signer | None, origin: str) -> Sequencer:

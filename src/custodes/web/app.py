@@ -57,12 +57,14 @@ def create_app(
         # tens of milliseconds to a few (bench/README.md).
         gc.collect()
         gc.freeze()
-        yield
-        gc.unfreeze()  # collectable again once the server stops (tests build many apps)
-        if committer is not None:
-            committer.close()
-        if sequencer is not None:
-            sequencer.close()
+        try:
+            yield
+        finally:
+            gc.unfreeze()  # collectable again once the server stops (tests build many apps)
+            if committer is not None:
+                committer.close()
+            if sequencer is not None:
+                sequencer.close()
 
     app = FastAPI(
         title="custodes",

@@ -87,14 +87,17 @@ def _many_customers_for_a1(api: Api, keyring: FileKeyring, n: int) -> list[str]:
     return ids
 
 
+@pytest.mark.parametrize("counts", ["windows", "index"])
 @pytest.mark.parametrize("path", ["threads", "event_loop"])
 def test_concurrent_reveals_cannot_overshoot_the_limit(
-    api: Api, keyring: FileKeyring, path: str
+    api: Api, keyring: FileKeyring, path: str, counts: str
 ) -> None:
     """A burst of parallel reveals by one employee gets exactly the limit, the rest wait for
-    approval: the count and the reservation are one step, not a read before a slow append."""
+    approval: the count and the reservation are one step, not a read before a slow append.
+    Both ways of counting: in-memory windows (one process) and the index (API workers)."""
     door: Door = api.client.app.state.door
     door.config.limits = RateLimits(per_hour=3, per_day=100)
+    door.config.local_rate_windows = counts == "windows"
     ids = _many_customers_for_a1(api, keyring, 12)
 
     def why(cid: str) -> Justification:
@@ -121,6 +124,7 @@ def test_concurrent_reveals_cannot_overshoot_the_limit(
 
         outcomes = asyncio.run(burst())
     assert sorted(outcomes) == ["allow"] * 3 + ["pending"] * (len(ids) - 3)
+    assert not door.in_flight._customers  # every reservation released after its commit
 
 
 def test_the_event_loop_never_waits_on_a_thread_holding_the_employee(

@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -34,7 +34,7 @@ from custodes.access.model import DUAL_CONTROL, Decision, Justification, Resourc
 from custodes.access.models import AccessRequest, Approval, BreakGlassGrant
 from custodes.access.notify import Notifier, Outbox
 from custodes.access.policy import Policy
-from custodes.access.ratelimit import RevealWindows
+from custodes.access.ratelimit import InFlight, RevealWindows
 from custodes.errors import CustodesError, InputError
 from custodes.ledger.entry import LedgerEntry
 from custodes.marketplace.models import Employee, Order, Review, Seller
@@ -82,6 +82,7 @@ class _Judged:
     rules: tuple[str, ...]
     facts: Facts
     now: datetime
+    in_flight: tuple[str, ...] = ()  # customers reserved in `Door.in_flight` until the commit
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class Door:
         self.windows = RevealWindows()
         # Judging a reveal and counting it is one step per employee (striped: bounded memory).
         self._judging = [threading.Lock() for _ in range(64)]
+        self.in_flight = InFlight()
 
     # -- recording ------------------------------------------------------------------------------
     def _record(self, *args: Any, **kwargs: Any) -> int:
@@ -195,18 +197,21 @@ class Door:
     ) -> tuple[Decision, Facts]:
         judged = self._judge(employee_id, action, resource, justification, approved)
         assert judged is not None  # a waiting judge always answers
-        index = self._record(
-            employee_id,
-            action,
-            resource,
-            justification,
-            judged.outcome,
-            judged.reason,
-            judged.facts,
-            judged.now,
-            approval=approval,
-            request_id=request_id,
-        )
+        try:
+            index = self._record(
+                employee_id,
+                action,
+                resource,
+                justification,
+                judged.outcome,
+                judged.reason,
+                judged.facts,
+                judged.now,
+                approval=approval,
+                request_id=request_id,
+            )
+        finally:
+            self._settled(employee_id, judged)
         decision = Decision(judged.outcome, judged.reason, action, index, request_id, judged.rules)
         return decision, judged.facts
 
@@ -225,25 +230,40 @@ class Door:
         a lock for that employee, in the same step as the count it was judged on: a burst of
         parallel reveals cannot all pass on one stale count while their appends are in flight.
         Should the append then fail, the reveal still counts, which errs on the strict side.
+        API workers (no local windows) count from the index plus their own reveals in flight,
+        which `_settled` releases once the append is done.
         With `wait=False` (the event loop, which must not block on a thread) a held lock
         returns None instead.
         """
         reserve = action == "customer.view" and bool(resource.fields)
-        reserve = reserve and self.config.local_rate_windows
+        local = self.config.local_rate_windows
         stripe = self._judging[hash(employee_id) % len(self._judging)]
         if reserve and not stripe.acquire(blocking=wait):
             return None
         try:
             now = self.clock()  # inside the lock: windows only move forward
+            flying = (
+                0 if local or not reserve else self.in_flight.others(employee_id, set(resource.ids))
+            )
             judged = self._judge_unlocked(
-                employee_id, action, resource, justification, approved, now
+                employee_id, action, resource, justification, approved, now, flying
             )
             if reserve and judged.outcome == "allow":
-                self.windows.record(employee_id, judged.facts.customer_ids, now)
+                customers = judged.facts.customer_ids
+                if local:
+                    self.windows.record(employee_id, customers, now)
+                else:
+                    self.in_flight.add(employee_id, customers)
+                    judged = replace(judged, in_flight=tuple(customers))
         finally:
             if reserve:
                 stripe.release()
         return judged
+
+    def _settled(self, employee_id: str, judged: _Judged) -> None:
+        """The append is done (committed, so in the index, or failed): release the reservation."""
+        if judged.in_flight:
+            self.in_flight.remove(employee_id, list(judged.in_flight))
 
     def _judge_unlocked(
         self,
@@ -253,6 +273,7 @@ class Door:
         justification: Justification,
         approved: bool,
         now: datetime,
+        in_flight: int = 0,
     ) -> _Judged:
         with self.engine.connect().execution_options(**READ_ONLY) as session:
             facts = load_facts(
@@ -264,6 +285,7 @@ class Door:
                 now,
                 self.config.limits,
                 self.windows if self.config.local_rate_windows else None,
+                in_flight,
             )
             outcome, reason, rules = decide(
                 self.policy, action, facts, self.config.limits, approved
@@ -324,7 +346,10 @@ class Door:
             judged.facts,
             judged.now,
         )
-        index = await self.ledger.append_async(entry, rows)  # type: ignore[attr-defined]
+        try:
+            index = await self.ledger.append_async(entry, rows)  # type: ignore[attr-defined]
+        finally:
+            self._settled(employee_id, judged)
         decision = Decision(judged.outcome, judged.reason, action, index, None, judged.rules)
         if not decision.allowed:
             return Outcome(decision)

@@ -126,7 +126,10 @@ def load_facts(
     now: datetime,
     limits: RateLimits,
     windows: RevealWindows | None = None,
+    in_flight: int = 0,
 ) -> Facts:
+    """`in_flight`: other customers this employee has reveals of allowed but not yet in the
+    index (API workers); they count as revealed."""
     employee, case = _person_and_case(session, employee_id, justification.case_id)
     found, pseudonyms, sellers = _resource_links(session, resource)
     customers = set(pseudonyms)
@@ -162,7 +165,8 @@ def load_facts(
         if windows is not None:
             counts = windows.counts(session, employee_id, customers, now)
         else:
-            counts = _revealed_counts(session, employee_id, customers, now)
+            hour, day = _revealed_counts(session, employee_id, customers, now)
+            counts = hour + in_flight, day + in_flight
         facts.new_customers_hour, facts.new_customers_day = counts
     return facts
 

@@ -3,10 +3,14 @@
 The process that holds the sequencer is the only one recording reveals, so it can keep these
 windows itself: seeded once per employee from the ledger access index, then updated as it
 records. That takes two aggregate queries off every reveal.
+
+API workers count committed reveals from the index instead; `InFlight` adds the reveals they
+allowed whose appends have not committed yet, so a burst cannot pass on one stale count.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from threading import Lock
 
@@ -67,3 +71,33 @@ class RevealWindows:
                 cutoff = now - DAY
                 for customer in [c for c, t in seen.items() if t <= cutoff]:
                     del seen[customer]
+
+
+class InFlight:
+    """Allowed reveals between their decision and their commit, per employee (API workers)."""
+
+    def __init__(self) -> None:
+        self._customers: dict[str, Counter[str]] = {}
+        self._lock = Lock()
+
+    def others(self, employee_id: str, customers: set[str]) -> int:
+        """Customers in flight for this employee besides `customers` (counted as new: a
+        customer also in the index is then counted twice for a moment, the strict side)."""
+        with self._lock:
+            flying = self._customers.get(employee_id)
+            return len(set(flying) - customers) if flying else 0
+
+    def add(self, employee_id: str, customers: list[str]) -> None:
+        with self._lock:
+            self._customers.setdefault(employee_id, Counter()).update(customers)
+
+    def remove(self, employee_id: str, customers: list[str]) -> None:
+        with self._lock:
+            flying = self._customers.get(employee_id)
+            if flying is None:
+                return
+            flying.subtract(customers)
+            for customer in [c for c, n in flying.items() if n <= 0]:
+                del flying[customer]
+            if not flying:
+                del self._customers[employee_id]

@@ -242,8 +242,8 @@ class Door:
             return None
         try:
             now = self.clock()  # inside the lock: windows only move forward
-            flying = (
-                0 if local or not reserve else self.in_flight.others(employee_id, set(resource.ids))
+            flying = frozenset(
+                () if local or not reserve else self.in_flight.customers(employee_id)
             )
             judged = self._judge_unlocked(
                 employee_id, action, resource, justification, approved, now, flying
@@ -273,7 +273,7 @@ class Door:
         justification: Justification,
         approved: bool,
         now: datetime,
-        in_flight: int = 0,
+        in_flight: frozenset[str] = frozenset(),
     ) -> _Judged:
         with self.engine.connect().execution_options(**READ_ONLY) as session:
             facts = load_facts(

@@ -126,10 +126,10 @@ def load_facts(
     now: datetime,
     limits: RateLimits,
     windows: RevealWindows | None = None,
-    in_flight: int = 0,
+    in_flight: frozenset[str] = frozenset(),
 ) -> Facts:
-    """`in_flight`: other customers this employee has reveals of allowed but not yet in the
-    index (API workers); they count as revealed."""
+    """`in_flight`: customers this employee has reveals of allowed but not yet in the index
+    (API workers); they count as revealed now, like this request's own."""
     employee, case = _person_and_case(session, employee_id, justification.case_id)
     found, pseudonyms, sellers = _resource_links(session, resource)
     customers = set(pseudonyms)
@@ -165,8 +165,7 @@ def load_facts(
         if windows is not None:
             counts = windows.counts(session, employee_id, customers, now)
         else:
-            hour, day = _revealed_counts(session, employee_id, customers, now)
-            counts = hour + in_flight, day + in_flight
+            counts = _revealed_counts(session, employee_id, customers | in_flight, now)
         facts.new_customers_hour, facts.new_customers_day = counts
     return facts
 
@@ -232,35 +231,32 @@ def _revealed_counts(
 ) -> tuple[int, int]:
     """Distinct customers revealed in the last hour and day, this request's new ones included.
 
-    Aggregates over the (actor, time) index in driver SQL (times bound exactly as stored): the
-    hot path must not fetch every past row, nor pay for statement construction.
+    One aggregate over the (actor, time) index in driver SQL (times bound exactly as stored):
+    one statement is one snapshot, so a reveal committing meanwhile is counted once, not zero
+    times or twice; and the hot path neither fetches past rows nor pays for statement building.
     """
     hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
     bind = LedgerAccessIndex.__table__.c.time.type._cached_bind_processor(conn.dialect)
     stamp = bind or (lambda value: value)
-    window = (employee_id, stamp(day_ago), stamp(now))
-    day, hour = conn.exec_driver_sql(
+    wanted = sorted(customers)
+    mine = f"subject_id IN ({', '.join('?' for _ in wanted)})" if wanted else "1 = 0"
+    day, hour, seen_day, seen_hour = conn.exec_driver_sql(
         driver_sql(
             conn.dialect,
             "SELECT count(DISTINCT subject_id), "
-            f"count(DISTINCT CASE WHEN time > ? THEN subject_id END) {_RECENT}",
+            "count(DISTINCT CASE WHEN time > ? THEN subject_id END), "
+            f"count(DISTINCT CASE WHEN {mine} THEN subject_id END), "
+            f"count(DISTINCT CASE WHEN time > ? AND {mine} THEN subject_id END) {_RECENT}",
         ),
-        (stamp(hour_ago), *window),
+        (
+            stamp(hour_ago),
+            *wanted,
+            stamp(hour_ago),
+            *wanted,
+            employee_id,
+            stamp(day_ago),
+            stamp(now),
+        ),
     ).one()
-    wanted = sorted(customers)
-    marks = ", ".join("?" for _ in wanted)
-    seen = (
-        conn.exec_driver_sql(
-            driver_sql(
-                conn.dialect,
-                f"SELECT subject_id, max(time) {_RECENT} AND subject_id IN ({marks}) "
-                "GROUP BY subject_id",
-            ),
-            (*window, *wanted),
-        ).all()
-        if wanted
-        else []
-    )
-    new_day = len(customers) - len(seen)
-    new_hour = len(customers) - sum(1 for _, last in seen if (as_utc(last) or now) > hour_ago)
+    new_day, new_hour = len(wanted) - int(seen_day), len(wanted) - int(seen_hour)
     return int(hour) + new_hour, int(day) + new_day

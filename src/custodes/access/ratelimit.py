@@ -80,12 +80,10 @@ class InFlight:
         self._customers: dict[str, Counter[str]] = {}
         self._lock = Lock()
 
-    def others(self, employee_id: str, customers: set[str]) -> int:
-        """Customers in flight for this employee besides `customers` (counted as new: a
-        customer also in the index is then counted twice for a moment, the strict side)."""
+    def customers(self, employee_id: str) -> set[str]:
+        """This employee's customers in flight: they count as revealed now."""
         with self._lock:
-            flying = self._customers.get(employee_id)
-            return len(set(flying) - customers) if flying else 0
+            return set(self._customers.get(employee_id, ()))
 
     def add(self, employee_id: str, customers: list[str]) -> None:
         with self._lock:

@@ -199,3 +199,14 @@ def test_features_outlive_the_inputs_object(labelled: tuple[Path, dict]) -> None
         assert engine.fetch(features.ev.count().as_table()).iloc[0, 0] > 0
     finally:
         engine.close()
+
+
+def test_duckdb_spills_only_to_a_private_folder() -> None:
+    """Raw input tables (with e-mails) must not spill into the working directory."""
+    con = duckdb_connection()
+    try:
+        (folder,) = con.execute("SELECT current_setting('temp_directory')").fetchone()
+    finally:
+        con.close()
+    assert Path(folder).is_dir() and not Path(folder).is_relative_to(Path.cwd())
+    assert Path(folder).stat().st_mode & 0o077 == 0

@@ -482,6 +482,13 @@ class Door:
         except OSError as exc:  # notification is best effort; the request still waits
             log.warning("could not notify approvers of %s: %s", request_id, type(exc).__name__)
 
+    def request_action(self, request_id: str) -> str | None:
+        """The action a request asks for (None if there is no such request)."""
+        with Session(self.engine) as session:
+            return session.scalar(
+                select(AccessRequest.action).where(AccessRequest.request_id == request_id)
+            )
+
     def preview(self, request_id: str) -> dict[str, Any]:
         """What an approver sees: the request and masked customer data, never plaintext."""
         with Session(self.engine) as session:
@@ -609,6 +616,15 @@ class Door:
                     update(AccessRequest)
                     .where(AccessRequest.request_id == request_id)
                     .values(status="refused", decided_at=now)
+                )
+                # A refused break-glass review ends the grant it reviews, at once.
+                session.execute(
+                    update(BreakGlassGrant)
+                    .where(
+                        BreakGlassGrant.review_request_id == request_id,
+                        BreakGlassGrant.expires_at > now,
+                    )
+                    .values(expires_at=now)
                 )
         return Outcome(
             Decision(

@@ -11,11 +11,20 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from custodes.access.door import Conflict, Door, NotFound, Outcome
-from custodes.access.model import JUSTIFICATIONS, PII_FIELDS, Decision, Justification, Resource
+from custodes.access.facts import employee_active, management_chain
+from custodes.access.model import (
+    JUSTIFICATIONS,
+    PII_FIELDS,
+    REVEALING,
+    Decision,
+    Justification,
+    Resource,
+)
 from custodes.access.tokens import TokenInfo, authenticate
 from custodes.errors import InputError
 from custodes.ledger.entry import LedgerEntry
@@ -381,13 +390,21 @@ def access_router() -> APIRouter:
     def open_case(
         body: CaseIn, request: Request, employee: Employee_, _: TokenInfo = require("cases:write")
     ) -> CaseOut:
+        """A case is what lets its assignee read a customer, so nobody opens one for
+        themselves, and only active employees open or hold one. Ledgered before it exists."""
         now = datetime.now(UTC)
-        with Session(request.app.state.engine) as session, session.begin():
-            if session.get(Employee, employee) is None:
-                raise _Forbidden("unknown acting employee")
-            if session.get(Employee, body.assignee) is None:
+        engine = request.app.state.engine
+        with Session(engine) as session:
+            _active_actor(session, employee, now)
+            if body.assignee == employee:
+                raise _Forbidden("a case is opened for someone else, never for oneself")
+            assignee = session.get(Employee, body.assignee)
+            if assignee is None:
                 raise NotFound(f"no employee {body.assignee}")
-            if body.customer_id and session.get(Customer, body.customer_id) is None:
+            if not employee_active(assignee, now):
+                raise Conflict(f"employee {body.assignee} is not active")
+            customer = session.get(Customer, body.customer_id) if body.customer_id else None
+            if body.customer_id and customer is None:
                 raise NotFound(f"no customer {body.customer_id}")
             if body.seller_id and session.get(Seller, body.seller_id) is None:
                 raise NotFound(f"no seller {body.seller_id}")
@@ -395,17 +412,23 @@ def access_router() -> APIRouter:
                 raise InputError("a case concerns a customer, a seller, or both")
             if session.get(Case, body.case_id) is not None:
                 raise Conflict(f"case {body.case_id} already exists")
-            case = Case(
-                case_id=body.case_id,
-                kind=body.kind,
-                employee_id=body.assignee,
-                customer_id=body.customer_id,
-                seller_id=body.seller_id,
-                opened_at=now,
-            )
-            session.add(case)
-        _record_case(request, employee, case, "case.open")
-        return _case_out(case)
+            pseudonym = customer.pseudonym if customer else None
+        case = Case(
+            case_id=body.case_id,
+            kind=body.kind,
+            employee_id=body.assignee,
+            customer_id=body.customer_id,
+            seller_id=body.seller_id,
+            opened_at=now,
+        )
+        out = _case_out(case)
+        _record_case(request, employee, out, pseudonym, "case.open")
+        try:
+            with Session(engine) as session, session.begin():
+                session.add(case)
+        except IntegrityError:
+            raise Conflict(f"case {body.case_id} already exists") from None
+        return out
 
     @router.get("/cases/{case_id}", response_model=CaseOut, responses=responses)
     def get_case(
@@ -424,15 +447,35 @@ def access_router() -> APIRouter:
         employee: Employee_,
         _: TokenInfo = require("cases:write"),
     ) -> CaseOut:
-        with Session(request.app.state.engine) as session, session.begin():
+        """Closed by its assignee, someone above them, or a privacy officer; ledgered first."""
+        now = datetime.now(UTC)
+        engine = request.app.state.engine
+        with Session(engine) as session:
+            actor = _active_actor(session, employee, now)
             case = session.get(Case, case_id)
             if case is None:
                 raise NotFound(f"no case {case_id}")
             if case.closed_at is not None:
                 raise Conflict(f"case {case_id} is already closed")
-            case.closed_at = datetime.now(UTC)
-        _record_case(request, employee, case, "case.close")
-        return _case_out(case)
+            allowed = (
+                employee == case.employee_id
+                or actor.role == "privacy_officer"
+                or employee in management_chain(session, case.employee_id)
+            )
+            if not allowed:
+                raise _Forbidden("only the assignee, their managers or a privacy officer close it")
+            customer = session.get(Customer, case.customer_id) if case.customer_id else None
+            out = _case_out(case).model_copy(update={"closed_at": now})
+        _record_case(request, employee, out, customer.pseudonym if customer else None, "case.close")
+        with Session(engine) as session, session.begin():
+            closed = session.execute(
+                update(Case)
+                .where(Case.case_id == case_id, Case.closed_at.is_(None))
+                .values(closed_at=now)
+            ).rowcount
+        if not closed:
+            raise Conflict(f"case {case_id} is already closed")
+        return out
 
     @router.post(
         "/requests",
@@ -485,9 +528,13 @@ def access_router() -> APIRouter:
         request_id: PathId,
         request: Request,
         employee: Employee_,
-        _: TokenInfo = require("requests:write"),
+        token: TokenInfo = require("requests:write"),
     ) -> Any:
-        return _outcome_response(_door(request).execute(employee, request_id))
+        door = _door(request)
+        # Executing a reveal or an export hands out PII: the same scope as a direct reveal.
+        if "customers:reveal" not in token.scopes and door.request_action(request_id) in REVEALING:
+            raise _Forbidden("this request returns customer data: the token lacks customers:reveal")
+        return _outcome_response(door.execute(employee, request_id))
 
     @router.get("/decisions", responses=responses, summary="Ledgered decisions about a subject")
     def decisions(
@@ -568,8 +615,19 @@ def _case_out(case: Case) -> CaseOut:
     )
 
 
-def _record_case(request: Request, employee: str, case: Case, action: str) -> None:
+def _active_actor(session: Session, employee_id: str, now: datetime) -> Employee:
+    actor = session.get(Employee, employee_id)
+    if actor is None or not employee_active(actor, now):
+        raise _Forbidden("the acting employee is unknown or not active")
+    return actor
+
+
+def _record_case(
+    request: Request, employee: str, case: CaseOut, pseudonym: str | None, action: str
+) -> None:
     refs = [f"case:{case.case_id}"]
+    if pseudonym:
+        refs.append(f"customer:{pseudonym}")
     if case.seller_id:
         refs.append(f"seller:{case.seller_id}")
     _door(request).ledger.append(
@@ -581,7 +639,7 @@ def _record_case(request: Request, employee: str, case: Case, action: str) -> No
             resources=refs,
             case=case.case_id,
             kind="case",
-            extra={"assignee": case.employee_id},
+            extra={"assignee": case.assignee, "case_kind": case.kind},
         ).encode()
     )
 

@@ -13,6 +13,8 @@ from custodes.marketplace.models import ACCESS_ACTIONS
 ACTIONS = (*ACCESS_ACTIONS, "break_glass")
 # Irreversible or bulk: never done on one person's word.
 DUAL_CONTROL = frozenset({"review.delete", "seller.reinstate", "customer.export"})
+REVEALING = frozenset({"customer.view", "customer.export"})
+"""Actions whose execution hands out customer PII (the token must carry customers:reveal)."""
 JUSTIFICATIONS = (
     "customer_contact",
     "order_dispute",

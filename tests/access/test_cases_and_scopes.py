@@ -1,0 +1,131 @@
+"""Case management is itself guarded (no self-assignment, active actors, who may close) and
+ledgered; executing a PII request needs the reveal scope; a refused break-glass review ends
+the grant; every error, even an unexpected one, is problem+json without echoed input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy.orm import Session
+
+from custodes.access.tokens import create_token
+from custodes.ledger.storage import LedgerReader
+from tests.access.conftest import Api
+from tests.access.test_dual_control import _approve, _request
+
+REVEAL_C2 = {"fields": ["email"], "justification": {"code": "customer_contact", "case_id": "KN"}}
+REVEAL_C1 = {"fields": ["email"], "justification": {"code": "customer_contact", "case_id": "K1"}}
+CASE_C2_FOR_A2 = {
+    "case_id": "KN",
+    "kind": "customer_contact",
+    "assignee": "A2",
+    "customer_id": "C2",
+}
+
+
+def _entries(api: Api) -> list[dict]:
+    reader = LedgerReader(api.engine)
+    return [json.loads(e) for e in reader.entries(0, reader.head().size)]
+
+
+def test_nobody_opens_a_case_for_themselves(api: Api) -> None:
+    before = len(_entries(api))
+    response = api.call("POST", "/v1/cases", "A2", json=CASE_C2_FOR_A2)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert api.call("POST", "/v1/customers/C2/reveal", "A2", json=REVEAL_C2).status_code == 403
+    assert len(_entries(api)) == before + 1  # only the denied reveal
+
+
+def test_a_manager_opens_a_case_it_is_ledgered_and_it_lets_the_assignee_read(api: Api) -> None:
+    opened = api.call("POST", "/v1/cases", "M2", json=CASE_C2_FOR_A2)
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["assignee"] == "A2" and opened.json()["closed_at"] is None
+    entry = _entries(api)[-1]
+    assert (entry["action"], entry["actor"], entry["extra"]["assignee"]) == (
+        "case.open",
+        "M2",
+        "A2",
+    )
+    assert any(r.startswith("customer:cp_") for r in entry["resources"])
+    assert "C2" not in json.dumps(entry)  # the customer appears only as a pseudonym
+    assert api.call("POST", "/v1/customers/C2/reveal", "A2", json=REVEAL_C2).status_code == 200
+    assert api.call("POST", "/v1/cases", "M2", json=CASE_C2_FOR_A2).status_code == 409
+
+
+@pytest.mark.parametrize(("actor", "status"), [("X1", 403), ("D1", 403), ("A2", 403)])
+def test_only_the_assignee_their_managers_or_privacy_close_a_case(
+    api: Api, actor: str, status: int
+) -> None:
+    assert api.call("POST", "/v1/cases/K1/close", actor).status_code == status
+    assert api.call("POST", "/v1/customers/C1/reveal", "A1", json=REVEAL_C1).status_code == 200
+
+
+def test_a_manager_closes_a_case_once_and_the_close_is_ledgered(api: Api) -> None:
+    closed = api.call("POST", "/v1/cases/K1/close", "M2")
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["closed_at"]
+    assert _entries(api)[-1]["action"] == "case.close"
+    assert api.call("POST", "/v1/cases/K1/close", "M2").status_code == 409
+    assert api.call("POST", "/v1/customers/C1/reveal", "A1", json=REVEAL_C1).status_code == 403
+
+
+def test_a_suspended_employee_opens_no_case(api: Api) -> None:
+    body = {**CASE_C2_FOR_A2, "case_id": "KS"}
+    assert api.call("POST", "/v1/cases", "X1", json=body).status_code == 403
+
+
+def test_executing_an_export_needs_the_reveal_scope(api: Api) -> None:
+    body = {
+        "action": "customer.export",
+        "resource": {"kind": "customer", "ids": ["C1"], "fields": ["email"]},
+        "justification": {"code": "legal", "text": "subject access request"},
+    }
+    request_id, digest = _request(api, body, employee="P1")
+    assert _approve(api, request_id, digest, "P2").status_code == 200
+    with Session(api.engine) as session, session.begin():
+        _, narrow = create_token(session, "workflow", ["requests:write"])
+    response = api.client.post(
+        f"/v1/requests/{request_id}/execute",
+        headers={"Authorization": f"Bearer {narrow}", "X-Custodes-Employee": "P1"},
+    )
+    assert response.status_code == 403 and "quentin" not in response.text
+    # With the scope, it executes (once).
+    done = api.call("POST", f"/v1/requests/{request_id}/execute", "P1")
+    assert done.status_code == 200 and done.json()["result"]["C1"]["email"]
+
+
+def test_a_refused_break_glass_review_ends_the_grant(api: Api) -> None:
+    reveal = {"fields": ["phone"], "justification": {"code": "customer_contact"}}
+    granted = api.call(
+        "POST",
+        "/v1/break-glass",
+        "A2",
+        json={"customer_id": "C2", "reason": "customer locked out, fraud call"},
+    )
+    review_id = granted.json()["result"]["review_request_id"]
+    assert api.call("POST", "/v1/customers/C2/reveal", "A2", json=reveal).status_code == 200
+    refused = api.call("POST", f"/v1/requests/{review_id}/refuse", "P1")
+    assert refused.status_code == 200, refused.text
+    assert api.call("POST", "/v1/customers/C2/reveal", "A2", json=reveal).status_code == 403
+
+
+def test_unknown_keys_are_not_echoed(api: Api) -> None:
+    body = {**REVEAL_C2, "jane.doe@example.com": 1}
+    response = api.call("POST", "/v1/customers/C2/reveal", "A2", json=body)
+    assert response.status_code == 422 and "jane.doe" not in response.text
+
+
+def test_an_unexpected_error_is_a_problem_without_its_message(api: Api, monkeypatch) -> None:
+    door = api.client.app.state.door
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("quentin.q@mailbox.example broke it")
+
+    monkeypatch.setattr(door, "reveal_async", broken)
+    monkeypatch.setattr(door, "reveal", broken)
+    response = api.call("POST", "/v1/customers/C1/reveal", "A1", json=REVEAL_C1)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "quentin" not in response.text

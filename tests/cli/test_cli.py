@@ -184,3 +184,19 @@ def test_serve_end_to_end(home: Path, tmp_path: Path, workers: int) -> None:
     run(home, "ledger", "export", str(tmp_path / "export"))
     pub = str(home / "keys" / "ledger.pub")
     assert "size 2" in run(home, "ledger", "verify", str(tmp_path / "export"), "--key", pub).stdout
+
+
+def test_usage_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
+    for args in (("sim", str(tmp_path / "d"), "--employees", "5"), ("import",), ("nosuch",)):
+        result = run(tmp_path, *args, ok=False)
+        assert result.returncode == 2, args
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    real = tmp_path / "home"
+    real.mkdir()
+    (real / "keyring.json").write_text("{}")
+    result = run(tmp_path, "demo", "--home", str(real), "--customers", "50", ok=False)
+    assert result.returncode == 1 and "not a demo folder" in result.stderr
+    assert (real / "keyring.json").read_text() == "{}"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from custodes.config import Settings
 from custodes.dataset.loader import import_dataset
+from custodes.errors import InputError
 from custodes.marketplace.models import Case, Customer, Employee, Order, Review, Seller
 from custodes.sim import SimConfig, generate
 from custodes.store.engine import make_engine
@@ -33,10 +34,25 @@ class DemoOptions:
     days: int = 14
 
 
+DEMO_MARKER = ".custodes-demo"
+
+
+def _replace_demo_home(home: Path) -> None:
+    """Start from an empty folder, but only ever delete one an earlier demo made: pointed at a
+    real home by mistake, the demo would otherwise destroy its keyring and database."""
+    if home.exists():
+        if not home.is_dir() or (any(home.iterdir()) and not (home / DEMO_MARKER).exists()):
+            raise InputError(
+                f"{home} is not a demo folder (no {DEMO_MARKER} marker); not touching it"
+            )
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    (home / DEMO_MARKER).write_text("made by `custodes demo`; the next demo replaces this folder\n")
+
+
 def run_demo(options: DemoOptions, console: Console) -> dict[str, int]:
     """Generate, encrypt, import and summarise a small marketplace; returns the counts shown."""
-    if options.home.exists():
-        shutil.rmtree(options.home)
+    _replace_demo_home(options.home)
     settings = Settings(home=options.home, database_url=f"sqlite:///{options.home / 'custodes.db'}")
     keyring = FileKeyring.create(settings.keys_dir)
     engine = make_engine(settings.database_url)

@@ -146,7 +146,7 @@ def demo(
     ),
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
     customers: Annotated[int, typer.Option(min=1)] = 2000,
-    employees: Annotated[int, typer.Option(min=5)] = 60,
+    employees: Annotated[int, typer.Option(min=10)] = 60,
     days: Annotated[int, typer.Option(min=1)] = 14,
     serve: Annotated[bool, typer.Option(help="Serve the console afterwards.")] = False,
 ) -> None:
@@ -163,7 +163,7 @@ def sim(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the dataset into.")],
     seed: Annotated[int, typer.Option()] = 7,
     customers: Annotated[int, typer.Option(min=1)] = 1000,
-    employees: Annotated[int, typer.Option(min=5)] = 50,
+    employees: Annotated[int, typer.Option(min=10)] = 50,
     days: Annotated[int, typer.Option(min=1)] = 30,
 ) -> None:
     """Write a deterministic synthetic marketplace in the dataset-folder format."""
@@ -331,6 +331,13 @@ def _progress() -> Progress:
     )
 
 
+def _usage_error(exc: Exception) -> None:
+    """A bad option or argument: one line on stderr (click's message), no traceback."""
+    message = getattr(exc, "format_message", lambda: str(exc))()
+    print(f"custodes: error: {' '.join(str(message).split())}", file=sys.stderr)
+    sys.exit(int(getattr(exc, "exit_code", 2)))
+
+
 def run() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit."""
     try:
@@ -339,14 +346,14 @@ def run() -> None:
     except (CustodesError, LedgerError) as exc:
         print(f"custodes: error: {exc}", file=sys.stderr)
         sys.exit(1)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         print("custodes: aborted", file=sys.stderr)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    except (click.ClickException, typer.TyperException) as exc:
+        # Newer typer vendors its own click: usage errors arrive as TyperException.
+        _usage_error(exc)
     sys.exit(code if isinstance(code, int) else 0)
 
 

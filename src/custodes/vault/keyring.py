@@ -8,10 +8,14 @@ CUSTODES_HOME, written atomically so a crash never leaves half a keyring.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -49,6 +53,9 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text, validate=True)
 
 
+FOLLOW_INTERVAL = 0.5  # seconds between looks at the keyring file for another process's change
+
+
 class FileKeyring:
     """A keyring in a local file: KEK versions, the active one, retired ones, two HMAC keys."""
 
@@ -56,6 +63,8 @@ class FileKeyring:
         self._path = path
         self._lock = threading.Lock()
         self._load(data)
+        self._stamp = _stamp(path)
+        self._checked = time.monotonic()
 
     def _load(self, data: dict[str, object]) -> None:
         try:
@@ -115,6 +124,18 @@ class FileKeyring:
         fresh = FileKeyring.open(self._path.parent)
         with self._lock:
             self._load(fresh._serialise())
+            self._stamp = fresh._stamp
+
+    def _follow_file(self) -> None:
+        """Reload when the file changed: a long-running server must wrap under the version
+        `keys rotate` made active, and stop unwrapping one `keys retire` destroyed. Looked at
+        no more than twice a second: a `stat` per sealed record would slow imports."""
+        now = time.monotonic()
+        if now - self._checked < FOLLOW_INTERVAL:
+            return
+        self._checked = now
+        if _stamp(self._path) != self._stamp:
+            self.reload()
 
     def _serialise(self) -> dict[str, object]:
         return {
@@ -148,12 +169,14 @@ class FileKeyring:
 
     def wrap(self, data_key: bytes, context: bytes) -> tuple[int, bytes]:
         """Wrap a data key under the active KEK, bound to `context` (the customer id)."""
+        self._follow_file()
         version = self._active
         nonce = os.urandom(_NONCE)
         aad = b"custodes/dk/v1|%d|" % version + context
         return version, nonce + self._keks[version].encrypt(nonce, data_key, aad)
 
     def unwrap(self, version: int, wrapped: bytes, context: bytes) -> bytes:
+        self._follow_file()
         if version not in self._keks:
             self.reload()
         if version not in self._keks:
@@ -165,20 +188,32 @@ class FileKeyring:
             raise DecryptionError("data key failed to unwrap: wrong key or tampered") from None
 
     # -- rotation -------------------------------------------------------------
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """One writer at a time across processes, working on the file as it is now: two
+        rotations at once must not both make a "v2" and lose one of them."""
+        with (self._path.with_suffix(".lock")).open("a") as lock_file:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+            self.reload()
+            with self._lock:
+                yield
+                _write_private(self._path, self._serialise())
+                self._stamp = _stamp(self._path)
+
     def add_version(self) -> int:
         """Add a KEK version and make it active; older versions still unwrap until retired."""
-        with self._lock:
-            version = max(self._keks) + 1
+        with self._changing():
+            # Never reuse a number, not even a retired one's.
+            version = max([*self._keks, *self._retired]) + 1
             raw = AESGCM.generate_key(bit_length=256)
             self._raw_keks[version] = _b64(raw)
             self._keks[version] = AESGCM(raw)
             self._active = version
-            _write_private(self._path, self._serialise())
         return version
 
     def retire(self, version: int) -> None:
         """Retire a version: nothing wrapped under it will unwrap again."""
-        with self._lock:
+        with self._changing():
             if version == self._active:
                 raise KeyringError("cannot retire the active key-encryption key")
             if version not in self._keks:
@@ -187,13 +222,21 @@ class FileKeyring:
             # Destroy the key material itself: a retired KEK must not be recoverable from disk.
             del self._keks[version]
             del self._raw_keks[version]
-            _write_private(self._path, self._serialise())
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What changes when the file is replaced (inode, size, modification time)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _write_private(path: Path, data: dict[str, object]) -> None:
     """Write a secret file with mode 0600 from the first byte, then rename over the old one."""
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = path.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
         handle.flush()

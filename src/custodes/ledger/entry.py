@@ -21,10 +21,11 @@ DECISIONS = ("allow", "deny", "pending", "approved", "refused", "expired", "exec
 _CODE = re.compile(r"^[a-z0-9_.:/-]{1,64}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
 _EMAILISH = re.compile(r"[^\s@]@[^\s@]")
-_PHONEISH = re.compile(r"\+?\d(?:[\s().-]?\d){7,}")
+_PHONEISH = re.compile(r"\+?\d(?:[\s()./_-]*\d){7,}")
 # Our own keyed ids (cp_…, ep_…, ap_…: base32 of an HMAC or random bytes) may contain digit runs.
 # Digests (32-64 lowercase hex) likewise: sha256 of a policy, of a set of pseudonyms.
-_OUR_ID = re.compile(r"^(?:[a-z]+:)?(?:[a-z]{2,4}_[a-z2-7]{16,}|[0-9a-f]{32,64})$")
+_OUR_ID = re.compile(r"(?:[a-z]+:)?(?:[a-z]{2,4}_[a-z2-7]{16,}|(?=[0-9]*[a-f])[0-9a-f]{32,64})")
+_PSEUDONYM = re.compile(r"cp_[a-z2-7]{16,}")
 
 
 class PIIRefused(FormatError):
@@ -92,6 +93,35 @@ class LedgerEntry:
             **({"extra": dict(sorted(self.extra.items()))} if self.extra else {}),
         }
 
+    @classmethod
+    def decode(cls, data: bytes) -> LedgerEntry:
+        """Bytes from another process (the sequencer socket): accepted only if they are
+        exactly the canonical encoding of an entry that passes every check."""
+        try:
+            raw = json.loads(data)
+            if not isinstance(raw, dict) or raw.get("v") != 1:
+                raise ValueError("not a v1 entry")
+            time = datetime.fromisoformat(str(raw["time"]).replace("Z", "+00:00"))
+            entry = cls(
+                time=time,
+                actor=raw["actor"],
+                action=raw["action"],
+                decision=raw["decision"],
+                resources=tuple(raw["resources"]),
+                fields=tuple(raw["fields"]),
+                justification=raw["justification"],
+                case=raw["case"],
+                approval=raw["approval"],
+                reason=raw["reason"],
+                kind=raw["kind"],
+                extra=dict(raw.get("extra", {})),
+            )
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise FormatError("not a ledger entry") from None
+        if entry.encode() != data:
+            raise FormatError("a ledger entry must be in canonical form")
+        return entry
+
     def encode(self) -> bytes:
         """Validated canonical bytes: what is hashed into the tree."""
         check_entry(self)
@@ -125,31 +155,43 @@ def check_entry(entry: LedgerEntry) -> None:
         _code("extra key", key)
         if isinstance(value, str):
             _token(f"extra.{key}", value)
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            _guard(f"extra.{key}", str(value))  # a number can be a phone number too
+        else:
+            raise FormatError(f"extra.{key} must be a string, an integer, a boolean or null")
 
 
 def _code(label: str, value: str) -> None:
-    if not isinstance(value, str) or not _CODE.match(value):
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
         raise FormatError(f"{label} must be a short lowercase code")
     _guard(label, value)
 
 
 def _token(label: str, value: str) -> None:
-    if not isinstance(value, str) or not _TOKEN.match(value):
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         raise FormatError(f"{label} must be an id or pseudonym (letters, digits, _.:/-)")
     _guard(label, value)
 
 
 def _resource(value: str) -> None:
+    if not isinstance(value, str):
+        raise FormatError("resources must look like `kind:id`")
     kind, _, ident = value.partition(":")
     if not kind or not ident:
         raise FormatError("resources must look like `kind:id`")
-    if kind == "customer" and not ident.startswith("cp_"):
+    if (
+        kind.lower().startswith("customer")
+        and kind != "customerset"
+        and not _PSEUDONYM.fullmatch(ident)
+    ):
         raise PIIRefused("customers enter the ledger as pseudonyms (cp_…), never as raw ids")
     _token("resource", value)
 
 
 def _guard(label: str, value: str) -> None:
-    if _OUR_ID.match(value):
+    if _OUR_ID.fullmatch(value):
         return
     if _EMAILISH.search(value) or _PHONEISH.search(value):
         raise PIIRefused(f"{label} looks like an e-mail address or phone number; refused")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import struct
 import threading
@@ -18,7 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from custodes.ledger.errors import LedgerError
+from custodes.ledger.entry import DECISIONS, LedgerEntry
+from custodes.ledger.errors import FormatError, LedgerError
 from custodes.ledger.sequencer import GroupCommitter, IndexRow, LedgerUnavailable
 
 _HEADER = struct.Struct(">I")
@@ -68,12 +70,26 @@ def _encode_rows(rows: Sequence[IndexRow]) -> list[list[Any]]:
     ]
 
 
+_ROW_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_SUBJECT_KINDS = frozenset({"customer", "seller", "order", "review"})
+
+
 def _decode_rows(rows: list[list[Any]]) -> list[IndexRow]:
+    """Access-index rows from a worker, each value checked (ids, known kinds and decisions)."""
     keys = ("actor", "subject_kind", "subject_id", "action", "decision")
-    return [
-        {**dict(zip(keys, row[:5], strict=True)), "time": datetime.fromisoformat(row[5])}
-        for row in rows
-    ]
+    decoded: list[IndexRow] = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) != 6 or not all(isinstance(v, str) for v in row):
+            raise FormatError("an index row is six strings")
+        if not all(_ROW_ID.fullmatch(v) for v in row[:5]):
+            raise FormatError("index row values are ids")
+        if row[1] not in _SUBJECT_KINDS or row[4] not in DECISIONS:
+            raise FormatError("unknown subject kind or decision in an index row")
+        time = datetime.fromisoformat(row[5])
+        if time.tzinfo is None:
+            raise FormatError("index row times carry a time zone")
+        decoded.append({**dict(zip(keys, row[:5], strict=True)), "time": time})
+    return decoded
 
 
 class SequencerServer:
@@ -87,10 +103,15 @@ class SequencerServer:
 
     def serve_forever(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.path.parent, 0o700)
         if self.path.exists():
             self.path.unlink()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(str(self.path))
+        previous = os.umask(0o177)  # private from the moment it exists, not after a chmod
+        try:
+            sock.bind(str(self.path))
+        finally:
+            os.umask(previous)
         os.chmod(self.path, 0o600)  # only this user's processes may append
         sock.listen(256)
         self._sock = sock
@@ -111,14 +132,16 @@ class SequencerServer:
             while True:
                 try:
                     request = _receive(client)
-                except (OSError, LedgerError, ValueError):
+                except Exception:  # a broken or hostile frame ends only this connection
                     return
                 if request is None:
                     return
                 try:
-                    index = self.committer.append(
-                        request["d"].encode(), _decode_rows(request.get("i", []))
-                    )
+                    # Checked here, not trusted: whatever reaches the log is a valid, PII-free
+                    # entry in canonical form, and a bad one fails alone, not its whole batch.
+                    data = str(request["d"]).encode()
+                    LedgerEntry.decode(data)
+                    index = self.committer.append(data, _decode_rows(request.get("i", [])))
                     reply: dict[str, Any] = {"ok": index}
                 except Exception as exc:  # the worker learns the append failed, never why in PII
                     reply = {"error": type(exc).__name__}

@@ -303,6 +303,7 @@ class GroupCommitter:
         self._thread.start()
 
     def submit(self, data: bytes, index: Sequence[IndexRow] = ()) -> Future[int]:
+        _fits(data)
         future: Future[int] = Future()
         self._queue.put((data, index, future))
         return future
@@ -320,6 +321,7 @@ class GroupCommitter:
     ) -> int:
         """`append` for a caller on an event loop: no thread parked per request, and the
         committer wakes each loop once per batch rather than once per entry."""
+        _fits(data)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
         self._queue.put((data, index, (loop, future)))
@@ -367,6 +369,12 @@ class GroupCommitter:
             _notify([waiter for _, _, waiter in batch], results)
             if stop:
                 return
+
+
+def _fits(data: bytes) -> None:
+    """Refuse an oversize entry before it joins a batch: alone, not with its batch-mates."""
+    if len(data) > MAX_ENTRY_SIZE:
+        raise LedgerError(f"entry of {len(data)} bytes exceeds {MAX_ENTRY_SIZE}")
 
 
 def _notify(waiters: list[_Waiter], results: list[int | BaseException]) -> None:

@@ -196,3 +196,52 @@ def test_bundle_helpers_agree(exported: Path) -> None:
     data = (exported / entries_path(0, 256)).read_bytes()
     assert encode_entry_bundle(decode_entry_bundle(data, 256)) == data
     shutil.rmtree(exported)
+
+
+def _move_last_of_bundle_0_to_bundle_1(folder: Path) -> None:
+    first = folder / entries_path(0, 256)
+    second = folder / entries_path(1, 256)
+    a, b = decode_entry_bundle(first.read_bytes()), decode_entry_bundle(second.read_bytes())
+    b.insert(0, a.pop())  # same order of entries overall, wrong bundles
+    first.write_bytes(b"".join(len(e).to_bytes(2, "big") + e for e in a))
+    second.write_bytes(b"".join(len(e).to_bytes(2, "big") + e for e in b))
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        _move_last_of_bundle_0_to_bundle_1,
+        lambda f: (f / entries_path(2, 188)).write_bytes(
+            (f / entries_path(2, 188)).read_bytes() + b"\x00"
+        ),
+        lambda f: (f / "tile/0/001").write_bytes(
+            b"\x00" * 32 + (f / "tile/0/001").read_bytes()[32:]
+        ),
+        lambda f: (f / "tile/1/000.p/2").write_bytes(b"\x01" * 64),
+    ],
+    ids=["entry-moved-between-bundles", "stray-byte", "level-0-tile", "level-1-tile"],
+)
+def test_layout_and_tile_tampering_is_caught(
+    exported: Path, signer: Signer, tamper: Callable[[Path], None]
+) -> None:
+    tamper(exported)
+    report = verify_log(folder_fetcher(exported), signer.verifier())
+    assert not report.ok and report.problem
+
+
+def test_a_checkpoint_of_another_origin_is_refused(engine: Engine, tmp_path: Path) -> None:
+    """Same key, different log name: not this log's checkpoint."""
+    skey, _ = generate_signer_key(ORIGIN)
+    other = Signer.from_skey(skey)
+    with Sequencer(engine, other, origin="evil.example/other-log", checkpoint_interval=0) as seq:
+        seq.append_batch([b'{"n":1}'])
+    folder = tmp_path / "export"
+    export_log(LedgerReader(engine), folder)
+    with pytest.raises(LedgerError):
+        verify_log(folder_fetcher(folder), other.verifier())
+
+
+def test_a_checkpoint_that_is_not_text_is_a_clear_error(exported: Path, signer: Signer) -> None:
+    (exported / "checkpoint").write_bytes(b"\xff\xfe not utf-8")
+    with pytest.raises(NoteError, match="UTF-8"):
+        verify_log(folder_fetcher(exported), signer.verifier())

@@ -16,10 +16,10 @@ from urllib.parse import urlparse
 import httpx
 
 from custodes.ledger.checkpoint import Checkpoint, open_checkpoint
-from custodes.ledger.errors import LedgerError, NoteError
+from custodes.ledger.errors import FormatError, LedgerError, NoteError
 from custodes.ledger.note import CosignerKey, Verifier, split_note, verify_cosignature
 from custodes.ledger.rfc6962 import HASH_SIZE, leaf_hash, root_from_leaf_hashes
-from custodes.ledger.tiles import TILE_WIDTH, entries_path, tile_path
+from custodes.ledger.tiles import TILE_WIDTH, decode_entry_bundle, entries_path, tile_path
 
 Fetch = Callable[[str], bytes | None]
 
@@ -65,10 +65,13 @@ def url_fetcher(base: str, client: httpx.Client | None = None) -> Fetch:
     root = base.rstrip("/")
 
     def fetch(path: str) -> bytes | None:
-        response = http.get(f"{root}/{path}")
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
+        try:
+            response = http.get(f"{root}/{path}")
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise LedgerError(f"fetching {path} failed ({type(exc).__name__})") from None
         return response.content
 
     return fetch
@@ -113,14 +116,20 @@ def verify_log(
     note_bytes = fetch("checkpoint")
     if note_bytes is None:
         raise LedgerError("no checkpoint found at the source")
-    note = note_bytes.decode("utf-8", errors="strict")
-    checkpoint = open_checkpoint(note, log_key, origin)
+    try:
+        note = note_bytes.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise NoteError("the checkpoint is not UTF-8 text") from None
+    # The log's key names its origin: a checkpoint of another log signed with the same key
+    # must not pass for this one.
+    checkpoint = open_checkpoint(note, log_key, origin or log_key.name)
     cosigned = check_cosignatures(note, checkpoint.to_body(), witnesses)
     size = checkpoint.size
     report = VerifyReport(checkpoint.origin, size, ok=True, cosigned_by=cosigned)
 
     entries: list[bytes] = []
     missing_at: int | None = None
+    malformed: str | None = None
     bundles = (size + TILE_WIDTH - 1) // TILE_WIDTH
     for n in range(bundles):
         width = min(TILE_WIDTH, size - n * TILE_WIDTH)
@@ -128,13 +137,28 @@ def verify_log(
         if data is None:
             missing_at = n * TILE_WIDTH
             break
+        try:
+            decode_entry_bundle(data, width)  # exactly its entries, not one byte more
+        except FormatError:
+            malformed = malformed or f"entry bundle {n} is malformed"
         entries.extend(_lenient_bundle(data))
     leaves = [leaf_hash(e) for e in entries]
     if (
         missing_at is None
+        and malformed is None
         and len(leaves) == size
         and root_from_leaf_hashes(leaves) == (checkpoint.root_hash)
     ):
+        bad_tile = _first_bad_tile(fetch, leaves)
+        if bad_tile is None:
+            return report
+        report.ok = False
+        report.problem = f"hash tile {bad_tile} does not match the entries"
+        return report
+    whole = missing_at is None and len(leaves) == size
+    if malformed is not None and whole and root_from_leaf_hashes(leaves) == checkpoint.root_hash:
+        report.ok = False  # every entry right, but not where the bundles say they are
+        report.problem = malformed
         return report
 
     report.ok = False
@@ -160,6 +184,28 @@ def verify_log(
             report.problem = f"entry {bad} does not match the log"
     report.first_bad_index = bad
     return report
+
+
+def _first_bad_tile(fetch: Fetch, leaves: Sequence[bytes]) -> str | None:
+    """Served hash tiles must be what the entries imply (clients of the tiles trust them);
+    a tile the source does not serve is not checked. Returns the first bad tile's path."""
+    level_hashes = list(leaves)
+    level = 0
+    while level_hashes:
+        for n in range((len(level_hashes) + TILE_WIDTH - 1) // TILE_WIDTH):
+            chunk = level_hashes[n * TILE_WIDTH : (n + 1) * TILE_WIDTH]
+            path = tile_path(level, n, len(chunk))
+            served = fetch(path)
+            if served is not None and served != b"".join(chunk):
+                return path
+        # One level up: the roots of complete 256-wide subtrees.
+        complete = len(level_hashes) // TILE_WIDTH
+        level_hashes = [
+            root_from_leaf_hashes(level_hashes[k * TILE_WIDTH : (k + 1) * TILE_WIDTH])
+            for k in range(complete)
+        ]
+        level += 1
+    return None
 
 
 def _first_difference(leaves: Sequence[bytes], reference: Sequence[bytes]) -> int:

@@ -57,3 +57,14 @@ def test_pseudonyms_are_salted_and_keyed() -> None:
     assert a != customer_pseudonym(key, b"salt-2", "C1")
     assert a != customer_pseudonym(b"q" * 32, b"salt-1", "C1")
     assert a.startswith("cp_") and "C1" not in a
+
+
+def test_masks_never_show_a_whole_short_number_or_name() -> None:
+    from custodes.vault.masking import mask_name, mask_phone
+
+    assert mask_phone("+6834002") == "+683 ***-***-2"  # Niue: 4-digit numbers
+    assert mask_phone("+29022222") == "+290 ***-***-22"  # St Helena: 5 digits
+    assert mask_phone("+14155550123") == "+1 ***-***-0123"
+    assert mask_name("王 小 明") == "*** *** ***"
+    long_name = " ".join("ab" for _ in range(100))
+    assert len(mask_name(long_name)) < 200 and mask_name(long_name).endswith("…")

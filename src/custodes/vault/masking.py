@@ -22,9 +22,21 @@ def mask_phone(e164: str, country_code: int | None = None) -> str:
         except phonenumbers.NumberParseException:
             country_code = None
     prefix = f"+{country_code} " if country_code else ""
-    return f"{prefix}***-***-{e164[-4:]}"
+    national = e164.lstrip("+")[len(str(country_code)) :] if country_code else e164.lstrip("+")
+    # Fewer than half the national number's digits, never more than four: in short numbering
+    # plans (Niue, St Helena: 4-5 digits) "the last four" would be the whole number.
+    shown = min(4, (len(national) - 1) // 2)
+    return f"{prefix}***-***-{national[-shown:] if shown else ''}"
+
+
+MAX_NAME_PARTS = 3  # a mask is for recognising a record, and it must fit its column
 
 
 def mask_name(name: str) -> str:
-    """`Jane Doe` -> `J*** D***`."""
-    return " ".join(f"{part[:1]}***" for part in name.split()) or "***"
+    """`Jane Doe` -> `J*** D***`. Parts of one character show nothing (a name written as
+    single characters would otherwise appear whole), and at most three parts are shown."""
+    parts = name.split()
+    masked = [f"{part[:1]}***" if len(part) > 1 else "***" for part in parts[:MAX_NAME_PARTS]]
+    if len(parts) > MAX_NAME_PARTS:
+        masked.append("…")
+    return " ".join(masked) or "***"

@@ -129,3 +129,10 @@ def test_an_unexpected_error_is_a_problem_without_its_message(api: Api, monkeypa
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert "quentin" not in response.text
+
+
+def test_a_support_agent_reads_contact_fields_only_under_a_contact_case(api: Api) -> None:
+    """A case of another kind that happens to name the customer is not a reason to read them."""
+    body = {**CASE_C2_FOR_A2, "kind": "seller_support", "seller_id": "SA"}
+    assert api.call("POST", "/v1/cases", "M2", json=body).status_code == 201
+    assert api.call("POST", "/v1/customers/C2/reveal", "A2", json=REVEAL_C2).status_code == 403

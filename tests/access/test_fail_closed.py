@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from custodes.marketplace.models import Review
+from custodes.marketplace.models import Case, Customer, Review
 from tests.access.conftest import CUSTOMERS, Api
 
 PII = [v for pii in CUSTOMERS.values() for v in (pii.name, pii.email, pii.phone) if v]
@@ -61,6 +61,26 @@ def test_no_pii_and_no_action_without_the_ledger(api: Api) -> None:
         ("POST", f"/v1/requests/{request_id}/execute", "T1", {}),
         (
             "POST",
+            "/v1/customers",
+            None,
+            {"json": {"customer_id": "C9", "name": "Nina New", "email": "nina@mail.example"}},
+        ),
+        (
+            "POST",
+            "/v1/cases",
+            "M2",
+            {
+                "json": {
+                    "case_id": "K9",
+                    "kind": "customer_contact",
+                    "assignee": "A2",
+                    "customer_id": "C2",
+                }
+            },
+        ),
+        ("POST", "/v1/cases/K1/close", "M2", {}),
+        (
+            "POST",
             "/v1/requests",
             "P1",
             {
@@ -80,3 +100,6 @@ def test_no_pii_and_no_action_without_the_ledger(api: Api) -> None:
             assert value not in response.text, path
     with Session(api.engine) as session:
         assert session.get(Review, "R1").status == "published"
+        # Writes the ledger could not record did not happen either.
+        assert session.get(Customer, "C9") is None and session.get(Case, "K9") is None
+        assert session.get(Case, "K1").closed_at is None

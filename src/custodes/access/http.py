@@ -247,21 +247,11 @@ def access_router() -> APIRouter:
             raise InputError("a customer needs an email or a phone")
         pii = CustomerPII(name=body.name, email=body.email, phone=body.phone)
         prepared = prepare_customer(door.keyring, body.customer_id, pii, body.country)
-        with Session(request.app.state.engine) as session, session.begin():
+        engine = request.app.state.engine
+        with Session(engine) as session:
             if session.get(Customer, body.customer_id) is not None:
                 raise Conflict(f"customer {body.customer_id} already exists")
-            session.add(
-                Customer(
-                    customer_id=body.customer_id,
-                    pseudonym=prepared.pseudonym,
-                    country=body.country,
-                    region=body.region,
-                    language=body.language,
-                    created_at=datetime.now(UTC),
-                )
-            )
-            session.flush()
-            insert_prepared(session, [prepared])
+        # On the record first: if the ledger cannot record the write, nothing is stored.
         door.ledger.append(
             LedgerEntry(
                 time=datetime.now(UTC),
@@ -272,6 +262,22 @@ def access_router() -> APIRouter:
                 kind="vault.write",
             ).encode()
         )
+        try:
+            with Session(engine) as session, session.begin():
+                session.add(
+                    Customer(
+                        customer_id=body.customer_id,
+                        pseudonym=prepared.pseudonym,
+                        country=body.country,
+                        region=body.region,
+                        language=body.language,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+                session.flush()
+                insert_prepared(session, [prepared])
+        except IntegrityError:
+            raise Conflict(f"customer {body.customer_id} already exists") from None
         with Session(request.app.state.engine) as session:
             return MaskedOut(**masked_view(session, [body.customer_id])[0].__dict__)
 

@@ -136,3 +136,12 @@ def test_a_support_agent_reads_contact_fields_only_under_a_contact_case(api: Api
     body = {**CASE_C2_FOR_A2, "kind": "seller_support", "seller_id": "SA"}
     assert api.call("POST", "/v1/cases", "M2", json=body).status_code == 201
     assert api.call("POST", "/v1/customers/C2/reveal", "A2", json=REVEAL_C2).status_code == 403
+
+
+def test_a_request_names_records_of_the_kind_its_action_acts_on(api: Api) -> None:
+    body = {
+        "action": "customer.export",
+        "resource": {"kind": "review", "ids": ["R1"]},
+        "justification": {"code": "legal"},
+    }
+    assert api.call("POST", "/v1/requests", "P1", json=body).status_code == 400

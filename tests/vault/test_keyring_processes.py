@@ -42,3 +42,10 @@ def test_two_rotations_from_stale_copies_keep_both_keys(tmp_path: Path) -> None:
     assert fresh.versions == [1, 2, 3] and fresh.active_version == 3
     assert len(fresh.unwrap(wrapped_a[0], wrapped_a[1], b"C1")) == 32
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_keyring_readable_by_others_is_refused(tmp_path: Path) -> None:
+    FileKeyring.create(tmp_path)
+    (tmp_path / "keyring.json").chmod(0o644)
+    with pytest.raises(KeyringError, match="chmod 600"):
+        FileKeyring.open(tmp_path)

@@ -30,7 +30,14 @@ from custodes.access.facts import (
     independent,
     load_facts,
 )
-from custodes.access.model import DUAL_CONTROL, Decision, Justification, Resource, new_id
+from custodes.access.model import (
+    DUAL_CONTROL,
+    RESOURCE_KINDS,
+    Decision,
+    Justification,
+    Resource,
+    new_id,
+)
 from custodes.access.models import AccessRequest, Approval, BreakGlassGrant
 from custodes.access.notify import Notifier, Outbox
 from custodes.access.policy import Policy
@@ -407,6 +414,8 @@ class Door:
         """Ask for a sensitive action; it waits for an independent approver."""
         if action not in DUAL_CONTROL:
             raise InputError(f"{action} does not need a request; call it directly")
+        if resource.kind != RESOURCE_KINDS[action]:
+            raise InputError(f"{action} acts on {RESOURCE_KINDS[action]} records")
         decision, _ = self._decide(employee_id, action, resource, why)
         if decision.outcome != "pending":
             return Outcome(decision)

@@ -107,6 +107,8 @@ class FileKeyring:
         path = keys_dir / KEYRING_FILE
         if not path.exists():
             raise KeyringError(f"no keyring at {path}; run `custodes init` first")
+        if path.stat().st_mode & 0o077:
+            raise KeyringError(f"keyring {path} is readable by others; `chmod 600` it first")
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError) as exc:

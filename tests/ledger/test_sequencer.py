@@ -125,9 +125,7 @@ def test_group_commit_from_an_event_loop_and_threads_together(
 
         async def many() -> list[int]:
             return list(
-                await asyncio.gather(
-                    *(committer.append_async(b'{"a":%d}' % i) for i in range(300))
-                )
+                await asyncio.gather(*(committer.append_async(b'{"a":%d}' % i) for i in range(300)))
             )
 
         blocking: list[int] = []

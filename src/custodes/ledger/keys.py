@@ -33,6 +33,8 @@ def load_log_signer(keys_dir: Path) -> Signer:
     path = keys_dir / SIGNER_FILE
     if not path.exists():
         raise LedgerError(f"no ledger key at {path}; run `custodes ledger keygen`")
+    if path.stat().st_mode & 0o077:
+        raise LedgerError(f"ledger key {path} is readable by others; `chmod 600` it first")
     return Signer.from_skey(path.read_text().strip())
 
 

@@ -145,3 +145,18 @@ def test_a_request_names_records_of_the_kind_its_action_acts_on(api: Api) -> Non
         "justification": {"code": "legal"},
     }
     assert api.call("POST", "/v1/requests", "P1", json=body).status_code == 400
+
+
+def test_break_glass_is_capped_per_day_and_the_refusal_is_recorded(api: Api) -> None:
+    api.client.app.state.door.config.break_glass_per_day = 2
+    body = {"customer_id": "C2", "reason": "customer locked out, fraud call"}
+    for _ in range(2):
+        assert api.call("POST", "/v1/break-glass", "A2", json=body).status_code == 200
+    refused = api.call("POST", "/v1/break-glass", "A2", json=body)
+    assert refused.status_code == 403
+    last = _entries(api)[-1]
+    assert (last["action"], last["decision"], last["reason"]) == (
+        "break_glass",
+        "deny",
+        "break_glass_limit",
+    )

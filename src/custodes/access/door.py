@@ -77,6 +77,7 @@ class DoorConfig:
     request_ttl: timedelta = timedelta(hours=24)
     approval_ttl: timedelta = timedelta(hours=24)
     break_glass_ttl: timedelta = timedelta(hours=1)
+    break_glass_per_day: int = 3  # grants per employee in any 24 hours
     # In-memory reveal windows are exact only in the process that records every reveal; API
     # workers behind a separate sequencer count from the ledger index instead.
     local_rate_windows: bool = True
@@ -725,6 +726,20 @@ class Door:
         if why.code != "break_glass" or len(why.text.strip()) < 10:
             raise InputError("break-glass needs code break_glass and a reason of 10+ characters")
         resource = Resource("customer", (customer_id,), ())
+        if self._break_glass_today(employee_id) >= self.config.break_glass_per_day:
+            # Emergencies are rare: past the daily cap, the answer is a recorded no.
+            now = self.clock()
+            index = self._record(
+                employee_id,
+                "break_glass",
+                resource,
+                why,
+                "deny",
+                "break_glass_limit",
+                self._facts_for(resource),
+                now,
+            )
+            return Outcome(Decision("deny", "break_glass_limit", "break_glass", index))
         decision, _ = self._decide(employee_id, "break_glass", resource, why)
         if not decision.allowed:
             return Outcome(decision)
@@ -746,6 +761,18 @@ class Door:
             Decision("allow", decision.reason, "break_glass", decision.ledger_index, review),
             {"expires_at": now + self.config.break_glass_ttl, "review_request_id": review},
         )
+
+    def _break_glass_today(self, employee_id: str) -> int:
+        since = self.clock() - timedelta(days=1)
+        with Session(self.engine) as session:
+            count = session.scalar(
+                select(func.count())
+                .select_from(BreakGlassGrant)
+                .where(
+                    BreakGlassGrant.employee_id == employee_id, BreakGlassGrant.granted_at > since
+                )
+            )
+        return int(count or 0)
 
     def expire(self) -> int:
         """Mark pending requests past their deadline as expired, each on the record."""

@@ -160,3 +160,11 @@ def test_break_glass_is_capped_per_day_and_the_refusal_is_recorded(api: Api) -> 
         "deny",
         "break_glass_limit",
     )
+
+
+def test_search_by_body_keeps_the_address_out_of_the_url(api: Api) -> None:
+    body = {"email": "quentin.q@mailbox.example", "case_id": "K1"}
+    found = api.call("POST", "/v1/customers/search", "A1", json=body)
+    assert found.status_code == 200, found.text
+    results = found.json()["results"]
+    assert [r["customer_id"] for r in results] == ["C1"] and "quentin" not in found.text

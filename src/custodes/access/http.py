@@ -99,6 +99,12 @@ class SearchOut(BaseModel):
     results: list[MaskedOut]
 
 
+class SearchIn(Strict):
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    justification: Code = "customer_contact"
+    case_id: Id | None = None
+
+
 class CustomerIn(Strict):
     customer_id: Id
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
@@ -286,6 +292,8 @@ def access_router() -> APIRouter:
         response_model=SearchOut,
         responses=responses,
         summary="Search by e-mail through the blind index (masked results)",
+        description="Prefer POST /v1/customers/search: a query string lands in proxy logs.",
+        deprecated=True,
     )
     def search(
         request: Request,
@@ -297,6 +305,21 @@ def access_router() -> APIRouter:
     ) -> Any:
         outcome = _door(request).search_email(employee, email, _why(justification, case_id))
         return _search_response(outcome)
+
+    @router.post(
+        "/customers/search",
+        response_model=SearchOut,
+        responses=responses,
+        summary="Search by e-mail in the body (kept out of URLs, proxies and access logs)",
+    )
+    def search_by_body(
+        request: Request,
+        body: SearchIn,
+        employee: Employee_,
+        _: TokenInfo = require("customers:read"),
+    ) -> Any:
+        why = _why(body.justification, body.case_id)
+        return _search_response(_door(request).search_email(employee, body.email, why))
 
     @router.get(
         "/customers/{customer_id}",

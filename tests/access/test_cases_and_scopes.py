@@ -5,6 +5,8 @@ the grant; every error, even an unexpected one, is problem+json without echoed i
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy.orm import Session
@@ -168,3 +170,24 @@ def test_search_by_body_keeps_the_address_out_of_the_url(api: Api) -> None:
     assert found.status_code == 200, found.text
     results = found.json()["results"]
     assert [r["customer_id"] for r in results] == ["C1"] and "quentin" not in found.text
+
+
+def test_racing_executions_are_recorded_as_one_allow(api: Api) -> None:
+    request_id, digest = _request(api)  # T1 asks to delete R1
+    assert _approve(api, request_id, digest, "T2").status_code == 200
+    door = api.client.app.state.door
+    before = len(_entries(api))
+    start = threading.Barrier(6)
+
+    def execute() -> str:
+        start.wait()
+        try:
+            return door.execute("T1", request_id).decision.outcome
+        except Exception as exc:  # a conflict is a fine answer for the losers
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = list(pool.map(lambda _: execute(), range(6)))
+    assert outcomes.count("allow") == 1
+    recorded = [e["decision"] for e in _entries(api)[before:]]
+    assert recorded.count("allow") == 1, recorded

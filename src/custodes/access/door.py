@@ -126,6 +126,9 @@ class Door:
         self.windows = RevealWindows()
         # Judging a reveal and counting it is one step per employee (striped: bounded memory).
         self._judging = [threading.Lock() for _ in range(64)]
+        # One decision at a time per request, so that racing approvals or executions are
+        # recorded as one allow and refusals, not as several allows of which one took effect.
+        self._deciding = [threading.Lock() for _ in range(64)]
         self.in_flight = InFlight()
 
     # -- recording ------------------------------------------------------------------------------
@@ -524,6 +527,10 @@ class Door:
             }
 
     def approve(self, approver_id: str, request_id: str, digest_hex: str) -> Outcome:
+        with self._deciding[hash(request_id) % len(self._deciding)]:
+            return self._approve(approver_id, request_id, digest_hex)
+
+    def _approve(self, approver_id: str, request_id: str, digest_hex: str) -> Outcome:
         """An independent approver signs an approval bound to the exact request they saw."""
         now = self.clock()
         with Session(self.engine) as session:
@@ -596,6 +603,10 @@ class Door:
         return Outcome(decision, {"approval_id": approval_id})
 
     def refuse(self, approver_id: str, request_id: str) -> Outcome:
+        with self._deciding[hash(request_id) % len(self._deciding)]:
+            return self._refuse(approver_id, request_id)
+
+    def _refuse(self, approver_id: str, request_id: str) -> Outcome:
         now = self.clock()
         with Session(self.engine) as session:
             request = session.get(AccessRequest, request_id)
@@ -647,6 +658,10 @@ class Door:
         )
 
     def execute(self, employee_id: str, request_id: str) -> Outcome:
+        with self._deciding[hash(request_id) % len(self._deciding)]:
+            return self._execute(employee_id, request_id)
+
+    def _execute(self, employee_id: str, request_id: str) -> Outcome:
         """Carry out an approved request once: verify the signed approval, use it, act, record."""
         now = self.clock()
         with Session(self.engine) as session:

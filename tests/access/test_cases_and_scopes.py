@@ -191,3 +191,12 @@ def test_racing_executions_are_recorded_as_one_allow(api: Api) -> None:
     assert outcomes.count("allow") == 1
     recorded = [e["decision"] for e in _entries(api)[before:]]
     assert recorded.count("allow") == 1, recorded
+
+
+def test_a_digit_heavy_id_is_still_recorded_but_as_a_keyed_digest(api: Api) -> None:
+    before = len(_entries(api))
+    response = api.call("GET", "/v1/orders/O41555501234", "A1", params={"case_id": "K1"})
+    assert response.status_code == 404  # no such order, and the attempt is on the record
+    entries = _entries(api)[before:]
+    assert len(entries) == 1 and "41555501234" not in json.dumps(entries[0])
+    assert entries[0]["resources"][0].startswith("order:id_")

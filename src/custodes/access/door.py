@@ -7,7 +7,9 @@ revealed or changed (fail closed).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -43,7 +45,8 @@ from custodes.access.notify import Notifier, Outbox
 from custodes.access.policy import Policy
 from custodes.access.ratelimit import InFlight, RevealWindows
 from custodes.errors import CustodesError, InputError
-from custodes.ledger.entry import LedgerEntry
+from custodes.ledger.entry import LedgerEntry, check_token
+from custodes.ledger.errors import FormatError
 from custodes.marketplace.models import Employee, Order, Review, Seller
 from custodes.store.engine import READ_ONLY, driver_sql
 from custodes.vault import _hazmat
@@ -163,7 +166,8 @@ class Door:
             else:
                 refs = names
         else:
-            refs = [f"{resource.kind}:{i}" for i in resource.ids[:MAX_LISTED_SUBJECTS]]
+            listed = resource.ids[:MAX_LISTED_SUBJECTS]
+            refs = [f"{resource.kind}:{self._ledger_id(i)}" for i in listed]
         if request_id:
             extra["request"] = request_id
         entry = LedgerEntry(
@@ -174,7 +178,9 @@ class Door:
             resources=refs,
             fields=resource.fields,
             justification=justification.code if justification else None,
-            case=justification.case_id if justification and justification.case_id else None,
+            case=self._ledger_id(justification.case_id)
+            if justification and justification.case_id
+            else None,
             approval=approval,
             reason=reason,
             kind=kind,
@@ -195,6 +201,18 @@ class Door:
             for k, i in subjects
         ]
         return entry.encode(), rows
+
+    def _ledger_id(self, ident: str) -> str:
+        """An id as the ledger may hold it. Ids the PII guard refuses (a long run of digits
+        reads like a phone number) become a keyed digest: the attempt is still on the record,
+        the same id always maps to the same reference, and nobody without the key can test
+        guesses against it."""
+        try:
+            check_token("id", ident)
+        except FormatError:
+            mac = hmac.digest(self.keyring.pseudonym_key, b"ledger-id|" + ident.encode(), "sha256")
+            return "id_" + base64.b32encode(mac[:20]).decode().lower()
+        return ident
 
     def _decide(
         self,

@@ -169,6 +169,11 @@ def _code(label: str, value: str) -> None:
     _guard(label, value)
 
 
+def check_token(label: str, value: str) -> None:
+    """Whether `value` may stand in the ledger as an id (raises FormatError if not)."""
+    _token(label, value)
+
+
 def _token(label: str, value: str) -> None:
     if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         raise FormatError(f"{label} must be an id or pseudonym (letters, digits, _.:/-)")

@@ -68,3 +68,13 @@ def test_masks_never_show_a_whole_short_number_or_name() -> None:
     assert mask_name("王 小 明") == "*** *** ***"
     long_name = " ".join("ab" for _ in range(100))
     assert len(mask_name(long_name)) < 200 and mask_name(long_name).endswith("…")
+
+
+def test_a_phone_extension_is_refused_rather_than_dropped() -> None:
+    import pytest
+
+    from custodes.errors import InputError
+    from custodes.vault.normalise import normalise_phone
+
+    with pytest.raises(InputError, match="extension"):
+        normalise_phone("+1 415 555 0123 ext. 45")

@@ -43,6 +43,9 @@ def normalise_phone(raw: str, default_region: str | None = None) -> tuple[str, i
         raise InputError("not a valid phone number") from None
     if not phonenumbers.is_possible_number(number):
         raise InputError("not a valid phone number")
+    if number.extension:
+        # E.164 has no room for one, and dropping it silently would lose what was given.
+        raise InputError("phone extensions are not supported; give the number without it")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return e164, number.country_code or 0
 

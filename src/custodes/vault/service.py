@@ -56,7 +56,9 @@ def prepare_customer(
     masks: dict[str, str | None] = {"name_mask": None, "email_mask": None, "phone_mask": None}
     if pii.email is not None:
         email = normalise_email(pii.email)
-        values["email"] = email
+        # Sealed as given (trimmed): a local part may be case-sensitive. Index and mask use
+        # the normal form, so search still finds it whatever the case.
+        values["email"] = pii.email.strip()
         masks["email_mask"] = mask_email(email)
         digest = blind_index(keyring.blind_index_key, "email", email)
         index_rows.append({"customer_id": customer_id, "kind": "email", "digest": digest})

@@ -15,10 +15,11 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
+from custodes.dataset.schema import ACCESS_KEYS
 from custodes.sim import SimConfig, World, build, generate, write
 from custodes.sim.activity import ACTIONS, CASE_KINDS, ROUTINE_JUSTIFICATIONS
 from custodes.sim.people import ROLES, ascii_slug
-from custodes.sim.writer import ACCESS_KEYS, COLUMNS, FILES
+from custodes.sim.writer import COLUMNS, FILES
 
 CONFIG = SimConfig(seed=7, customers=1000, employees=40, days=21)
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

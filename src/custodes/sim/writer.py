@@ -16,70 +16,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from custodes.dataset.schema import (
+    ACCESS_FILE,
+    CSV_COLUMNS,
+    SIGNAL_KEYS,
+    SIGNALS_FILE,
+)
 from custodes.sim.activity import AccessEvent
 
 if TYPE_CHECKING:
     from custodes.sim.generate import World
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "employees.csv": (
-        "employee_id",
-        "name",
-        "role",
-        "team",
-        "manager_id",
-        "hired_at",
-        "left_at",
-        "region",
-    ),
-    "customers.csv": (
-        "customer_id",
-        "name",
-        "email",
-        "phone",
-        "country",
-        "region",
-        "language",
-        "created_at",
-    ),
-    "sellers.csv": ("seller_id", "name", "status", "country", "created_at", "banned_at"),
-    "products.csv": ("product_id", "seller_id", "category", "title"),
-    "orders.csv": ("order_id", "customer_id", "product_id", "seller_id", "ordered_at"),
-    "reviews.csv": (
-        "review_id",
-        "customer_id",
-        "product_id",
-        "seller_id",
-        "rating",
-        "created_at",
-        "status",
-        "removed_at",
-        "removed_by",
-    ),
-    "cases.csv": (
-        "case_id",
-        "kind",
-        "employee_id",
-        "customer_id",
-        "seller_id",
-        "opened_at",
-        "closed_at",
-    ),
-}
-ACCESS_KEYS = (
-    "time",
-    "employee_id",
-    "action",
-    "customer_ids",
-    "seller_id",
-    "product_id",
-    "review_id",
-    "case_id",
-    "fields",
-    "justification",
-)
-SIGNAL_KEYS = ("time", "kind", "seller_id", "customer_id", "email")
-FILES = (*COLUMNS, "access.jsonl", "signals.jsonl")
+# The documented columns and keys live in one place, shared with the reader that checks them.
+COLUMNS = CSV_COLUMNS
+FILES = (*COLUMNS, ACCESS_FILE, SIGNALS_FILE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +115,7 @@ def write_world(world: World, out_dir: Path) -> SimSummary:
     }
     rows = {name: write_csv(out_dir / name, COLUMNS[name], tables[name]) for name in COLUMNS}
     events = world.log.sorted_events()
-    rows["access.jsonl"] = write_jsonl(out_dir / "access.jsonl", map(access_record, events))
+    rows[ACCESS_FILE] = write_jsonl(out_dir / ACCESS_FILE, map(access_record, events))
     signals = sorted(world.signals, key=lambda s: s["time"])
-    rows["signals.jsonl"] = write_jsonl(out_dir / "signals.jsonl", map(signal_record, signals))
+    rows[SIGNALS_FILE] = write_jsonl(out_dir / SIGNALS_FILE, map(signal_record, signals))
     return SimSummary(out_dir, rows)

@@ -96,6 +96,19 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
+def _parse_ed25519_vkey(vkey: str, sig_type: int, role: str, type_name: str) -> tuple[str, bytes]:
+    """A vkey holding one Ed25519 public key of the given signature type: (name, key)."""
+    name, _, key = _parse_vkey(vkey)
+    if key[0] != sig_type:
+        raise NoteError(
+            f"{role} key for {name!r} has signature type 0x{key[0]:02x}, "
+            f"want 0x{sig_type:02x} ({type_name})"
+        )
+    if len(key) != 33:
+        raise NoteError(f"{role} key for {name!r}: Ed25519 key must be 32 bytes")
+    return name, key[1:]
+
+
 def _parse_vkey(vkey: str) -> tuple[str, int, bytes]:
     """Split ``name+hexid+base64(key)``, checking the name and that the id matches the key."""
     name, sep1, rest = vkey.partition("+")
@@ -180,15 +193,7 @@ class Verifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
         """Parse ``<name>+<hex key id>+base64(0x01 || public key)``."""
-        name, _, key = _parse_vkey(vkey)
-        if key[0] != ED25519:
-            raise NoteError(
-                f"verifier key for {name!r} has signature type 0x{key[0]:02x}, "
-                f"want 0x{ED25519:02x} (Ed25519)"
-            )
-        if len(key) != 33:
-            raise NoteError(f"verifier key for {name!r}: Ed25519 key must be 32 bytes")
-        return cls(name, key[1:])
+        return cls(*_parse_ed25519_vkey(vkey, ED25519, "verifier", "Ed25519"))
 
     @property
     def vkey(self) -> str:
@@ -420,15 +425,7 @@ class CosignerKey:
     @classmethod
     def from_vkey(cls, vkey: str) -> CosignerKey:
         """Parse ``<name>+<hex key id>+base64(0x04 || public key)``."""
-        name, _, key = _parse_vkey(vkey)
-        if key[0] != COSIGNATURE_V1:
-            raise NoteError(
-                f"cosigner key for {name!r} has signature type 0x{key[0]:02x}, "
-                f"want 0x{COSIGNATURE_V1:02x} (cosignature/v1)"
-            )
-        if len(key) != 33:
-            raise NoteError(f"cosigner key for {name!r}: Ed25519 key must be 32 bytes")
-        return cls(name, key[1:])
+        return cls(*_parse_ed25519_vkey(vkey, COSIGNATURE_V1, "cosigner", "cosignature/v1"))
 
     @classmethod
     def from_seed(cls, name: str, seed: bytes) -> CosignerKey:

@@ -266,7 +266,7 @@ class Door:
         """
         reserve = action == "customer.view" and bool(resource.fields)
         local = self.config.local_rate_windows
-        stripe = self._judging[hash(employee_id) % len(self._judging)]
+        stripe = _stripe(self._judging, employee_id)
         if reserve and not stripe.acquire(blocking=wait):
             return None
         try:
@@ -545,7 +545,7 @@ class Door:
             }
 
     def approve(self, approver_id: str, request_id: str, digest_hex: str) -> Outcome:
-        with self._deciding[hash(request_id) % len(self._deciding)]:
+        with _stripe(self._deciding, request_id):
             return self._approve(approver_id, request_id, digest_hex)
 
     def _approve(self, approver_id: str, request_id: str, digest_hex: str) -> Outcome:
@@ -621,7 +621,7 @@ class Door:
         return Outcome(decision, {"approval_id": approval_id})
 
     def refuse(self, approver_id: str, request_id: str) -> Outcome:
-        with self._deciding[hash(request_id) % len(self._deciding)]:
+        with _stripe(self._deciding, request_id):
             return self._refuse(approver_id, request_id)
 
     def _refuse(self, approver_id: str, request_id: str) -> Outcome:
@@ -637,13 +637,14 @@ class Door:
         action = f"approve.{request.action}"
         allowed = self.policy.evaluate(action, context).allowed and request.status == "pending"
         outcome = "refused" if allowed else "deny"
+        reason = "refused_by_approver" if allowed else "cannot_decide"
         index = self._record(
             approver_id,
             action,
             resource,
             None,
             outcome,
-            "refused_by_approver" if allowed else "cannot_decide",
+            reason,
             self._facts_for(resource),
             now,
             request_id=request_id,
@@ -665,18 +666,10 @@ class Door:
                     )
                     .values(expires_at=now)
                 )
-        return Outcome(
-            Decision(
-                outcome,
-                "refused_by_approver" if allowed else "cannot_decide",
-                action,
-                index,
-                request_id,
-            )
-        )
+        return Outcome(Decision(outcome, reason, action, index, request_id))
 
     def execute(self, employee_id: str, request_id: str) -> Outcome:
-        with self._deciding[hash(request_id) % len(self._deciding)]:
+        with _stripe(self._deciding, request_id):
             return self._execute(employee_id, request_id)
 
     def _execute(self, employee_id: str, request_id: str) -> Outcome:
@@ -838,6 +831,11 @@ class Door:
                     .values(status="expired", decided_at=now)
                 )
         return len(due)
+
+
+def _stripe(locks: list[threading.Lock], key: str) -> threading.Lock:
+    """The lock of `key`'s stripe: per-key serialisation in bounded memory."""
+    return locks[hash(key) % len(locks)]
 
 
 def _safe_actor(employee_id: str) -> str:

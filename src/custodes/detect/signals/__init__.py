@@ -118,6 +118,18 @@ def daily_rows(
     return out.filter(_.contribution > 0)
 
 
+def above_own_and_peers(
+    f: Features, daily: Table, name: str, slack: float, weight: float, cap: float
+) -> Table:
+    """Signal rows for a daily count `k` (with `fire_ts`) judged against the higher of the
+    person's own trailing mean and their active peers' mean, times `slack`."""
+    g = on_grid(f, daily, ("k",))
+    g = g.mutate(own=own_trailing_mean(g, "k"), peer=peer_loo_mean(g, "k", active=True))
+    expected = ibis.greatest(g.own.fill_null(0.0), g.peer.fill_null(0.0), 1.0) * slack
+    surprise = capped(weight, cap, poisson_surprise(g.k, expected))
+    return daily_rows(g, name, g.k, expected, surprise, g.fire_ts)
+
+
 def evidence_rows(t: Table, name: str, source: str, ref_id: ibis.Value, window: int) -> Table:
     return t.select(
         employee_id=t.employee_id,

@@ -18,14 +18,11 @@ from ibis import _
 from custodes.detect.features import DAY_S, GRACE_S, HOUR_S, Features
 from custodes.detect.signals import (
     SignalOutput,
+    above_own_and_peers,
     binomial_surprise,
     capped,
     daily_rows,
     evidence_rows,
-    on_grid,
-    own_trailing_mean,
-    peer_loo_mean,
-    poisson_surprise,
 )
 
 SELLER, METRICS, CATEGORY = "seller_concentration", "metrics_outside", "metrics_category"
@@ -133,17 +130,7 @@ def _unexplained_metrics(f: Features) -> ibis.Table:
 
 def _metrics(f: Features, um: ibis.Table) -> SignalOutput:
     daily = um.group_by(["employee_id", "day"]).agg(k=_.seller_id.nunique(), fire_ts=_.ts.max())
-    g = on_grid(f, daily, ("k",))
-    g = g.mutate(own=own_trailing_mean(g, "k"), peer=peer_loo_mean(g, "k", active=True))
-    expected = ibis.greatest(g.own.fill_null(0.0), g.peer.fill_null(0.0), 1.0) * METRICS_SLACK
-    out = daily_rows(
-        g,
-        METRICS,
-        g.k,
-        expected,
-        capped(METRICS_WEIGHT, METRICS_CAP, poisson_surprise(g.k, expected)),
-        g.fire_ts,
-    )
+    out = above_own_and_peers(f, daily, METRICS, METRICS_SLACK, METRICS_WEIGHT, METRICS_CAP)
     return SignalOutput(out, evidence_rows(um, METRICS, "event", um.event_id, 1))
 
 

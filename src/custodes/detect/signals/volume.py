@@ -15,12 +15,11 @@ from ibis import _
 from custodes.detect.features import Features
 from custodes.detect.signals import (
     SignalOutput,
+    above_own_and_peers,
     capped,
     daily_rows,
     evidence_rows,
     on_grid,
-    own_trailing_mean,
-    peer_loo_mean,
     poisson_surprise,
 )
 
@@ -36,17 +35,7 @@ def _volume(f: Features) -> SignalOutput:
     # costliest aggregate of a 10M-event run.
     per = r.group_by(["employee_id", "day", "customer_id"]).agg(ts=_.ts.max())
     daily = per.group_by(["employee_id", "day"]).agg(k=_.customer_id.count(), fire_ts=_.ts.max())
-    g = on_grid(f, daily, ("k",))
-    g = g.mutate(own=own_trailing_mean(g, "k"), peer=peer_loo_mean(g, "k", active=True))
-    expected = ibis.greatest(g.own.fill_null(0.0), g.peer.fill_null(0.0), 1.0) * SLACK
-    out = daily_rows(
-        g,
-        VOLUME,
-        g.k,
-        expected,
-        capped(VOLUME_WEIGHT, VOLUME_CAP, poisson_surprise(g.k, expected)),
-        g.fire_ts,
-    )
+    out = above_own_and_peers(f, daily, VOLUME, SLACK, VOLUME_WEIGHT, VOLUME_CAP)
     return SignalOutput(out, evidence_rows(r, VOLUME, "event", r.event_id, 1))
 
 

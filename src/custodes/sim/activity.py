@@ -1,6 +1,6 @@
 """Cases and employees' access events: the ordinary work that insider scenarios hide in.
 
-``ActivityLog`` holds cases and access events in memory; ``simulate_baseline`` fills it with
+``ActivityLog`` holds cases and access events in memory; ``Baseline(...).run()`` fills it with
 the normal work of every role, and scenarios can later ``open_case`` / ``add`` their own.
 
 Who does what (``justification`` is the case kind for case work, otherwise a routine label):
@@ -923,29 +923,3 @@ class Baseline:
             "reporting",
             [("seller.metrics", {"seller_id": rng.choice(self.sellers).seller_id})],
         )
-
-
-def simulate_baseline(
-    config: SimConfig,
-    *,
-    employees: list[Employee],
-    customers: list[Customer],
-    sellers: list[Seller],
-    products: list[Product],
-    orders: list[Order],
-    reviews: list[Review],
-    roster: Roster,
-    log: ActivityLog,
-) -> None:
-    """Fill ``log`` with ordinary cases and accesses; marks reviews removed by T&S cases."""
-    Baseline(
-        config,
-        employees=employees,
-        customers=customers,
-        sellers=sellers,
-        products=products,
-        orders=orders,
-        reviews=reviews,
-        roster=roster,
-        log=log,
-    ).run()

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from custodes.sim.activity import ActivityLog, Roster, simulate_baseline
+from custodes.sim.activity import ActivityLog, Baseline, Roster
 from custodes.sim.catalog import (
     Order,
     Product,
@@ -109,7 +109,8 @@ def build(
     reviews = make_reviews(config, customers, orders, sellers)
     roster = Roster(config, employees)
     log = ActivityLog()
-    simulate_baseline(
+    # Ordinary cases and accesses of every role; marks reviews removed by T&S cases.
+    Baseline(
         config,
         employees=employees,
         customers=customers,
@@ -119,7 +120,7 @@ def build(
         reviews=reviews,
         roster=roster,
         log=log,
-    )
+    ).run()
     return World(config, employees, customers, sellers, products, orders, reviews, roster, log)
 
 

@@ -630,20 +630,7 @@ def events_from_records(
 
 
 LEDGER_EVENT_BASE = 10**12  # ledger events get ids of their own, beside imported event ids
-_LEDGER_ACTIONS = frozenset(
-    {
-        "customer.view",
-        "customer.search",
-        "customer.export",
-        "order.view",
-        "review.view",
-        "review.delete",
-        "seller.view",
-        "seller.metrics",
-        "seller.reinstate",
-        "message.view",
-    }
-)
+_LEDGER_ACTIONS = frozenset(ACCESS_ACTIONS)  # what the ledger records that detection reads
 
 
 def ledger_records(engine: Any) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from custodes.ledger.entry import LedgerEntry
 from custodes.ledger.errors import FormatError
 from custodes.ledger.models import LedgerAccessIndex
 from custodes.ledger.sequencer import LedgerUnavailable
-from custodes.marketplace.models import Case, Customer, Employee, Seller
+from custodes.marketplace.models import CASE_KINDS, Case, Customer, Employee, Seller
 from custodes.vault.errors import ShreddedError
 from custodes.vault.service import CustomerPII, insert_prepared, masked_view, prepare_customer
 from custodes.web.problems import problem, problem_responses
@@ -40,18 +40,10 @@ ID_CHARS = r"^[A-Za-z0-9_.:-]+$"  # the same ids `access.model.ID_PATTERN` accep
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_CHARS)]
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_CHARS)]
 CaseQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=ID_CHARS)]
-Code = Literal[
-    "customer_contact",
-    "order_dispute",
-    "review_report",
-    "seller_appeal",
-    "seller_support",
-    "investigation",
-    "legal",
-    "break_glass",
-]
-Field_ = Literal["name", "email", "phone", "address"]
-assert set(JUSTIFICATIONS) == set(Code.__args__) and set(PII_FIELDS) == set(Field_.__args__)
+# The schema's enums come from the model's tuples, so the API cannot drift from the policy.
+Code = Literal[JUSTIFICATIONS]  # type: ignore[valid-type]
+Field_ = Literal[PII_FIELDS]  # type: ignore[valid-type]
+CaseKind = Literal[CASE_KINDS]  # type: ignore[valid-type]
 
 
 class Strict(BaseModel):
@@ -117,14 +109,7 @@ class CustomerIn(Strict):
 
 class CaseIn(Strict):
     case_id: Id
-    kind: Literal[
-        "customer_contact",
-        "order_dispute",
-        "review_report",
-        "seller_appeal",
-        "seller_support",
-        "investigation",
-    ]
+    kind: CaseKind
     assignee: Id
     customer_id: Id | None = None
     seller_id: Id | None = None

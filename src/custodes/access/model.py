@@ -8,24 +8,16 @@ import secrets
 from dataclasses import dataclass, field
 
 from custodes.errors import InputError
-from custodes.marketplace.models import ACCESS_ACTIONS
+from custodes.marketplace.models import ACCESS_ACTIONS, CASE_KINDS
+from custodes.vault.models import PII_FIELDS as VAULT_FIELDS
 
 ACTIONS = (*ACCESS_ACTIONS, "break_glass")
 # Irreversible or bulk: never done on one person's word.
 DUAL_CONTROL = frozenset({"review.delete", "seller.reinstate", "customer.export"})
 REVEALING = frozenset({"customer.view", "customer.export"})
 """Actions whose execution hands out customer PII (the token must carry customers:reveal)."""
-JUSTIFICATIONS = (
-    "customer_contact",
-    "order_dispute",
-    "review_report",
-    "seller_appeal",
-    "seller_support",
-    "investigation",
-    "legal",
-    "break_glass",
-)
-PII_FIELDS = ("name", "email", "phone", "address")
+JUSTIFICATIONS = (*CASE_KINDS, "legal", "break_glass")  # a case's purpose, or these two
+PII_FIELDS = VAULT_FIELDS  # what a reveal may name: exactly the fields the vault seals
 RESOURCE_KINDS = {
     "customer.view": "customer",
     "customer.search": "customer",

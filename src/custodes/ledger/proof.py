@@ -83,12 +83,7 @@ def consistency_plan(size1: int, size2: int) -> Plan:
     preceded by that subtree itself unless it is the whole old tree (``size1`` a power
     of two), which the verifier already knows as ``root1``.
     """
-    if size1 < 0 or size2 < 0:
-        raise ProofError(f"tree sizes must be non-negative, got {size1} and {size2}")
-    if size1 > size2:
-        raise ProofError(f"old tree size {size1} is larger than new tree size {size2}")
-    if size1 == 0:
-        raise ProofError("a consistency proof from the empty tree is meaningless")
+    _check_sizes(size1, size2)
     if size1 == size2:
         return []
     level = _trailing_zeros(size1)
@@ -191,10 +186,8 @@ def verify_inclusion(
         raise _mismatch("inclusion proof", size, computed, root)
 
 
-def root_from_consistency_proof(
-    size1: int, size2: int, proof: Sequence[bytes], root1: bytes
-) -> bytes:
-    """Check ``proof`` against ``root1`` and return the ``size2`` root it implies."""
+def _check_sizes(size1: int, size2: int) -> None:
+    """Sizes a consistency proof can exist for (planning it or checking one)."""
     if size1 < 0 or size2 < 0:
         raise ProofError(f"tree sizes must be non-negative, got {size1} and {size2}")
     if size1 > size2:
@@ -203,6 +196,13 @@ def root_from_consistency_proof(
         # Every tree extends the empty one, so such a proof would prove nothing;
         # transparency-dev/merkle rejects it too.
         raise ProofError("a consistency proof from the empty tree is meaningless")
+
+
+def root_from_consistency_proof(
+    size1: int, size2: int, proof: Sequence[bytes], root1: bytes
+) -> bytes:
+    """Check ``proof`` against ``root1`` and return the ``size2`` root it implies."""
+    _check_sizes(size1, size2)
     if size1 == size2:
         if proof:
             raise ProofError(f"tree sizes are equal ({size1}) but the proof is not empty")

@@ -342,6 +342,10 @@ class Door:
         if decision.outcome == "pending":
             request_id = self._create_request(employee_id, "customer.view", resource, why, decision)
             return Outcome(Decision(**{**decision.__dict__, "request_id": request_id}))
+        return self._revealed(decision, customer_id, fields)
+
+    def _revealed(self, decision: Decision, customer_id: str, fields: tuple[str, ...]) -> Outcome:
+        """After the decision is on the record: the values if allowed, else just the answer."""
         if not decision.allowed:
             return Outcome(decision)
         return Outcome(decision, self._decrypt(customer_id, fields))
@@ -380,9 +384,7 @@ class Door:
         finally:
             self._settled(employee_id, judged)
         decision = Decision(judged.outcome, judged.reason, action, index, None, judged.rules)
-        if not decision.allowed:
-            return Outcome(decision)
-        return Outcome(decision, self._decrypt(customer_id, fields))
+        return self._revealed(decision, customer_id, fields)
 
     def _decrypt(self, customer_id: str, fields: tuple[str, ...]) -> dict[str, str | None]:
         # A driver row (attribute access by column name) is all the hazmat path needs.

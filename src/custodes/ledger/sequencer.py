@@ -181,8 +181,7 @@ class Sequencer:
         if self._conn is None:
             raise LedgerUnavailable("the sequencer is not open")
         for data in entries:
-            if len(data) > MAX_ENTRY_SIZE:
-                raise LedgerError(f"entry of {len(data)} bytes exceeds {MAX_ENTRY_SIZE}")
+            _fits(data)
         conn = self._conn
         snapshot = self._range
         try:
@@ -279,12 +278,7 @@ _Item = tuple[bytes, Sequence[IndexRow], _Waiter]
 def _settle(waiters: list[tuple[asyncio.Future[int], int | BaseException]]) -> None:
     """Runs on the loop: one wake-up settles every waiter of a batch from that loop."""
     for future, result in waiters:
-        if future.done():  # the caller gave up (timeout, cancelled request)
-            continue
-        if isinstance(result, BaseException):
-            future.set_exception(result)
-        else:
-            future.set_result(result)
+        _resolve(future, result)
 
 
 class GroupCommitter:
@@ -383,7 +377,7 @@ def _notify(waiters: list[_Waiter], results: list[int | BaseException]) -> None:
     by_loop = {}
     for waiter, result in zip(waiters, results, strict=True):
         if isinstance(waiter, Future):
-            _settle_thread_future(waiter, result)
+            _resolve(waiter, result)
         else:
             loop, future = waiter
             by_loop.setdefault(loop, []).append((future, result))
@@ -392,9 +386,11 @@ def _notify(waiters: list[_Waiter], results: list[int | BaseException]) -> None:
             loop.call_soon_threadsafe(_settle, settled)
 
 
-def _settle_thread_future(future: Future[int], result: int | BaseException) -> None:
-    # A caller may have cancelled its future (e.g. through asyncio.wrap_future).
-    with contextlib.suppress(InvalidStateError):
+def _resolve(future: Future[int] | asyncio.Future[int], result: int | BaseException) -> None:
+    """Hand a waiter its result, unless its caller gave up (timeout, cancelled request)."""
+    if future.done():
+        return
+    with contextlib.suppress(InvalidStateError, asyncio.InvalidStateError):
         if isinstance(result, BaseException):
             future.set_exception(result)
         else:

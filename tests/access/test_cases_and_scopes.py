@@ -37,7 +37,12 @@ def test_nobody_opens_a_case_for_themselves(api: Api) -> None:
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert api.call("POST", "/v1/customers/C2/reveal", "A2", json=REVEAL_C2).status_code == 403
-    assert len(_entries(api)) == before + 1  # only the denied reveal
+    entries = _entries(api)[before:]  # the refused opening, then the denied reveal
+    assert [(e["action"], e["decision"]) for e in entries] == [
+        ("case.open", "deny"),
+        ("customer.view", "deny"),
+    ]
+    assert entries[0]["reason"] == "self_assignment"
 
 
 def test_a_manager_opens_a_case_it_is_ledgered_and_it_lets_the_assignee_read(api: Api) -> None:

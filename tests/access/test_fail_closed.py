@@ -42,7 +42,7 @@ def test_no_pii_and_no_action_without_the_ledger(api: Api) -> None:
                 }
             },
         ),
-        ("GET", "/v1/customers", "A1", {"params": {"email": "quentin.q@mailbox.example"}}),
+        ("POST", "/v1/customers/search", "A1", {"json": {"email": "quentin.q@mailbox.example"}}),
         ("GET", "/v1/customers/C1", "A1", {}),
         ("GET", "/v1/orders/O1", "A1", {"params": {"case_id": "K1"}}),
         (

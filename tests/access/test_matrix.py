@@ -50,9 +50,15 @@ def _endpoint(name: str, role: str, with_case: bool) -> tuple[str, str, dict[str
         ),
         "customer.search": ("GET", "/v1/customers/C1", {"params": query}),
         "customer.search.email": (
-            "GET",
-            "/v1/customers",
-            {"params": {**query, "email": "quentin.q@mailbox.example"}},
+            "POST",
+            "/v1/customers/search",
+            {
+                "json": {
+                    "email": "quentin.q@mailbox.example",
+                    "justification": code,
+                    **({"case_id": case} if case else {}),
+                }
+            },
         ),
         "order.view": ("GET", "/v1/orders/O1", {"params": query}),
         "review.view": ("GET", "/v1/reviews/R1", {"params": query}),
@@ -106,9 +112,10 @@ def expected(name: str, role: str, with_case: bool) -> int:
     allowed = {
         "customer.view": {"support_agent", "investigator"},
         "order.view": {"support_agent", "investigator"},
-        "review.view": {"trust_safety", "investigator"},
-        "seller.view": {"trust_safety", "investigator"},
-        "seller.metrics": {"seller_support", "investigator"},
+        # The investigation K6 names customer C1 only: not R1's or SA's or SB's records.
+        "review.view": {"trust_safety"},
+        "seller.view": {"trust_safety"},
+        "seller.metrics": {"seller_support"},
         "review.delete": {"trust_safety"},
         "seller.reinstate": {"trust_safety"},
         "customer.export": {"investigator", "privacy_officer"},

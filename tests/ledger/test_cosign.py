@@ -32,7 +32,7 @@ def test_cosign_grow_cosign_export_verify(engine: Engine, tmp_path: Path) -> Non
     client = TestClient(create_witness_app(witness))
     url = "http://127.0.0.1"
 
-    with Sequencer(engine, signer, checkpoint_interval=0) as seq:
+    with Sequencer(engine, signer) as seq:
         seq.append_batch([b'{"n":%d}' % i for i in range(10)])
         assert request_cosignature(engine, url, key.cosigner_key, client)[0] == 10
         seq.append_batch([b'{"n":%d}' % i for i in range(10, 37)])
@@ -52,7 +52,7 @@ def test_witness_refuses_a_forked_log(engine: Engine, tmp_path: Path, db_url: st
     key = generate_witness_key("witness.test")
     witness = Witness(WitnessState(tmp_path / "state.json"), key, {ORIGIN: signer.verifier()})
     client = TestClient(create_witness_app(witness))
-    with Sequencer(engine, signer, checkpoint_interval=0) as seq:
+    with Sequencer(engine, signer) as seq:
         seq.append_batch([b"a", b"b", b"c"])
     request_cosignature(engine, "http://127.0.0.1", key.cosigner_key, client)
 
@@ -62,7 +62,7 @@ def test_witness_refuses_a_forked_log(engine: Engine, tmp_path: Path, db_url: st
 
     other = make_engine(f"sqlite:///{tmp_path / 'fork.db'}")
     upgrade(other)
-    with Sequencer(other, signer, checkpoint_interval=0) as seq:
+    with Sequencer(other, signer) as seq:
         seq.append_batch([b"a", b"b", b"X", b"d"])
     # The witness holds size 3 with another root: the proof from there cannot verify.
     with pytest.raises(WitnessUnprocessable):

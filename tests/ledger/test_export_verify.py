@@ -35,7 +35,7 @@ def signer() -> Signer:
 
 @pytest.fixture
 def exported(engine: Engine, signer: Signer, tmp_path: Path) -> Path:
-    with Sequencer(engine, signer, checkpoint_interval=0) as seq:
+    with Sequencer(engine, signer) as seq:
         for start in range(0, SIZE, 100):
             seq.append_batch([b'{"n":%d}' % i for i in range(start, start + 100)])
     folder = tmp_path / "export"
@@ -134,7 +134,7 @@ def test_required_witness_missing_is_refused(exported: Path, signer: Signer) -> 
 
 
 def test_proof_document_round_trip(engine: Engine, exported: Path, signer: Signer) -> None:
-    text = proof_document(engine, 123, signer)
+    text = proof_document(engine, 123)
     checkpoint, entry = verify_proof_document(text, signer.verifier(), ORIGIN)
     assert checkpoint.size == SIZE and entry == b'{"n":123}'
     with pytest.raises(LedgerError):
@@ -143,7 +143,7 @@ def test_proof_document_round_trip(engine: Engine, exported: Path, signer: Signe
     with pytest.raises(LedgerError):
         verify_proof_document(tampered, signer.verifier(), ORIGIN)
     with pytest.raises(LedgerError):
-        proof_document(engine, SIZE, signer)
+        proof_document(engine, SIZE)
 
 
 def test_http_tiles_match_export(engine: Engine, exported: Path) -> None:
@@ -233,7 +233,7 @@ def test_a_checkpoint_of_another_origin_is_refused(engine: Engine, tmp_path: Pat
     """Same key, different log name: not this log's checkpoint."""
     skey, _ = generate_signer_key(ORIGIN)
     other = Signer.from_skey(skey)
-    with Sequencer(engine, other, origin="evil.example/other-log", checkpoint_interval=0) as seq:
+    with Sequencer(engine, other, origin="evil.example/other-log") as seq:
         seq.append_batch([b'{"n":1}'])
     folder = tmp_path / "export"
     export_log(LedgerReader(engine), folder)

@@ -45,7 +45,7 @@ def test_workers_append_through_the_sequencer(engine: Engine, tmp_path: Path) ->
                     "time": now,
                 }
                 entry = LedgerEntry(now, f"A{k}", "customer.view", "allow", [f"order:O{i}"])
-                got.append(ledger.append(entry.encode(), [row]))
+                got.append(ledger.append(entry.encode(), [row]).index)
 
         threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
         for t in threads:
@@ -107,7 +107,7 @@ def test_the_socket_appends_only_valid_pii_free_entries(engine: Engine, tmp_path
         with pytest.raises(LedgerError):
             ledger.append(good, [bad_row])
         # The server is still there, and a valid entry goes in as the first one.
-        assert RemoteLedger(path).append(good) == 0
+        assert RemoteLedger(path).append(good).index == 0
     finally:
         server.stop()
         committer.close()
@@ -121,5 +121,5 @@ def test_an_oversize_entry_fails_alone(engine: Engine, tmp_path: Path) -> None:
             committer.submit(b"x" * 70_000)
         now = datetime.now(UTC)
         good = LedgerEntry(now, "A1", "customer.view", "allow", ["order:O1"]).encode()
-        assert committer.append(good) == 0
+        assert committer.append(good).index == 0
         committer.close()

@@ -38,7 +38,7 @@ def entries(n: int, start: int = 0) -> list[bytes]:
 
 def test_appends_match_reference_tree_and_proofs_verify(engine: Engine, signer: Signer) -> None:
     data = entries(1000)
-    with Sequencer(engine, signer, checkpoint_interval=0) as seq:
+    with Sequencer(engine, signer) as seq:
         indices: list[int] = []
         for i in range(0, 1000, 137):
             indices += seq.append_batch(data[i : i + 137])
@@ -100,7 +100,7 @@ def test_group_commit_from_many_threads(engine: Engine, signer: Signer) -> None:
 
         def worker(k: int) -> None:
             for i in range(50):
-                index = committer.append(b'{"w":%d,"i":%d}' % (k, i))
+                index = committer.append(b'{"w":%d,"i":%d}' % (k, i)).index
                 with lock:
                     got.append(index)
 
@@ -124,13 +124,16 @@ def test_group_commit_from_an_event_loop_and_threads_together(
         committer = GroupCommitter(seq, max_batch=64)
 
         async def many() -> list[int]:
-            return list(
-                await asyncio.gather(*(committer.append_async(b'{"a":%d}' % i) for i in range(300)))
+            done = await asyncio.gather(
+                *(committer.append_async(b'{"a":%d}' % i) for i in range(300))
             )
+            return [receipt.index for receipt in done]
 
         blocking: list[int] = []
         thread = threading.Thread(
-            target=lambda: blocking.extend(committer.append(b'{"t":%d}' % i) for i in range(100))
+            target=lambda: blocking.extend(
+                committer.append(b'{"t":%d}' % i).index for i in range(100)
+            )
         )
         thread.start()
         awaited = asyncio.run(many())

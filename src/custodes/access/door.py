@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -35,6 +36,7 @@ from custodes.access.facts import (
 from custodes.access.model import (
     DUAL_CONTROL,
     RESOURCE_KINDS,
+    REVEALING,
     Decision,
     Justification,
     Resource,
@@ -43,11 +45,13 @@ from custodes.access.model import (
 from custodes.access.models import AccessRequest, Approval, BreakGlassGrant
 from custodes.access.notify import Notifier, Outbox
 from custodes.access.policy import Policy
-from custodes.access.ratelimit import InFlight, RevealWindows
+from custodes.access.ratelimit import DAY, HOUR, InFlight, RevealWindows
 from custodes.errors import CustodesError, InputError
 from custodes.ledger.entry import LedgerEntry, check_token
 from custodes.ledger.errors import FormatError
-from custodes.marketplace.models import Employee, Order, Review, Seller
+from custodes.ledger.guard import Guard, GuardRefused
+from custodes.ledger.sequencer import Receipt
+from custodes.marketplace.models import Case, Employee, Order, Review, Seller
 from custodes.store.engine import READ_ONLY, driver_sql
 from custodes.vault import _hazmat
 from custodes.vault.errors import ShreddedError
@@ -60,14 +64,23 @@ _VAULT_ROW = (
     "FROM vault_records WHERE customer_id = ?"
 )
 MAX_LISTED_SUBJECTS = 50  # beyond this a ledger entry names a digest of the set, not each one
+# Marketplace writes name every record they change, in one entry: a request is capped so it fits.
+MAX_CHANGED_RECORDS = 500
+CHANGES_RECORDS = frozenset({"review.delete", "seller.reinstate"})
 
 
 class Ledger(Protocol):
-    def append(self, data: bytes, index: Any = (), timeout: float = 10.0) -> int: ...
+    def append(
+        self, data: bytes, index: Any = (), timeout: float = 10.0, guards: Any = ()
+    ) -> Receipt: ...
 
 
 class NotFound(InputError):
     """The request or record does not exist (or is not visible to this caller)."""
+
+
+class Forbidden(CustodesError):
+    """The actor may not do this (recorded as a refusal where it concerns the record)."""
 
 
 class Conflict(CustodesError):
@@ -94,6 +107,15 @@ class _Judged:
     facts: Facts
     now: datetime
     in_flight: tuple[str, ...] = ()  # customers reserved in `Door.in_flight` until the commit
+
+
+# When an entry's guard fails, this is what is recorded instead (per action; "*" otherwise).
+_RACED = {
+    "customer.view": ("pending", "rate_limit"),
+    "break_glass": ("deny", "break_glass_limit"),
+    "customer.search": ("deny", "search_rate_limit"),
+    "*": ("deny", "approval_used"),
+}
 
 
 @dataclass(frozen=True)
@@ -135,9 +157,11 @@ class Door:
         self.in_flight = InFlight()
 
     # -- recording ------------------------------------------------------------------------------
-    def _record(self, *args: Any, **kwargs: Any) -> int:
-        """Append `_entry(...)` (same arguments) and wait for its commit: record, then act."""
-        return self.ledger.append(*self._entry(*args, **kwargs))
+    def _record(self, *args: Any, guards: tuple[Guard, ...] = (), **kwargs: Any) -> Receipt:
+        """Append `_entry(...)` (same arguments) and wait until it is committed and inside a
+        signed checkpoint: record, then act. With `guards`, `GuardRefused` if one fails."""
+        entry, rows = self._entry(*args, **kwargs)
+        return self.ledger.append(entry, rows, guards=guards)
 
     def _entry(
         self,
@@ -152,33 +176,47 @@ class Door:
         approval: str | None = None,
         request_id: str | None = None,
         kind: str = "access.decision",
+        actor_known: bool | None = None,
     ) -> tuple[bytes, list[dict[str, Any]]]:
-        """The ledger entry (no PII: pseudonyms only) and its access-index rows."""
+        """The ledger entry (no PII: pseudonyms only) and its access-index rows.
+
+        Ids a caller supplied appear as themselves only when they name a known record;
+        anything else (an unknown employee, case or record id) as a keyed digest. Every
+        resource set carries its count and a digest of the whole sorted set."""
         customers = facts.customer_ids if facts else []
         pseudonyms = facts.pseudonyms if facts else {}
+        known = bool(facts and facts.resource_found)
         refs: list[str]
         extra: dict[str, str | int | bool | None] = {}
         if resource.kind == "customer":
             names = sorted(f"customer:{pseudonyms[c]}" for c in customers if c in pseudonyms)
-            if len(names) > MAX_LISTED_SUBJECTS:
-                digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:32]
-                refs, extra = [f"customerset:{digest}"], {"count": len(names)}
-            else:
-                refs = names
+            unknown = len(set(resource.ids)) - len(names)
+            listed = names
+            if unknown > 0:
+                extra["unknown"] = unknown
         else:
-            listed = resource.ids[:MAX_LISTED_SUBJECTS]
-            refs = [f"{resource.kind}:{self._ledger_id(i)}" for i in listed]
+            names = sorted(f"{resource.kind}:{self._ledger_id(i, known)}" for i in resource.ids)
+            listed = names
+        if names:
+            extra["count"] = len(names)
+            extra["set"] = hashlib.sha256("\n".join(names).encode()).hexdigest()[:32]
+        if len(names) > MAX_LISTED_SUBJECTS and action not in CHANGES_RECORDS:
+            listed = [f"{resource.kind}set:{extra['set']}"]
+        refs = listed
         if request_id:
             extra["request"] = request_id
+        if actor_known is None:
+            actor_known = bool(facts and facts.employee)
+        case_known = bool(facts and facts.case_known)
         entry = LedgerEntry(
             time=now,
-            actor=employee_id if facts and facts.employee else _safe_actor(employee_id),
+            actor=self._ledger_id(employee_id, actor_known),
             action=action,
             decision=outcome,
             resources=refs,
             fields=resource.fields,
             justification=justification.code if justification else None,
-            case=self._ledger_id(justification.case_id)
+            case=self._ledger_id(justification.case_id, case_known)
             if justification and justification.case_id
             else None,
             approval=approval,
@@ -188,12 +226,15 @@ class Door:
         )
         subjects = [("customer", c) for c in customers]
         if resource.kind != "customer":
-            subjects += [(resource.kind, i) for i in resource.ids]
+            subjects += [(resource.kind, self._ledger_id(i, known)) for i in resource.ids]
+        if request_id:
+            subjects.append(("request", request_id))
+        actor = self._ledger_id(employee_id, actor_known)
         rows = [
             {
-                "actor": employee_id[:64],
+                "actor": actor,
                 "subject_kind": k,
-                "subject_id": i[:64],
+                "subject_id": i,
                 "action": action,
                 "decision": outcome,
                 "time": now,
@@ -202,17 +243,12 @@ class Door:
         ]
         return entry.encode(), rows
 
-    def _ledger_id(self, ident: str) -> str:
-        """An id as the ledger may hold it. Ids the PII guard refuses (a long run of digits
-        reads like a phone number) become a keyed digest: the attempt is still on the record,
-        the same id always maps to the same reference, and nobody without the key can test
-        guesses against it."""
-        try:
-            check_token("id", ident)
-        except FormatError:
-            mac = hmac.digest(self.keyring.pseudonym_key, b"ledger-id|" + ident.encode(), "sha256")
-            return "id_" + base64.b32encode(mac[:20]).decode().lower()
-        return ident
+    def _ledger_id(self, ident: str, known: bool = True) -> str:
+        """An id as the ledger (and its public tiles) may hold it: itself when it names a known
+        record and passes the PII guard; otherwise a keyed digest. The attempt is still on the
+        record, the same string always maps to the same reference, nobody without the key can
+        test guesses against it, and whatever a caller typed never becomes public."""
+        return ledger_id(self.keyring.pseudonym_key, ident, known)
 
     def _decide(
         self,
@@ -226,23 +262,98 @@ class Door:
     ) -> tuple[Decision, Facts]:
         judged = self._judge(employee_id, action, resource, justification, approved)
         assert judged is not None  # a waiting judge always answers
+        guards = self._guards(employee_id, action, judged, request_id)
+        args = (employee_id, action, resource, justification)
         try:
-            index = self._record(
-                employee_id,
-                action,
-                resource,
-                justification,
-                judged.outcome,
-                judged.reason,
-                judged.facts,
-                judged.now,
-                approval=approval,
-                request_id=request_id,
-            )
+            try:
+                receipt = self._record(
+                    *args,
+                    judged.outcome,
+                    judged.reason,
+                    judged.facts,
+                    judged.now,
+                    approval=approval,
+                    request_id=request_id,
+                    guards=guards,
+                )
+            except GuardRefused:
+                # Another process got there first (the cap, the limit, the one execution):
+                # what is recorded, and answered, is the refusal.
+                outcome, reason = _RACED[action if action in _RACED else "*"]
+                judged = replace(judged, outcome=outcome, reason=reason, rules=())
+                receipt = self._record(
+                    *args,
+                    outcome,
+                    reason,
+                    judged.facts,
+                    judged.now,
+                    request_id=request_id,
+                )
         finally:
             self._settled(employee_id, judged)
-        decision = Decision(judged.outcome, judged.reason, action, index, request_id, judged.rules)
+        decision = Decision(
+            judged.outcome,
+            judged.reason,
+            action,
+            receipt.index,
+            request_id,
+            judged.rules,
+            receipt.checkpoint_size,
+        )
         return decision, judged.facts
+
+    def _guards(
+        self, employee_id: str, action: str, judged: _Judged, request_id: str | None
+    ) -> tuple[Guard, ...]:
+        """What must still hold where the entry is sequenced, so limits and "once" are exact
+        across threads and worker processes (see `custodes.ledger.guard`)."""
+        if judged.outcome != "allow" or judged.facts.employee is None:
+            return ()
+        actor = employee_id
+        if request_id is not None:  # an execution: at most one per request
+            return (Guard("absent", (action,), ("allow",), None, "request", request_id),)
+        if action == "break_glass":
+            since = judged.now - timedelta(days=1)
+            cap = self.config.break_glass_per_day
+            return (Guard("below", (action,), ("allow",), actor, "customer", None, since, cap),)
+        limits = self.config.limits
+        if action == "customer.search" and judged.facts.customer_ids:
+            # Masked results still map e-mails to customers: searches are counted too.
+            return tuple(
+                Guard(
+                    "distinct",
+                    (action,),
+                    ("allow",),
+                    actor,
+                    "customer",
+                    None,
+                    judged.now - window,
+                    limit,
+                    tuple(judged.facts.customer_ids),
+                )
+                for window, limit in (
+                    (HOUR, limits.searches_per_hour),
+                    (DAY, limits.searches_per_day),
+                )
+            )
+        reveal = action == "customer.view" and not judged.facts.context["break_glass_active"]
+        if reveal and not self.config.local_rate_windows:
+            customers = tuple(judged.facts.customer_ids)
+            return tuple(
+                Guard(
+                    "distinct",
+                    (action,),
+                    ("allow",),
+                    actor,
+                    "customer",
+                    None,
+                    judged.now - window,
+                    limit,
+                    customers,
+                )
+                for window, limit in ((HOUR, limits.per_hour), (DAY, limits.per_day))
+            )
+        return ()
 
     def _judge(
         self,
@@ -380,10 +491,18 @@ class Door:
             judged.now,
         )
         try:
-            index = await self.ledger.append_async(entry, rows)  # type: ignore[attr-defined]
+            receipt = await self.ledger.append_async(entry, rows)  # type: ignore[attr-defined]
         finally:
             self._settled(employee_id, judged)
-        decision = Decision(judged.outcome, judged.reason, action, index, None, judged.rules)
+        decision = Decision(
+            judged.outcome,
+            judged.reason,
+            action,
+            receipt.index,
+            None,
+            judged.rules,
+            receipt.checkpoint_size,
+        )
         return self._revealed(decision, customer_id, fields)
 
     def _decrypt(self, customer_id: str, fields: tuple[str, ...]) -> dict[str, str | None]:
@@ -440,6 +559,10 @@ class Door:
             raise InputError(f"{action} does not need a request; call it directly")
         if resource.kind != RESOURCE_KINDS[action]:
             raise InputError(f"{action} acts on {RESOURCE_KINDS[action]} records")
+        if action in REVEALING and not resource.fields:
+            raise InputError(f"{action} returns customer data: name the fields it returns")
+        if action in CHANGES_RECORDS and len(resource.ids) > MAX_CHANGED_RECORDS:
+            raise InputError(f"{action} changes at most {MAX_CHANGED_RECORDS} records per request")
         decision, _ = self._decide(employee_id, action, resource, why)
         if decision.outcome != "pending":
             return Outcome(decision)
@@ -580,20 +703,35 @@ class Door:
         else:
             outcome, reason = "allow", answer.policies[0]
         approval_id = new_id("ap") if outcome == "allow" else None
-        index = self._record(
+        facts = self._facts_for(resource)
+        record = partial(
+            self._record,
             approver_id,
             action,
             resource,
             None,
-            outcome,
-            reason,
-            self._facts_for(resource),
-            now,
-            approval=approval_id,
+            facts=facts,
+            now=now,
             request_id=request_id,
             kind="access.approval",
+            actor_known=approver is not None,
         )
-        decision = Decision(outcome, reason, action, index, request_id, answer.policies)
+        try:
+            # One decision per request, wherever the racing approvers are: sequenced.
+            guards = (_decided_once(action, request_id),) if outcome == "allow" else ()
+            receipt = record(outcome=outcome, reason=reason, approval=approval_id, guards=guards)
+        except GuardRefused:
+            outcome, reason, approval_id = "deny", "request_decided", None
+            receipt = record(outcome=outcome, reason=reason)
+        decision = Decision(
+            outcome,
+            reason,
+            action,
+            receipt.index,
+            request_id,
+            answer.policies,
+            receipt.checkpoint_size,
+        )
         if outcome != "allow":
             return Outcome(decision)
         assert approval_id is not None
@@ -632,26 +770,31 @@ class Door:
             request = session.get(AccessRequest, request_id)
             if request is None:
                 raise NotFound(f"no request {request_id}")
-            context = _approver_context(
-                session, session.get(Employee, approver_id), request.requester_id, now
-            )
+            approver = session.get(Employee, approver_id)
+            context = _approver_context(session, approver, request.requester_id, now)
             resource = _resource_of(request)
         action = f"approve.{request.action}"
         allowed = self.policy.evaluate(action, context).allowed and request.status == "pending"
         outcome = "refused" if allowed else "deny"
         reason = "refused_by_approver" if allowed else "cannot_decide"
-        index = self._record(
+        record = partial(
+            self._record,
             approver_id,
             action,
             resource,
             None,
-            outcome,
-            reason,
-            self._facts_for(resource),
-            now,
+            facts=self._facts_for(resource),
+            now=now,
             request_id=request_id,
             kind="access.approval",
+            actor_known=approver is not None,
         )
+        try:
+            guards = (_decided_once(action, request_id),) if allowed else ()
+            receipt = record(outcome=outcome, reason=reason, guards=guards)
+        except GuardRefused:
+            allowed, outcome, reason = False, "deny", "request_decided"
+            receipt = record(outcome=outcome, reason=reason)
         if allowed:
             with Session(self.engine) as session, session.begin():
                 session.execute(
@@ -668,7 +811,11 @@ class Door:
                     )
                     .values(expires_at=now)
                 )
-        return Outcome(Decision(outcome, reason, action, index, request_id))
+        return Outcome(
+            Decision(
+                outcome, reason, action, receipt.index, request_id, (), receipt.checkpoint_size
+            )
+        )
 
     def execute(self, employee_id: str, request_id: str) -> Outcome:
         with _stripe(self._deciding, request_id):
@@ -686,7 +833,7 @@ class Door:
             why = Justification(**json.loads(request.justification))
             problem = _approval_problem(self.approval_key, request, approval, now)
         if problem:
-            index = self._record(
+            receipt = self._record(
                 employee_id,
                 request.action,
                 resource,
@@ -696,8 +843,19 @@ class Door:
                 self._facts_for(resource),
                 now,
                 request_id=request_id,
+                actor_known=True,
             )
-            return Outcome(Decision("deny", problem, request.action, index, request_id))
+            return Outcome(
+                Decision(
+                    "deny",
+                    problem,
+                    request.action,
+                    receipt.index,
+                    request_id,
+                    (),
+                    receipt.checkpoint_size,
+                )
+            )
         assert approval is not None
         # Facts and policy again at execution time: a suspended requester cannot execute.
         decision, _ = self._decide(
@@ -711,42 +869,63 @@ class Door:
         )
         if not decision.allowed:
             return Outcome(decision)
-        with Session(self.engine) as session, session.begin():
-            used = session.execute(
-                update(Approval)
-                .where(Approval.approval_id == approval.approval_id, Approval.used_at.is_(None))
-                .values(used_at=now)
-            ).rowcount
-            if not used:
-                raise Conflict("this approval was already used")
-            session.execute(
-                update(AccessRequest)
-                .where(AccessRequest.request_id == request_id)
-                .values(status="executed", executed_at=now)
+        try:
+            with Session(self.engine) as session, session.begin():
+                used = session.execute(
+                    update(Approval)
+                    .where(Approval.approval_id == approval.approval_id, Approval.used_at.is_(None))
+                    .values(used_at=now)
+                ).rowcount
+                if not used:
+                    raise Conflict("this approval was already used")
+                session.execute(
+                    update(AccessRequest)
+                    .where(AccessRequest.request_id == request_id)
+                    .values(status="executed", executed_at=now)
+                )
+                result = _perform(session, request.action, resource, employee_id, now)
+        except Exception:
+            # The record said "allow"; it must also say the action did not happen.
+            self._record(
+                employee_id,
+                request.action,
+                resource,
+                why,
+                "deny",
+                "execution_failed",
+                self._facts_for(resource),
+                now,
+                request_id=request_id,
+                actor_known=True,
+                kind="access.execution",
             )
-            result = _perform(session, request.action, resource, employee_id, now)
-        if request.action in ("customer.export", "customer.view"):
+            raise
+        if request.action in REVEALING:
             result = {cid: self._decrypt_or_gone(cid, resource.fields) for cid in resource.ids}
         return Outcome(decision, result)
 
     def _decrypt_or_gone(self, customer_id: str, fields: tuple[str, ...]) -> dict[str, Any]:
         try:
-            return dict(self._decrypt(customer_id, fields or ("email",)))
+            return dict(self._decrypt(customer_id, fields))
         except ShreddedError:
             return {"erased": True}
 
-    def _facts_for(self, resource: Resource) -> Facts:
+    def _facts_for(self, resource: Resource, why: Justification | None = None) -> Facts:
         """Subjects of a resource (customers and their pseudonyms) for recording non-decisions."""
         with self.engine.connect() as session:
-            return load_facts(
+            facts = load_facts(
                 session,
                 "",
                 "none",
                 resource,
-                Justification("legal"),
+                why or Justification("legal"),
                 self.clock(),
                 self.config.limits,
             )
+        if why is not None and why.case_id:
+            with Session(self.engine) as session:
+                facts.case_known = session.get(Case, why.case_id) is not None
+        return facts
 
     # -- break-glass ------------------------------------------------------------------------------
     def break_glass(self, employee_id: str, customer_id: str, why: Justification) -> Outcome:
@@ -757,17 +936,28 @@ class Door:
         if self._break_glass_today(employee_id) >= self.config.break_glass_per_day:
             # Emergencies are rare: past the daily cap, the answer is a recorded no.
             now = self.clock()
-            index = self._record(
+            receipt = self._record(
                 employee_id,
                 "break_glass",
                 resource,
                 why,
                 "deny",
                 "break_glass_limit",
-                self._facts_for(resource),
+                self._facts_for(resource, why),
                 now,
+                actor_known=True,
             )
-            return Outcome(Decision("deny", "break_glass_limit", "break_glass", index))
+            return Outcome(
+                Decision(
+                    "deny",
+                    "break_glass_limit",
+                    "break_glass",
+                    receipt.index,
+                    None,
+                    (),
+                    receipt.checkpoint_size,
+                )
+            )
         decision, _ = self._decide(employee_id, "break_glass", resource, why)
         if not decision.allowed:
             return Outcome(decision)
@@ -786,7 +976,7 @@ class Door:
                 )
             )
         return Outcome(
-            Decision("allow", decision.reason, "break_glass", decision.ledger_index, review),
+            replace(decision, request_id=review),
             {"expires_at": now + self.config.break_glass_ttl, "review_request_id": review},
         )
 
@@ -813,26 +1003,50 @@ class Door:
                     )
                 )
             )
+        expired = 0
         for request in due:
             resource = _resource_of(request)
-            self._record(
-                request.requester_id,
-                request.action,
-                resource,
+            # Once per request, however many workers run this loop; and not after a decision.
+            once = Guard(
+                "absent",
+                (request.action, f"approve.{request.action}"),
+                ("expired", "allow", "refused"),
                 None,
-                "expired",
-                "deadline",
-                self._facts_for(resource),
-                now,
-                request_id=request.request_id,
+                "request",
+                request.request_id,
             )
+            try:
+                self._record(
+                    request.requester_id,
+                    request.action,
+                    resource,
+                    None,
+                    "expired",
+                    "deadline",
+                    self._facts_for(resource),
+                    now,
+                    request_id=request.request_id,
+                    actor_known=True,
+                    guards=(once,),
+                )
+            except GuardRefused:
+                continue
             with Session(self.engine) as session, session.begin():
                 session.execute(
                     update(AccessRequest)
-                    .where(AccessRequest.request_id == request.request_id)
+                    .where(
+                        AccessRequest.request_id == request.request_id,
+                        AccessRequest.status == "pending",
+                    )
                     .values(status="expired", decided_at=now)
                 )
-        return len(due)
+            expired += 1
+        return expired
+
+
+def _decided_once(action: str, request_id: str) -> Guard:
+    """An approval or refusal is appended only if the request has neither yet."""
+    return Guard("absent", (action,), ("allow", "refused"), None, "request", request_id)
 
 
 def _stripe(locks: list[threading.Lock], key: str) -> threading.Lock:
@@ -840,10 +1054,16 @@ def _stripe(locks: list[threading.Lock], key: str) -> threading.Lock:
     return locks[hash(key) % len(locks)]
 
 
-def _safe_actor(employee_id: str) -> str:
-    """Unknown callers still get a ledger line; their id is kept only if it is id-shaped."""
-    ok = employee_id and all(ch.isalnum() or ch in "_.:/-" for ch in employee_id)
-    return employee_id[:64] if ok and len(employee_id) <= 64 else "unknown"
+def ledger_id(key: bytes, ident: str, known: bool) -> str:
+    """`Door._ledger_id` for callers holding the pseudonym key (see there)."""
+    if known:
+        try:
+            check_token("id", ident)
+            return ident
+        except FormatError:
+            pass
+    mac = hmac.digest(key, b"ledger-id|" + ident.encode(), "sha256")
+    return "id_" + base64.b32encode(mac[:20]).decode().lower()
 
 
 def _approver_context(

@@ -32,6 +32,9 @@ class RateLimits:
 
     per_hour: int = 30
     per_day: int = 150
+    # Masked search: distinct customers its results name, per employee.
+    searches_per_hour: int = 120
+    searches_per_day: int = 600
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Facts:
     pseudonyms: dict[str, str] = field(default_factory=dict)
     new_customers_hour: int = 0
     new_customers_day: int = 0
+    case_known: bool = False  # the cited case exists (so its id may stand in the ledger)
 
 
 def employee_active(employee: Employee | Person, now: datetime) -> bool:
@@ -161,6 +165,7 @@ def load_facts(
         "independent": False,
     }
     facts = Facts(employee, found, context, sorted(customers), pseudonyms)
+    facts.case_known = case is not None
     if action == "customer.view" and resource.fields and employee is not None:
         if windows is not None:
             counts = windows.counts(session, employee_id, customers, now)

@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custodes.access.door import Conflict, Door, NotFound, Outcome
-from custodes.access.facts import employee_active, management_chain
+from custodes.access.cases import CaseSpec
+from custodes.access.cases import close_case as close_case_service
+from custodes.access.cases import open_case as open_case_service
+from custodes.access.door import Conflict, Door, Forbidden, NotFound, Outcome
 from custodes.access.model import (
     JUSTIFICATIONS,
     PII_FIELDS,
@@ -31,7 +33,7 @@ from custodes.ledger.entry import LedgerEntry
 from custodes.ledger.errors import FormatError
 from custodes.ledger.models import LedgerAccessIndex
 from custodes.ledger.sequencer import LedgerUnavailable
-from custodes.marketplace.models import CASE_KINDS, Case, Customer, Employee, Seller
+from custodes.marketplace.models import CASE_KINDS, Case, Customer
 from custodes.vault.errors import ShreddedError
 from custodes.vault.service import CustomerPII, insert_prepared, masked_view, prepare_customer
 from custodes.web.problems import problem, problem_responses
@@ -70,6 +72,9 @@ class DecisionOut(BaseModel):
     action: str
     ledger_index: int | None
     request_id: str | None = None
+    checkpoint_size: int | None = Field(
+        None, description="Size of the signed checkpoint that covers ledger_index (the receipt)"
+    )
 
 
 class RevealOut(BaseModel):
@@ -164,6 +169,7 @@ def _decision_out(decision: Decision) -> DecisionOut:
         action=decision.action,
         ledger_index=decision.ledger_index,
         request_id=decision.request_id,
+        checkpoint_size=decision.checkpoint_size,
     )
 
 
@@ -272,25 +278,6 @@ def access_router() -> APIRouter:
         with Session(request.app.state.engine) as session:
             return MaskedOut(**masked_view(session, [body.customer_id])[0].__dict__)
 
-    @router.get(
-        "/customers",
-        response_model=SearchOut,
-        responses=responses,
-        summary="Search by e-mail through the blind index (masked results)",
-        description="Prefer POST /v1/customers/search: a query string lands in proxy logs.",
-        deprecated=True,
-    )
-    def search(
-        request: Request,
-        employee: Employee_,
-        email: Annotated[str, Query(min_length=3, max_length=254)],
-        justification: Code = "customer_contact",
-        case_id: CaseQuery = None,
-        _: TokenInfo = require("customers:read"),
-    ) -> Any:
-        outcome = _door(request).search_email(employee, email, _why(justification, case_id))
-        return _search_response(outcome)
-
     @router.post(
         "/customers/search",
         response_model=SearchOut,
@@ -357,6 +344,7 @@ def access_router() -> APIRouter:
                     "action": decision.action,
                     "ledger_index": decision.ledger_index,
                     "request_id": decision.request_id,
+                    "checkpoint_size": decision.checkpoint_size,
                 },
                 "values": outcome.data,
             }
@@ -404,45 +392,9 @@ def access_router() -> APIRouter:
     def open_case(
         body: CaseIn, request: Request, employee: Employee_, _: TokenInfo = require("cases:write")
     ) -> CaseOut:
-        """A case is what lets its assignee read a customer, so nobody opens one for
-        themselves, and only active employees open or hold one. Ledgered before it exists."""
-        now = datetime.now(UTC)
-        engine = request.app.state.engine
-        with Session(engine) as session:
-            _active_actor(session, employee, now)
-            if body.assignee == employee:
-                raise _Forbidden("a case is opened for someone else, never for oneself")
-            assignee = session.get(Employee, body.assignee)
-            if assignee is None:
-                raise NotFound(f"no employee {body.assignee}")
-            if not employee_active(assignee, now):
-                raise Conflict(f"employee {body.assignee} is not active")
-            customer = session.get(Customer, body.customer_id) if body.customer_id else None
-            if body.customer_id and customer is None:
-                raise NotFound(f"no customer {body.customer_id}")
-            if body.seller_id and session.get(Seller, body.seller_id) is None:
-                raise NotFound(f"no seller {body.seller_id}")
-            if body.customer_id is None and body.seller_id is None:
-                raise InputError("a case concerns a customer, a seller, or both")
-            if session.get(Case, body.case_id) is not None:
-                raise Conflict(f"case {body.case_id} already exists")
-            pseudonym = customer.pseudonym if customer else None
-        case = Case(
-            case_id=body.case_id,
-            kind=body.kind,
-            employee_id=body.assignee,
-            customer_id=body.customer_id,
-            seller_id=body.seller_id,
-            opened_at=now,
-        )
-        out = _case_out(case)
-        _record_case(request, employee, out, pseudonym, "case.open")
-        try:
-            with Session(engine) as session, session.begin():
-                session.add(case)
-        except IntegrityError:
-            raise Conflict(f"case {body.case_id} already exists") from None
-        return out
+        """Who may open which kind for whom is `access.cases`' rule; every attempt is recorded."""
+        spec = CaseSpec(body.case_id, body.kind, body.assignee, body.customer_id, body.seller_id)
+        return _case_out(open_case_service(_door(request), employee, spec))
 
     @router.get("/cases/{case_id}", response_model=CaseOut, responses=responses)
     def get_case(
@@ -461,35 +413,8 @@ def access_router() -> APIRouter:
         employee: Employee_,
         _: TokenInfo = require("cases:write"),
     ) -> CaseOut:
-        """Closed by its assignee, someone above them, or a privacy officer; ledgered first."""
-        now = datetime.now(UTC)
-        engine = request.app.state.engine
-        with Session(engine) as session:
-            actor = _active_actor(session, employee, now)
-            case = session.get(Case, case_id)
-            if case is None:
-                raise NotFound(f"no case {case_id}")
-            if case.closed_at is not None:
-                raise Conflict(f"case {case_id} is already closed")
-            allowed = (
-                employee == case.employee_id
-                or actor.role == "privacy_officer"
-                or employee in management_chain(session, case.employee_id)
-            )
-            if not allowed:
-                raise _Forbidden("only the assignee, their managers or a privacy officer close it")
-            customer = session.get(Customer, case.customer_id) if case.customer_id else None
-            out = _case_out(case).model_copy(update={"closed_at": now})
-        _record_case(request, employee, out, customer.pseudonym if customer else None, "case.close")
-        with Session(engine) as session, session.begin():
-            closed = session.execute(
-                update(Case)
-                .where(Case.case_id == case_id, Case.closed_at.is_(None))
-                .values(closed_at=now)
-            ).rowcount
-        if not closed:
-            raise Conflict(f"case {case_id} is already closed")
-        return out
+        """Closed by its assignee, someone above them, or a privacy officer; recorded first."""
+        return _case_out(close_case_service(_door(request), employee, case_id))
 
     @router.post(
         "/requests",
@@ -629,41 +554,13 @@ def _case_out(case: Case) -> CaseOut:
     )
 
 
-def _active_actor(session: Session, employee_id: str, now: datetime) -> Employee:
-    actor = session.get(Employee, employee_id)
-    if actor is None or not employee_active(actor, now):
-        raise _Forbidden("the acting employee is unknown or not active")
-    return actor
-
-
-def _record_case(
-    request: Request, employee: str, case: CaseOut, pseudonym: str | None, action: str
-) -> None:
-    refs = [f"case:{case.case_id}"]
-    if pseudonym:
-        refs.append(f"customer:{pseudonym}")
-    if case.seller_id:
-        refs.append(f"seller:{case.seller_id}")
-    _door(request).ledger.append(
-        LedgerEntry(
-            time=datetime.now(UTC),
-            actor=employee,
-            action=action,
-            decision="recorded",
-            resources=refs,
-            case=case.case_id,
-            kind="case",
-            extra={"assignee": case.assignee, "case_kind": case.kind},
-        ).encode()
-    )
-
-
 def install_access_errors(app: Any) -> None:
     """Map the door's exceptions to problem+json statuses."""
 
     handlers: list[tuple[type[BaseException], int]] = [
         (_Unauthorized, 401),
         (_Forbidden, 403),
+        (Forbidden, 403),
         (NotFound, 404),
         (Conflict, 409),
         (ShreddedError, 410),

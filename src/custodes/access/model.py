@@ -79,6 +79,8 @@ class Resource:
         for ident in self.ids:
             if not ID_PATTERN.match(ident):
                 raise InputError("ids must be 1-64 letters, digits or _.:-")
+        if len(set(self.ids)) != len(self.ids):
+            raise InputError("each id may appear once per request")
         if len(self.ids) > 10_000:
             raise InputError("at most 10,000 ids per request")
         for name in self.fields:
@@ -96,6 +98,7 @@ class Decision:
     ledger_index: int | None = None
     request_id: str | None = None
     policies: tuple[str, ...] = field(default=())
+    checkpoint_size: int | None = None  # the signed checkpoint covering the entry (receipt)
 
     @property
     def allowed(self) -> bool:

@@ -121,7 +121,7 @@ def _one_door_story(
     from custodes.access.policy import Policy
     from custodes.access.signing import load_or_create_approval_key
     from custodes.ledger.export import export_log
-    from custodes.ledger.keys import load_log_signer, write_log_keys
+    from custodes.ledger.keys import load_log_signer, load_signer_state, write_log_keys
     from custodes.ledger.sequencer import GroupCommitter, Sequencer
     from custodes.ledger.storage import LedgerReader
     from custodes.ledger.verify import folder_fetcher, verify_log
@@ -134,7 +134,8 @@ def _one_door_story(
         console.print("[yellow]the simulated marketplace has no open cases to tell the story[/]")
         return
     agent, case, customer, stranger, tns, report, review, approver = story
-    sequencer = Sequencer(engine, signer, checkpoint_interval=0).open()
+    state = load_signer_state(settings.keys_dir, settings.ledger_origin)
+    sequencer = Sequencer(engine, signer, state=state).open()
     committer = GroupCommitter(sequencer)
     door = Door(
         engine, keyring, committer, Policy.default(), load_or_create_approval_key(settings.keys_dir)
@@ -179,7 +180,6 @@ def _one_door_story(
                     f"   {approver} (independent) approves; executed once: "
                     f"[green]{done.decision.outcome}[/], ledger #{done.decision.ledger_index}"
                 )
-        sequencer.checkpoint()
     finally:
         committer.close()
         sequencer.close()

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from custodes.cli.runtime import Runtime
+from custodes.ledger.errors import LedgerError
 
 ledger_app = typer.Typer(help="The access ledger: an RFC 6962 Merkle log.", no_args_is_help=True)
 
@@ -41,28 +42,36 @@ def status() -> None:
 
 @ledger_app.command("checkpoint")
 def checkpoint() -> None:
-    """Sign a checkpoint for the current head and print it."""
-    from custodes.ledger.keys import load_log_signer
-    from custodes.ledger.sequencer import Sequencer
+    """Print the signed checkpoint for the current head (signing one only for an old log whose
+    head no checkpoint covers; a running server signs every batch itself)."""
+    from custodes.ledger.sequencer import SequencerBusy
+    from custodes.ledger.storage import LedgerReader
 
     rt = Runtime.from_env()
-    with Sequencer(rt.migrated_engine(), load_log_signer(rt.settings.keys_dir)) as seq:
-        typer.echo(seq.checkpoint(), nl=False)
+    reader = LedgerReader(rt.migrated_engine())
+    latest = reader.latest_checkpoint()
+    if latest is not None and latest[0] == reader.head().size:
+        typer.echo(latest[1], nl=False)
+        return
+    try:
+        with rt.sequencer() as seq:
+            seq.checkpoint()
+    except SequencerBusy:
+        raise LedgerError(
+            "the running server holds the log and signs every batch it appends; "
+            "its newest checkpoint is served at /ledger/checkpoint"
+        ) from None
+    latest = reader.latest_checkpoint()
+    assert latest is not None
+    typer.echo(latest[1], nl=False)
 
 
 @ledger_app.command("proof")
 def proof(index: Annotated[int, typer.Argument(min=0)]) -> None:
-    """Print a c2sp.org/tlog-proof@v1 document for one entry."""
-    from custodes.ledger.errors import LedgerError
-    from custodes.ledger.keys import load_log_signer
+    """Print a c2sp.org/tlog-proof@v1 document for one entry (works beside a running server)."""
     from custodes.ledger.service import proof_document
 
-    rt = Runtime.from_env()
-    try:
-        signer = load_log_signer(rt.settings.keys_dir)
-    except LedgerError:
-        signer = None
-    typer.echo(proof_document(rt.migrated_engine(), index, signer), nl=False)
+    typer.echo(proof_document(Runtime.from_env().migrated_engine(), index), nl=False)
 
 
 @ledger_app.command("cosign")

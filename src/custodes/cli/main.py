@@ -243,13 +243,12 @@ def sequencer() -> None:
     """Hold the log and serve appends to local API workers over a Unix socket."""
     import signal
 
-    from custodes.ledger.keys import load_log_signer
     from custodes.ledger.remote import SequencerServer
-    from custodes.ledger.sequencer import GroupCommitter, Sequencer
+    from custodes.ledger.sequencer import GroupCommitter
     from custodes.web.worker import sequencer_socket
 
     rt = Runtime.from_env()
-    with Sequencer(rt.migrated_engine(), load_log_signer(rt.settings.keys_dir)) as seq:
+    with rt.sequencer() as seq:
         committer = GroupCommitter(seq)
         server = SequencerServer(committer, sequencer_socket(rt.settings.home))
         signal.signal(signal.SIGTERM, lambda *_: server.stop())
@@ -267,14 +266,12 @@ def policy_apply(
     """Validate a Cedar policy, record the change in the ledger, make it current."""
     from custodes.access.policy_store import apply_policy
     from custodes.errors import InputError
-    from custodes.ledger.keys import load_log_signer
-    from custodes.ledger.sequencer import Sequencer
 
     if not file.is_file():
         raise InputError(f"{file}: no such policy file")
     rt = Runtime.from_env()
     engine = rt.migrated_engine()
-    with Sequencer(engine, load_log_signer(rt.settings.keys_dir)) as seq:
+    with rt.sequencer() as seq:
         row = apply_policy(engine, _SequencerAppender(seq), file.read_text(), applied_by)
     typer.echo(f"policy v{row.version} sha256 {row.sha256} (ledger entry {row.ledger_index})")
 

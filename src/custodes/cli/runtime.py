@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -13,6 +14,9 @@ from custodes.store.engine import make_engine
 from custodes.store.migrate import is_initialised, upgrade
 from custodes.vault.keyring import FileKeyring
 from custodes.web.app import Services
+
+if TYPE_CHECKING:
+    from custodes.ledger.sequencer import Sequencer
 
 
 @dataclass
@@ -38,13 +42,24 @@ class Runtime:
     def keyring(self) -> FileKeyring:
         return FileKeyring.open(self.settings.keys_dir)
 
+    def sequencer(self) -> Sequencer:
+        """The log's writer with its signing key and the signer's own state (not yet open)."""
+        from custodes.ledger.keys import load_log_signer, load_signer_state
+        from custodes.ledger.sequencer import Sequencer
+
+        keys = self.settings.keys_dir
+        origin = self.settings.ledger_origin
+        return Sequencer(
+            self.migrated_engine(), load_log_signer(keys), origin, load_signer_state(keys, origin)
+        )
+
     def services(self) -> Services:
         """Everything the one door needs, from CUSTODES_HOME and the environment."""
         import os
 
         from custodes.access.notify import Notifier, SmtpNotifier
         from custodes.access.signing import load_or_create_approval_key
-        from custodes.ledger.keys import load_log_signer
+        from custodes.ledger.keys import load_log_signer, load_signer_state
 
         notifier: Notifier | None = None
         if os.environ.get("CUSTODES_SMTP_HOST"):
@@ -65,5 +80,6 @@ class Runtime:
             policy=current_policy(self.migrated_engine()),
             approval_key=load_or_create_approval_key(self.settings.keys_dir),
             signer=load_log_signer(self.settings.keys_dir),
+            signer_state=load_signer_state(self.settings.keys_dir, self.settings.ledger_origin),
             notifier=notifier,
         )

@@ -18,6 +18,8 @@ from custodes.ledger.errors import FormatError
 
 MAX_ENTRY_BYTES = 65535  # C2SP tlog-tiles entry bundles prefix each entry with a uint16 length
 DECISIONS = ("allow", "deny", "pending", "approved", "refused", "expired", "executed", "recorded")
+# What the access index may name: records, and the requests and cases decisions belong to.
+SUBJECT_KINDS = ("customer", "seller", "order", "review", "request", "case", "employee", "policy")
 _CODE = re.compile(r"^[a-z0-9_.:/-]{1,64}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
 _EMAILISH = re.compile(r"[^\s@]@[^\s@]")
@@ -26,6 +28,17 @@ _PHONEISH = re.compile(r"\+?\d(?:[\s()./_-]*\d){7,}")
 # Digests (32-64 lowercase hex) likewise: sha256 of a policy, of a set of pseudonyms.
 _OUR_ID = re.compile(r"(?:[a-z]+:)?(?:[a-z]{2,4}_[a-z2-7]{16,}|(?=[0-9]*[a-f])[0-9a-f]{32,64})")
 _PSEUDONYM = re.compile(r"cp_[a-z2-7]{16,}")
+# Record ids such as `CASE-2026-000123` or `O-2026-04-17-0042` carry digit runs too; what sets
+# them apart from a phone number is a word letter (x and X are phone extension separators).
+_WORD_LETTER = re.compile(r"[A-WYZa-wyz]")
+_PHONEISH_ID = re.compile(r"\+?\d(?:[\s()./_xX-]*\d){7,}")
+# An e-mail address with its @ swapped for a dot still names a mailbox: host-shaped ids are refused.
+_HOSTISH = re.compile(
+    r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:[A-Za-z]{2,3}\.[A-Za-z]{2}|com|net|org|edu|gov|info|"
+    r"biz|io|me|jp|de|uk|fr|br|in|ru|cn|au|ca|it|es|nl|mx|kr|ch|se|pl|be|at|dk|no|fi|pt|ie|nz)"
+    r"(?:[/:]|$)",
+    re.IGNORECASE,
+)
 
 
 class PIIRefused(FormatError):
@@ -177,7 +190,18 @@ def check_token(label: str, value: str) -> None:
 def _token(label: str, value: str) -> None:
     if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         raise FormatError(f"{label} must be an id or pseudonym (letters, digits, _.:/-)")
-    _guard(label, value)
+    _guard_id(label, value)
+
+
+def _guard_id(label: str, value: str) -> None:
+    """Ids may hold digit runs beside word letters (dates, sequence numbers); a phone number,
+    an e-mail address or a mail host may not pass as one."""
+    if _OUR_ID.fullmatch(value):
+        return
+    ident = value.partition(":")[2] if ":" in value else value
+    phoneish = _PHONEISH_ID.search(ident) and not _WORD_LETTER.search(ident)
+    if _EMAILISH.search(value) or phoneish or _HOSTISH.search(ident):
+        raise PIIRefused(f"{label} looks like an e-mail address or phone number; refused")
 
 
 def _resource(value: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.note import Signer, Verifier, generate_signer_key
+from custodes.ledger.signer_state import STATE_FILE, SignerState
 
 SIGNER_FILE = "ledger.key"
 VERIFIER_FILE = "ledger.pub"
@@ -43,3 +44,8 @@ def load_verifier(text_or_path: str) -> Verifier:
     candidate = Path(text_or_path)
     text = candidate.read_text().strip() if candidate.is_file() else text_or_path.strip()
     return Verifier.from_vkey(text)
+
+
+def load_signer_state(keys_dir: Path, origin: str) -> SignerState:
+    """The signer's memory of what it last signed: beside its key, never in the database."""
+    return SignerState(keys_dir / STATE_FILE, origin)

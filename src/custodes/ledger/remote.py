@@ -19,9 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from custodes.ledger.entry import DECISIONS, LedgerEntry
+from custodes.ledger.entry import DECISIONS, SUBJECT_KINDS, LedgerEntry
 from custodes.ledger.errors import FormatError, LedgerError
-from custodes.ledger.sequencer import GroupCommitter, IndexRow, LedgerUnavailable
+from custodes.ledger.guard import Guard, GuardRefused
+from custodes.ledger.sequencer import GroupCommitter, IndexRow, LedgerUnavailable, Receipt
 
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 20
@@ -71,7 +72,7 @@ def _encode_rows(rows: Sequence[IndexRow]) -> list[list[Any]]:
 
 
 _ROW_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-_SUBJECT_KINDS = frozenset({"customer", "seller", "order", "review"})
+_SUBJECT_KINDS = frozenset(SUBJECT_KINDS)
 
 
 def _decode_rows(rows: list[list[Any]]) -> list[IndexRow]:
@@ -141,8 +142,13 @@ class SequencerServer:
                     # entry in canonical form, and a bad one fails alone, not its whole batch.
                     data = str(request["d"]).encode()
                     LedgerEntry.decode(data)
-                    index = self.committer.append(data, _decode_rows(request.get("i", [])))
-                    reply: dict[str, Any] = {"ok": index}
+                    guards = [Guard.from_wire(g) for g in request.get("g", [])]
+                    receipt = self.committer.append(
+                        data, _decode_rows(request.get("i", [])), guards=guards
+                    )
+                    reply: dict[str, Any] = {"ok": receipt.index, "size": receipt.checkpoint_size}
+                except GuardRefused:
+                    reply = {"refused": True}
                 except Exception as exc:  # the worker learns the append failed, never why in PII
                     reply = {"error": type(exc).__name__}
                 try:
@@ -168,10 +174,19 @@ class RemoteLedger:
             self._local.sock = sock
         return sock
 
-    def append(self, data: bytes, index: Sequence[IndexRow] = (), timeout: float = 10.0) -> int:
+    def append(
+        self,
+        data: bytes,
+        index: Sequence[IndexRow] = (),
+        timeout: float = 10.0,
+        guards: Sequence[Guard] = (),
+    ) -> Receipt:
         try:
             sock = self._connection()
-            _send(sock, {"d": data.decode(), "i": _encode_rows(index)})
+            body: dict[str, Any] = {"d": data.decode(), "i": _encode_rows(index)}
+            if guards:
+                body["g"] = [g.to_wire() for g in guards]
+            _send(sock, body)
             reply = _receive(sock)
         except (OSError, ValueError) as exc:
             self._local.sock = None
@@ -181,6 +196,8 @@ class RemoteLedger:
         if reply is None:
             self._local.sock = None
             raise LedgerUnavailable("the sequencer closed the connection")
+        if reply.get("refused"):
+            raise GuardRefused("the entry's condition no longer holds")
         if "ok" not in reply:
             raise LedgerUnavailable(f"the ledger could not record ({reply.get('error')})")
-        return int(reply["ok"])
+        return Receipt(int(reply["ok"]), int(reply["size"]))

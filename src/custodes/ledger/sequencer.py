@@ -12,21 +12,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.engine import make_url
 
-from custodes.ledger.checkpoint import Checkpoint, sign_checkpoint
+from custodes.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from custodes.ledger.compact import CompactRange, peak_levels
 from custodes.ledger.errors import LedgerError
+from custodes.ledger.guard import Guard, GuardRefused, all_hold
 from custodes.ledger.models import (
     LedgerAccessIndex,
     LedgerCheckpoint,
@@ -34,7 +37,9 @@ from custodes.ledger.models import (
     node_key,
 )
 from custodes.ledger.note import Signer
+from custodes.ledger.proof import consistency_proof, root_at
 from custodes.ledger.rfc6962 import EMPTY_ROOT, leaf_hash
+from custodes.ledger.signer_state import SignedHead, SignerRefused, SignerState
 from custodes.ledger.storage import LOG_ID, Head, read_head, read_nodes
 from custodes.ledger.tiles import MAX_ENTRY_SIZE
 from custodes.store.engine import driver_sql, insert_sql
@@ -45,6 +50,7 @@ ADVISORY_UNLOCK_SQL = "pg_advisory_unlock(1668641651, hashtext(current_schema())
 
 
 IndexRow = dict[str, object]
+log = logging.getLogger(__name__)
 
 
 class LedgerUnavailable(LedgerError):
@@ -55,27 +61,46 @@ class SequencerBusy(LedgerError):
     """Another sequencer already holds this log."""
 
 
+class Receipt(NamedTuple):
+    """What a caller holds once its entry is recorded: its index and the size of the signed
+    checkpoint that covers it (an inclusion proof for one in the other is always available)."""
+
+    index: int
+    checkpoint_size: int
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry to append, its access-index rows and the conditions it is appended under."""
+
+    data: bytes
+    rows: Sequence[IndexRow] = ()
+    guards: Sequence[Guard] = ()
+
+
 class Sequencer:
-    """Appends batches durably; an index is returned only after its batch is committed."""
+    """Appends batches durably and signs a checkpoint over every batch before anyone hears of
+    it: no acknowledged entry is ever outside a signed checkpoint. The signer only signs heads
+    that extend what it signed before (`SignerState`); a database rolled back or rewritten
+    behind its back makes it refuse every append until an operator looks (fail closed)."""
 
     def __init__(
         self,
         engine: Engine,
         signer: Signer | None = None,
         origin: str | None = None,
-        checkpoint_interval: float = 1.0,
-        clock: Callable[[], float] = time.time,
+        state: SignerState | None = None,
     ) -> None:
         self.engine = engine
         self.signer = signer
         self.origin = origin or (signer.name if signer else None)
-        self.checkpoint_interval = checkpoint_interval
-        self.clock = clock
+        if signer is not None and state is None:
+            state = SignerState(None, self.origin or signer.name)
+        self.state = state
         self._conn: Connection | None = None
         self._lock_file: IO[str] | None = None
         self._range = CompactRange()
-        self._last_checkpoint = 0.0
-        self._checkpointed_size = -1
+        self._broken: str | None = None
         # The per-batch statements as driver SQL: a batch runs for every few requests.
         dialect = engine.dialect
         self._insert_entry_sql = insert_sql(dialect, "ledger_entries", ("idx", "data"))
@@ -91,9 +116,15 @@ class Sequencer:
                 "ledger_access_index",
                 ("idx", "actor", "subject_kind", "subject_id", "action", "decision", "time"),
             ),
+            "checkpoint": insert_sql(dialect, "ledger_checkpoints", ("size", "note", "created_at")),
+            "has_checkpoint": driver_sql(
+                dialect, "SELECT 1 FROM ledger_checkpoints WHERE size = ?"
+            ),
         }
         processor = LedgerAccessIndex.__table__.c.time.type._cached_bind_processor(engine.dialect)
         self._bind_time = processor or (lambda value: value)
+        created = LedgerCheckpoint.__table__.c.created_at.type
+        self._bind_created = created._cached_bind_processor(engine.dialect) or (lambda v: v)
 
     # -- lifecycle ----------------------------------------------------------------------
     def open(self) -> Sequencer:
@@ -106,8 +137,14 @@ class Sequencer:
                 self._conn.close()
                 self._conn = None
                 raise SequencerBusy("another sequencer holds this log (PostgreSQL advisory lock)")
-        with self._conn.begin():
-            self._reload(read_head(self._conn))
+        try:
+            with self._conn.begin():
+                self._reload(read_head(self._conn))
+                if self.state is not None and self.state.head is None:
+                    self._adopt_stored_checkpoint(self._conn)
+        except LedgerError:
+            self.close()
+            raise
         return self
 
     def close(self) -> None:
@@ -149,41 +186,103 @@ class Sequencer:
     def size(self) -> int:
         return self._range.size
 
+    @property
+    def broken(self) -> str | None:
+        """Why this sequencer refuses to append (a rollback or fork it detected), if it does."""
+        return self._broken
+
     def root(self) -> bytes:
         return self._range.root()
 
     def _reload(self, head: Head) -> None:
-        """Rebuild the frontier from stored peaks (after a restart or a foreign append)."""
+        """Rebuild the frontier from stored peaks (after a restart or a foreign append), and
+        accept it only if it extends what the signer signed last."""
         assert self._conn is not None
+        conn = self._conn
         ids: list[tuple[int, int]] = []
         begin = 0
         for level in peak_levels(head.size):
             ids.append((level, begin >> level))
             begin += 1 << level
-        nodes = read_nodes(self._conn, ids)
+        nodes = read_nodes(conn, ids)
         if len(nodes) != len(ids):
             raise LedgerError(
                 "stored ledger is missing frontier nodes; run `custodes ledger verify`"
             )
-        self._range = CompactRange.from_peaks(head.size, [nodes[i] for i in ids])
-        if self._range.root() != head.root and head.size:
+        loaded = CompactRange.from_peaks(head.size, [nodes[i] for i in ids])
+        if loaded.root() != head.root and head.size:
             raise LedgerError("stored ledger head does not match its nodes")
+        if self.state is not None:
+            signed = self.state.head
+            proof = None
+            if signed is not None and 0 < signed.size < head.size:
+                try:
+                    proof = consistency_proof(
+                        signed.size, head.size, lambda wanted: read_nodes(conn, wanted)
+                    )
+                except LedgerError:
+                    proof = []
+            try:
+                self.state.check_extension(head.size, loaded.root(), proof or [])
+            except SignerRefused as refused:
+                self._fail(str(refused))
+                raise
+        self._range = loaded
+
+    def _fail(self, reason: str) -> None:
+        """Refuse every later append too: a rewritten log is an incident, not a hiccup."""
+        self._broken = reason
+        log.critical("ledger refused: %s", reason)
+
+    def _adopt_stored_checkpoint(self, conn: Connection) -> None:
+        """First start with no signer state (a new install or an upgrade): trust the newest
+        stored checkpoint that our own key signed, if the stored head extends it."""
+        assert self.state is not None and self.signer is not None
+        rows = conn.execute(
+            select(LedgerCheckpoint.size, LedgerCheckpoint.note)
+            .order_by(LedgerCheckpoint.size.desc())
+            .limit(20)
+        ).all()
+        for size, note in rows:
+            try:
+                checkpoint = open_checkpoint(str(note), self.signer.verifier(), self.origin)
+            except LedgerError:
+                continue
+            if checkpoint.size != int(size) or checkpoint.size > self._range.size:
+                continue
+            root = root_at(checkpoint.size, lambda wanted: read_nodes(conn, wanted))
+            if root != checkpoint.root_hash:
+                raise SignerRefused("the stored checkpoint does not match the stored log")
+            self.state.advance(checkpoint.size, checkpoint.root_hash)
+            return
 
     # -- appending --------------------------------------------------------------------------
     def append_batch(
         self, entries: Sequence[bytes], index_rows: Sequence[Sequence[IndexRow]] | None = None
     ) -> list[int]:
-        """Append entries in one transaction; return their indices once durably committed.
+        """Append entries in one transaction; return their indices once durably committed and
+        covered by a signed checkpoint. `index_rows[i]` are access-index rows for entry i."""
+        rows = index_rows or [()] * len(entries)
+        results = self.append_items(
+            [Item(data, per_entry) for data, per_entry in zip(entries, rows, strict=True)]
+        )
+        return [r.index for r in results if isinstance(r, Receipt)]
 
-        `index_rows[i]` are access-index rows for entry i (actor, subject, action, decision,
-        time); they are committed with the entry, so the index never points at nothing.
-        """
+    def append_items(self, items: Sequence[Item]) -> list[Receipt | GuardRefused]:
+        """Append what passes its guards in one transaction; sign, commit, then answer.
+
+        An item whose guard fails gets `GuardRefused` and takes no index; the rest of the batch
+        goes on. Any other failure fails the whole batch (nothing appended, nothing signed)."""
         if self._conn is None:
             raise LedgerUnavailable("the sequencer is not open")
-        for data in entries:
-            _fits(data)
+        if self._broken is not None:
+            raise LedgerUnavailable(f"the ledger refuses to record: {self._broken}")
+        for item in items:
+            _fits(item.data)
         conn = self._conn
         snapshot = self._range
+        signed_before = self.state.head if self.state is not None else None
+        advanced = False
         try:
             with conn.begin():
                 # Write first: takes the write lock before we read the head (no stale reads).
@@ -192,72 +291,125 @@ class Sequencer:
                     conn.execute(insert(LedgerHead).values(log_id=LOG_ID, size=0, root=EMPTY_ROOT))
                 size, stored_root = conn.exec_driver_sql(self._sql["head"], (LOG_ID,)).one()
                 head = Head(int(size), bytes(stored_root))
-                if head.size != self._range.size:
+                if head.size != self._range.size or (
+                    signed_before is not None and signed_before.size != self._range.size
+                ):
                     self._reload(head)
-                working = CompactRange.from_peaks(self._range.size, self._range.peaks())
-                first = working.size
-                node_rows = []
-                for data in entries:
-                    for level, index, digest in working.append(leaf_hash(data)):
-                        node_rows.append((node_key(level, index), digest))
-                if entries:
-                    # Plain DBAPI executemany: the hot path, without per-row ORM/Core overhead.
-                    conn.exec_driver_sql(
-                        self._insert_entry_sql, [(first + i, d) for i, d in enumerate(entries)]
-                    )
-                    conn.exec_driver_sql(self._insert_node_sql, node_rows)
-                if index_rows:
-                    bind_time = self._bind_time
-                    rows = [
-                        (
-                            first + i,
-                            row["actor"],
-                            row["subject_kind"],
-                            row["subject_id"],
-                            row["action"],
-                            row["decision"],
-                            bind_time(row["time"]),
-                        )
-                        for i, per_entry in enumerate(index_rows)
-                        for row in per_entry
-                    ]
-                    if rows:
-                        conn.exec_driver_sql(self._sql["index"], rows)
+                    signed_before = self.state.head if self.state is not None else None
+                base = self._range
+                working = CompactRange.from_peaks(base.size, base.peaks())
+                accepted, results = self._write_items(conn, working, items)
                 root = working.root()
                 conn.exec_driver_sql(self._sql["set_head"], (working.size, root, LOG_ID))
-                if self._checkpoint_due(working.size):
+                if self.signer is not None and accepted:
+                    assert self.state is not None
+                    # Built in memory on top of the signed head: an extension by construction.
+                    self.state.check_extension(base.size, base.root())
+                    self.state.advance(working.size, root)
+                    advanced = True
                     self._store_checkpoint(conn, working.size, root)
             self._range = working
         except LedgerError:
             self._range = snapshot
+            if advanced:
+                self._undo_advance(signed_before)
             raise
         except Exception as exc:
             self._range = snapshot
+            if advanced:
+                self._undo_advance(signed_before)
             raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
-        return list(range(first, first + len(entries)))
+        size_now = working.size
+        return [
+            Receipt(r, size_now) if isinstance(r, int) else r  # type: ignore[misc]
+            for r in results
+        ]
+
+    def _write_items(
+        self, conn: Connection, working: CompactRange, items: Sequence[Item]
+    ) -> tuple[int, list[int | GuardRefused]]:
+        """Entries, nodes and index rows; guards see every earlier item of the batch."""
+        results: list[int | GuardRefused] = []
+        entry_rows: list[tuple[int, bytes]] = []
+        node_rows: list[tuple[int, bytes]] = []
+        index_rows: list[tuple[object, ...]] = []
+        bind_time = self._bind_time
+        for item in items:
+            if item.guards:
+                if index_rows:  # the guard must see this batch's earlier rows
+                    conn.exec_driver_sql(self._sql["index"], index_rows)
+                    index_rows = []
+                if not all_hold(conn, item.guards):
+                    results.append(GuardRefused("the entry's condition no longer holds"))
+                    continue
+            idx = working.size
+            for level, index, digest in working.append(leaf_hash(item.data)):
+                node_rows.append((node_key(level, index), digest))
+            entry_rows.append((idx, item.data))
+            index_rows.extend(
+                (
+                    idx,
+                    row["actor"],
+                    row["subject_kind"],
+                    row["subject_id"],
+                    row["action"],
+                    row["decision"],
+                    bind_time(row["time"]),
+                )
+                for row in item.rows
+            )
+            results.append(idx)
+        if entry_rows:
+            # Plain DBAPI executemany: the hot path, without per-row ORM/Core overhead.
+            conn.exec_driver_sql(self._insert_entry_sql, entry_rows)
+            conn.exec_driver_sql(self._insert_node_sql, node_rows)
+        if index_rows:
+            conn.exec_driver_sql(self._sql["index"], index_rows)
+        return len(entry_rows), results
+
+    def _undo_advance(self, signed_before: SignedHead | None) -> None:
+        """The batch's commit failed after the signer state moved on. If the database still
+        holds the old head and no checkpoint at the new size, the signature was never used
+        and the state goes back; if that cannot be confirmed, refuse until someone looks."""
+        assert self.state is not None and self._conn is not None
+        attempted = self.state.head
+        try:
+            with self.engine.connect() as probe:
+                head = read_head(probe)
+                published = (
+                    attempted is not None
+                    and probe.exec_driver_sql(
+                        self._sql["has_checkpoint"], (attempted.size,)
+                    ).first()
+                    is not None
+                )
+        except Exception:  # the database is gone too: cannot tell, so stay refused
+            self._fail("a batch failed and the database could not be asked what it kept")
+            return
+        before_size = signed_before.size if signed_before else 0
+        if not published and head.size == before_size:
+            self.state.reset(signed_before)
+        elif attempted is not None and head.size == attempted.size:
+            pass  # the commit did happen: the state is right
+        else:
+            self._fail("a batch failed and the stored head matches neither side of it")
 
     # -- checkpoints --------------------------------------------------------------------------
-    def _checkpoint_due(self, size: int) -> bool:
-        if self.signer is None or size == self._checkpointed_size:
-            return False
-        return self.clock() - self._last_checkpoint >= self.checkpoint_interval
-
     def _store_checkpoint(self, conn: Connection, size: int, root: bytes) -> str:
         assert self.signer is not None and self.origin is not None
         note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
-        existing = conn.scalar(select(LedgerCheckpoint.size).where(LedgerCheckpoint.size == size))
-        if existing is None:
-            conn.execute(
-                insert(LedgerCheckpoint).values(size=size, note=note, created_at=datetime.now(UTC))
+        if conn.exec_driver_sql(self._sql["has_checkpoint"], (size,)).first() is None:
+            conn.exec_driver_sql(
+                self._sql["checkpoint"], [(size, note, self._bind_created(datetime.now(UTC)))]
             )
-        self._last_checkpoint = self.clock()
-        self._checkpointed_size = size
         return note
 
     def checkpoint(self) -> str:
-        """Sign and store a checkpoint for the current head now (e.g. before a proof)."""
-        if self._conn is None or self.signer is None:
+        """The signed checkpoint for the current head (signing one if none is stored)."""
+        if self._conn is None or self.signer is None or self.state is None:
             raise LedgerError("checkpoints need an open sequencer with a signing key")
+        if self._broken is not None:
+            raise LedgerUnavailable(f"the ledger refuses to record: {self._broken}")
         with self._conn.begin():
             head = read_head(self._conn)
             if head.size != self._range.size:
@@ -267,58 +419,74 @@ class Sequencer:
             ).first()
             if row is not None:
                 return str(row[0])
-            return self._store_checkpoint(self._conn, head.size, head.root)
+            self.state.check_extension(self._range.size, self._range.root(), None)
+            self.state.advance(self._range.size, self._range.root())
+            return self._store_checkpoint(self._conn, self._range.size, self._range.root())
 
 
 # A waiter is a thread's Future, or an event loop's future (resolved on that loop).
-_Waiter = Future[int] | tuple[asyncio.AbstractEventLoop, asyncio.Future[int]]
-_Item = tuple[bytes, Sequence[IndexRow], _Waiter]
+_Waiter = Future[Receipt] | tuple[asyncio.AbstractEventLoop, asyncio.Future[Receipt]]
+_Queued = tuple[Item, _Waiter]
+_Result = Receipt | BaseException
 
 
-def _settle(waiters: list[tuple[asyncio.Future[int], int | BaseException]]) -> None:
+def _settle(waiters: list[tuple[asyncio.Future[Receipt], _Result]]) -> None:
     """Runs on the loop: one wake-up settles every waiter of a batch from that loop."""
     for future, result in waiters:
         _resolve(future, result)
 
 
 class GroupCommitter:
-    """Collects appends from many threads into batches: one commit (one fsync) per batch.
+    """Collects appends from many threads into batches: one commit (one fsync, one signature)
+    per batch.
 
-    `append` blocks until the entry's batch is committed and returns its index, or raises
-    `LedgerUnavailable`: record before reveal.
+    `append` blocks until the entry's batch is committed and signed, and returns its
+    `Receipt`, or raises `LedgerUnavailable` (record before reveal) or `GuardRefused`.
     """
 
     def __init__(self, sequencer: Sequencer, max_batch: int = 512, linger: float = 0.0) -> None:
         self.sequencer = sequencer
         self.max_batch = max_batch
         self.linger = linger
-        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._queue: queue.Queue[_Queued | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
         self._thread.start()
 
-    def submit(self, data: bytes, index: Sequence[IndexRow] = ()) -> Future[int]:
+    def submit(
+        self, data: bytes, index: Sequence[IndexRow] = (), guards: Sequence[Guard] = ()
+    ) -> Future[Receipt]:
         _fits(data)
-        future: Future[int] = Future()
-        self._queue.put((data, index, future))
+        future: Future[Receipt] = Future()
+        self._queue.put((Item(data, index, guards), future))
         return future
 
-    def append(self, data: bytes, index: Sequence[IndexRow] = (), timeout: float = 10.0) -> int:
+    def append(
+        self,
+        data: bytes,
+        index: Sequence[IndexRow] = (),
+        timeout: float = 10.0,
+        guards: Sequence[Guard] = (),
+    ) -> Receipt:
         try:
-            return self.submit(data, index).result(timeout)
+            return self.submit(data, index, guards).result(timeout)
         except LedgerError:
             raise
         except Exception as exc:
             raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
 
     async def append_async(
-        self, data: bytes, index: Sequence[IndexRow] = (), timeout: float = 10.0
-    ) -> int:
+        self,
+        data: bytes,
+        index: Sequence[IndexRow] = (),
+        timeout: float = 10.0,
+        guards: Sequence[Guard] = (),
+    ) -> Receipt:
         """`append` for a caller on an event loop: no thread parked per request, and the
         committer wakes each loop once per batch rather than once per entry."""
         _fits(data)
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[int] = loop.create_future()
-        self._queue.put((data, index, (loop, future)))
+        future: asyncio.Future[Receipt] = loop.create_future()
+        self._queue.put((Item(data, index, guards), (loop, future)))
         try:
             return await asyncio.wait_for(future, timeout)
         except LedgerError:
@@ -352,15 +520,12 @@ class GroupCommitter:
                     stop = True
                     break
                 batch.append(nxt)
-            results: list[int | BaseException]
+            results: list[_Result]
             try:
-                indices = self.sequencer.append_batch(
-                    [data for data, _, _ in batch], [rows for _, rows, _ in batch]
-                )
-                results = list(indices)
+                results = list(self.sequencer.append_items([queued for queued, _ in batch]))
             except Exception as exc:  # every waiter learns the batch failed
                 results = [exc] * len(batch)
-            _notify([waiter for _, _, waiter in batch], results)
+            _notify([waiter for _, waiter in batch], results)
             if stop:
                 return
 
@@ -371,9 +536,9 @@ def _fits(data: bytes) -> None:
         raise LedgerError(f"entry of {len(data)} bytes exceeds {MAX_ENTRY_SIZE}")
 
 
-def _notify(waiters: list[_Waiter], results: list[int | BaseException]) -> None:
+def _notify(waiters: list[_Waiter], results: list[_Result]) -> None:
     """Hand each waiter its result. Nothing here may raise: the committer thread must live."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | BaseException]]]
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Receipt], _Result]]]
     by_loop = {}
     for waiter, result in zip(waiters, results, strict=True):
         if isinstance(waiter, Future):
@@ -386,7 +551,7 @@ def _notify(waiters: list[_Waiter], results: list[int | BaseException]) -> None:
             loop.call_soon_threadsafe(_settle, settled)
 
 
-def _resolve(future: Future[int] | asyncio.Future[int], result: int | BaseException) -> None:
+def _resolve(future: Future[Receipt] | asyncio.Future[Receipt], result: _Result) -> None:
     """Hand a waiter its result, unless its caller gave up (timeout, cancelled request)."""
     if future.done():
         return
@@ -397,6 +562,8 @@ def _resolve(future: Future[int] | asyncio.Future[int], result: int | BaseExcept
             future.set_result(result)
 
 
-def open_sequencer_for(engine: Engine, signer: Signer | None, origin: str) -> Sequencer:
+def open_sequencer_for(
+    engine: Engine, signer: Signer | None, origin: str, state: SignerState | None = None
+) -> Sequencer:
     """Convenience for commands: an opened sequencer that signs as `origin`."""
-    return Sequencer(engine, signer, origin).open()
+    return Sequencer(engine, signer, origin, state).open()

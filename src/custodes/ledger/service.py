@@ -6,37 +6,33 @@ from sqlalchemy import Engine
 
 from custodes.ledger.checkpoint import Checkpoint
 from custodes.ledger.errors import LedgerError
-from custodes.ledger.note import NoteVerifier, Signer
+from custodes.ledger.note import NoteVerifier
 from custodes.ledger.rfc6962 import leaf_hash
-from custodes.ledger.sequencer import Sequencer
 from custodes.ledger.storage import LedgerReader
 from custodes.ledger.tlog_proof import TlogProof
 
 
-def covering_checkpoint(engine: Engine, index: int, signer: Signer | None) -> tuple[int, str]:
-    """The latest checkpoint, signing a new one when it does not yet cover `index`."""
+def covering_checkpoint(engine: Engine, index: int) -> tuple[int, str]:
+    """The latest signed checkpoint; it covers every acknowledged entry, because the sequencer
+    signs each batch before answering. Read-only, so it works beside a running server."""
     reader = LedgerReader(engine)
     head = reader.head()
     if index < 0 or index >= head.size:
         raise LedgerError(f"no entry {index}: the log has {head.size} entries")
     latest = reader.latest_checkpoint()
-    if latest is not None and latest[0] > index:
-        return latest
-    if signer is None:
-        raise LedgerError("no checkpoint covers that entry yet and no signing key is available")
-    with Sequencer(engine, signer) as sequencer:
-        sequencer.checkpoint()
-    latest = reader.latest_checkpoint()
-    assert latest is not None
+    if latest is None or latest[0] <= index:
+        raise LedgerError(
+            f"no signed checkpoint covers entry {index} yet; run `custodes ledger checkpoint`"
+        )
     return latest
 
 
-def proof_document(engine: Engine, index: int, signer: Signer | None) -> str:
+def proof_document(engine: Engine, index: int) -> str:
     """A c2sp.org/tlog-proof@v1 document for one entry; the entry itself rides in `extra`.
 
     With the entry inside, an auditor needs only this file and the log's public key.
     """
-    size, note = covering_checkpoint(engine, index, signer)
+    size, note = covering_checkpoint(engine, index)
     reader = LedgerReader(engine)
     proof = reader.inclusion_proof(index, size)
     return TlogProof.create(index, proof, note, extra=reader.entry(index)).marshal()

@@ -17,9 +17,11 @@ from custodes.access.door import Door, DoorConfig, Ledger
 from custodes.access.http import access_router, install_access_errors
 from custodes.access.notify import Notifier
 from custodes.access.policy import Policy
+from custodes.ledger.errors import LedgerError
 from custodes.ledger.http import ledger_router
 from custodes.ledger.note import Signer
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
+from custodes.ledger.signer_state import SignerState
 from custodes.vault.keyring import Keyring
 from custodes.web.problems import install_problem_handlers
 
@@ -31,6 +33,7 @@ class Services:
     keyring: Keyring
     approval_key: Ed25519PrivateKey
     signer: Signer | None = None
+    signer_state: SignerState | None = None
     policy: Policy | None = None
     notifier: Notifier | None = None
     config: DoorConfig | None = None
@@ -76,7 +79,9 @@ def create_app(
     app.state.door = None
     if services is not None:
         if ledger is None:
-            sequencer = Sequencer(engine, services.signer).open()
+            if services.signer is None:
+                raise LedgerError("the sequencer needs the log's signing key: record, sign, answer")
+            sequencer = Sequencer(engine, services.signer, state=services.signer_state).open()
             committer = GroupCommitter(sequencer)
             ledger = committer
         app.state.door = Door(

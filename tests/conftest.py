@@ -95,3 +95,11 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent: the shared vectors folder sits beside the checkout")
     return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _private_verifier_state(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ledger verify` remembers what it verified under XDG_STATE_HOME: never the real home."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))

@@ -26,6 +26,8 @@ def load_or_create_approval_key(keys_dir: Path) -> Ed25519PrivateKey:
     """The service's approval-signing key (raw seed, 0600), created on first use."""
     path = keys_dir / KEY_FILE
     if path.exists():
+        if path.stat().st_mode & 0o077:
+            raise ConfigError(f"approval key {path} is readable by others; `chmod 600` it first")
         seed = path.read_bytes()
         if len(seed) != 32:
             raise ConfigError(f"{path} is not a 32-byte Ed25519 seed")

@@ -28,16 +28,37 @@ def keygen(
 
 @ledger_app.command("status")
 def status() -> None:
-    """Size, root and latest checkpoint of the log."""
+    """Size, root, latest checkpoint, the signer's own memory, and how witnessing goes."""
     import base64
 
+    from custodes.ledger.keys import load_signer_state
     from custodes.ledger.storage import LedgerReader
+    from custodes.ledger.witnessing import witness_status
 
-    reader = LedgerReader(Runtime.from_env().migrated_engine())
+    rt = Runtime.from_env()
+    engine = rt.migrated_engine()
+    reader = LedgerReader(engine)
     head = reader.head()
     latest = reader.latest_checkpoint()
     typer.echo(f"size {head.size} root {base64.b64encode(head.root).decode()}")
     typer.echo(f"latest checkpoint: size {latest[0]}" if latest else "no checkpoint yet")
+    signed = load_signer_state(rt.settings.keys_dir, rt.settings.ledger_origin).head
+    if signed is None:
+        typer.echo("signer state: none yet (the first append or start records it)")
+    elif (signed.size, signed.root) == (head.size, head.root):
+        typer.echo(f"signer state: size {signed.size}, matches the database")
+    else:
+        typer.echo(
+            f"signer state: size {signed.size} DOES NOT MATCH the database (size {head.size}): "
+            "the ledger refuses to append until this is explained"
+        )
+    for row in witness_status(engine):
+        lag = (latest[0] if latest else 0) - row.cosigned_size
+        state = f"error: {row.last_error}" if row.last_error else "ok"
+        typer.echo(
+            f"witness {row.witness}: cosigned size {row.cosigned_size} (lag {lag}), "
+            f"last attempt {row.last_attempt_at:%Y-%m-%dT%H:%M:%SZ}, {state}"
+        )
 
 
 @ledger_app.command("checkpoint")
@@ -108,17 +129,58 @@ def verify(
     witness_key: Annotated[
         list[str] | None, typer.Option(help="Witness cosigner verifier key; repeatable.")
     ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(help="Witness base URL to compare with (its newest cosigned checkpoint).")
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="Verified-checkpoint file (default under ~/.local/state/custodes)."),
+    ] = None,
+    since: Annotated[
+        Path | None, typer.Option(help="A signed checkpoint file the log must extend.")
+    ] = None,
 ) -> None:
-    """Recompute the root from every entry; name the first bad index on any tampering."""
+    """Recompute the root from every entry; refuse a log older than, or forked from, what was
+    verified before (the state file), a witness saw, or `--since` names. On success the state
+    file remembers this checkpoint."""
+    from custodes.errors import InputError
     from custodes.ledger.keys import load_verifier
     from custodes.ledger.note import CosignerKey
-    from custodes.ledger.verify import describe, fetcher_for, verify_log
+    from custodes.ledger.trust import TrustStore, default_trust_file
+    from custodes.ledger.verify import (
+        Trusted,
+        checkpoint_file_head,
+        describe,
+        fetcher_for,
+        verify_log,
+        witnessed_head,
+    )
 
+    log_key = load_verifier(key)
+    origin = log_key.name
     witnesses = [CosignerKey.from_vkey(_read_key(k)) for k in witness_key or []]
-    report = verify_log(fetcher_for(source), load_verifier(key), witnesses)
+    store = TrustStore(state or default_trust_file())
+    trusted: list[Trusted] = []
+    remembered = store.get(origin, log_key.key_id)
+    if remembered is not None:
+        trusted.append(remembered)
+    if since is not None:
+        if not since.is_file():
+            raise InputError(f"{since}: no such checkpoint file")
+        trusted.append(checkpoint_file_head(since.read_text(), log_key, origin))
+    urls = witness or []
+    if urls and len(witnesses) != len(urls):
+        raise InputError("give one --witness-key for each --witness URL, in the same order")
+    for url, cosigner in zip(urls, witnesses, strict=False):
+        seen = witnessed_head(url, cosigner, log_key, origin)
+        if seen is not None:
+            trusted.append(seen)
+    report = verify_log(fetcher_for(source), log_key, witnesses, origin, trusted)
     if not report.ok:
         print(f"custodes: {describe(report)}", file=sys.stderr)
         raise typer.Exit(1)
+    store.remember(origin, log_key.key_id, Trusted(report.size, report.root))
     typer.echo(describe(report))
 
 

@@ -245,16 +245,20 @@ def sequencer() -> None:
 
     from custodes.ledger.remote import SequencerServer
     from custodes.ledger.sequencer import GroupCommitter
+    from custodes.ledger.witnessing import WitnessLoop
     from custodes.web.worker import sequencer_socket
 
     rt = Runtime.from_env()
+    services = rt.services()
     with rt.sequencer() as seq:
         committer = GroupCommitter(seq)
         server = SequencerServer(committer, sequencer_socket(rt.settings.home))
+        witnessing = WitnessLoop(seq.engine, services.witnesses).start()
         signal.signal(signal.SIGTERM, lambda *_: server.stop())
         try:
             server.serve_forever()
         finally:
+            witnessing.stop()
             committer.close()
 
 

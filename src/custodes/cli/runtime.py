@@ -74,8 +74,14 @@ class Runtime:
             per_hour=int(os.environ.get("CUSTODES_REVEAL_LIMIT_HOUR", "30")),
             per_day=int(os.environ.get("CUSTODES_REVEAL_LIMIT_DAY", "150")),
         )
+        from custodes.ledger.witnessing import parse_witnesses
+
+        witnesses = parse_witnesses(
+            os.environ.get("CUSTODES_WITNESS_URLS", ""), os.environ.get("CUSTODES_WITNESS_KEYS", "")
+        )
         return Services(
             config=DoorConfig(limits=limits),
+            witnesses=witnesses,
             keyring=self.keyring,
             policy=current_policy(self.migrated_engine()),
             approval_key=load_or_create_approval_key(self.settings.keys_dir),

@@ -87,3 +87,15 @@ class LedgerAccessIndex(Base):
     action: Mapped[str] = mapped_column(String(32))
     decision: Mapped[str] = mapped_column(String(16))
     time: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerWitnessStatus(Base):
+    """How witnessing goes, per witness: shown by `ledger status`, `/readyz` and metrics."""
+
+    __tablename__ = "ledger_witness_status"
+
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)
+    cosigned_size: Mapped[int] = mapped_column(BigInteger)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))

@@ -37,7 +37,7 @@ from custodes.ledger.models import (
     node_key,
 )
 from custodes.ledger.note import Signer
-from custodes.ledger.proof import consistency_proof, root_at
+from custodes.ledger.proof import root_at
 from custodes.ledger.rfc6962 import EMPTY_ROOT, leaf_hash
 from custodes.ledger.signer_state import SignedHead, SignerRefused, SignerState
 from custodes.ledger.storage import LOG_ID, Head, read_head, read_nodes
@@ -140,8 +140,11 @@ class Sequencer:
         try:
             with self._conn.begin():
                 self._reload(read_head(self._conn))
-                if self.state is not None and self.state.head is None:
+                if self.signer is not None and self.state is not None and self.state.head is None:
                     self._adopt_stored_checkpoint(self._conn)
+                    # From here on the signer signs only what it remembers: sign the head now.
+                    self.state.advance(self._range.size, self._range.root())
+                    self._store_checkpoint(self._conn, self._range.size, self._range.root())
         except LedgerError:
             self.close()
             raise
@@ -212,18 +215,9 @@ class Sequencer:
         loaded = CompactRange.from_peaks(head.size, [nodes[i] for i in ids])
         if loaded.root() != head.root and head.size:
             raise LedgerError("stored ledger head does not match its nodes")
-        if self.state is not None:
-            signed = self.state.head
-            proof = None
-            if signed is not None and 0 < signed.size < head.size:
-                try:
-                    proof = consistency_proof(
-                        signed.size, head.size, lambda wanted: read_nodes(conn, wanted)
-                    )
-                except LedgerError:
-                    proof = []
+        if self.state is not None and self.state.head is not None:
             try:
-                self.state.check_extension(head.size, loaded.root(), proof or [])
+                self.state.require_same(head.size, loaded.root())
             except SignerRefused as refused:
                 self._fail(str(refused))
                 raise
@@ -252,8 +246,8 @@ class Sequencer:
                 continue
             root = root_at(checkpoint.size, lambda wanted: read_nodes(conn, wanted))
             if root != checkpoint.root_hash:
-                raise SignerRefused("the stored checkpoint does not match the stored log")
-            self.state.advance(checkpoint.size, checkpoint.root_hash)
+                self._fail("the newest stored checkpoint does not match the stored log")
+                raise SignerRefused("the newest stored checkpoint does not match the stored log")
             return
 
     # -- appending --------------------------------------------------------------------------

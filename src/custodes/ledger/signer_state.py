@@ -75,6 +75,32 @@ class SignerState:
                 f"({last.size}): the log was rewritten; refusing to sign"
             ) from None
 
+    def require_same(self, size: int, root: bytes) -> None:
+        """The stored head must be exactly what was signed last: the one sequencer advances
+        this state before every commit, so a smaller head lost acknowledged entries, a larger
+        one gained entries the signer never saw, and another root means a rewrite."""
+        last = self._head
+        if last is None or (size, root) == (last.size, last.root):
+            return
+        if size < last.size:
+            what = (
+                f"is smaller ({size}) than the last signed checkpoint ({last.size}): "
+                "entries were removed"
+            )
+        elif size > last.size:
+            what = (
+                f"is larger ({size}) than the last signed checkpoint ({last.size}): entries were "
+                "added behind the signer's back"
+            )
+        else:
+            what = (
+                f"has another root than the signed checkpoint at size {size}: the log was rewritten"
+            )
+        raise SignerRefused(
+            f"the database's ledger head {what}; refusing to sign or append "
+            "(if a crash interrupted the last commit, see docs/operations.md, signer state)"
+        )
+
     def advance(self, size: int, root: bytes) -> None:
         """Remember (size, root) durably; call before the signature over it is used."""
         if self.path is not None:

@@ -148,8 +148,8 @@ class LedgerReader:
             ).all()
         return size, note + "".join(cosigs)
 
-    def last_cosigned_size(self, witness: str) -> int:
-        """The largest checkpoint size this witness has cosigned for us (0 if none)."""
+    def last_cosigned_size(self, witness: str) -> int | None:
+        """The largest checkpoint size this witness has cosigned for us (None if never)."""
         with self.engine.connect() as conn:
             size = conn.scalar(
                 select(LedgerCosignature.size)
@@ -157,7 +157,7 @@ class LedgerReader:
                 .order_by(LedgerCosignature.size.desc())
                 .limit(1)
             )
-        return int(size or 0)
+        return None if size is None else int(size)
 
     def checkpoint_sizes(self) -> list[int]:
         with self.engine.connect() as conn:

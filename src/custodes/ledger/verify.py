@@ -20,6 +20,7 @@ from custodes.ledger.errors import FormatError, LedgerError, NoteError
 from custodes.ledger.note import CosignerKey, Verifier, split_note, verify_cosignature
 from custodes.ledger.rfc6962 import HASH_SIZE, leaf_hash, root_from_leaf_hashes
 from custodes.ledger.tiles import TILE_WIDTH, decode_entry_bundle, entries_path, tile_path
+from custodes.ledger.trust import Trusted
 
 Fetch = Callable[[str], bytes | None]
 
@@ -34,6 +35,8 @@ class VerifyReport:
     first_bad_index: int | None = None
     problem: str | None = None
     cosigned_by: list[str] = field(default_factory=list)
+    root: bytes = b""
+    leaves: list[bytes] = field(default_factory=list, repr=False)
 
 
 def folder_fetcher(folder: Path) -> Fetch:
@@ -112,6 +115,39 @@ def verify_log(
     log_key: Verifier,
     witnesses: Sequence[CosignerKey] = (),
     origin: str | None = None,
+    trusted: Sequence[Trusted] = (),
+) -> VerifyReport:
+    """Recompute the log from its entries; with `trusted` heads (what this verifier, a witness
+    or `--since` vouched for), also refuse a log that is older than or not an extension of one."""
+    report = _verify_entries(fetch, log_key, witnesses, origin)
+    if not report.ok or not trusted:
+        return report
+    for known in trusted:
+        problem = _against(report, known)
+        if problem is not None:
+            report.ok = False
+            report.problem = problem
+            return report
+    return report
+
+
+def _against(report: VerifyReport, known: Trusted) -> str | None:
+    if report.size < known.size:
+        return (
+            f"rolled back: the log's checkpoint has size {report.size}, but size {known.size} "
+            "was verified or witnessed before"
+        )
+    prefix = root_from_leaf_hashes(report.leaves[: known.size])
+    if prefix != known.root:
+        return f"forked: the log's first {known.size} entries differ from the ones trusted before"
+    return None
+
+
+def _verify_entries(
+    fetch: Fetch,
+    log_key: Verifier,
+    witnesses: Sequence[CosignerKey] = (),
+    origin: str | None = None,
 ) -> VerifyReport:
     note_bytes = fetch("checkpoint")
     if note_bytes is None:
@@ -125,7 +161,9 @@ def verify_log(
     checkpoint = open_checkpoint(note, log_key, origin or log_key.name)
     cosigned = check_cosignatures(note, checkpoint.to_body(), witnesses)
     size = checkpoint.size
-    report = VerifyReport(checkpoint.origin, size, ok=True, cosigned_by=cosigned)
+    report = VerifyReport(
+        checkpoint.origin, size, ok=True, cosigned_by=cosigned, root=checkpoint.root_hash
+    )
 
     entries: list[bytes] = []
     missing_at: int | None = None
@@ -151,6 +189,7 @@ def verify_log(
     ):
         bad_tile = _first_bad_tile(fetch, leaves)
         if bad_tile is None:
+            report.leaves = leaves
             return report
         report.ok = False
         report.problem = f"hash tile {bad_tile} does not match the entries"
@@ -236,3 +275,26 @@ def describe(report: VerifyReport) -> str:
         return f"ok: {report.origin} size {report.size}, root matches the signed checkpoint{cosig}"
     where = "" if report.first_bad_index is None else f"first bad index {report.first_bad_index}: "
     return f"FAILED: {where}{report.problem}"
+
+
+def witnessed_head(
+    witness_url: str, key: CosignerKey, log_key: Verifier, origin: str
+) -> Trusted | None:
+    """The newest checkpoint a witness cosigned for this log (its signature and the witness's
+    both checked), so a verifier can tell when the log shows less than the witness saw."""
+    from urllib.parse import quote
+
+    fetch = url_fetcher(witness_url)
+    data = fetch(f"latest/{quote(origin, safe='/')}")
+    if data is None:
+        return None
+    note = data.decode("utf-8", errors="strict")
+    checkpoint = open_checkpoint(note, log_key, origin)
+    check_cosignatures(note, checkpoint.to_body(), [key])
+    return Trusted(checkpoint.size, checkpoint.root_hash)
+
+
+def checkpoint_file_head(text: str, log_key: Verifier, origin: str) -> Trusted:
+    """A signed checkpoint the user vouches for (`--since FILE`)."""
+    checkpoint = open_checkpoint(text, log_key, origin)
+    return Trusted(checkpoint.size, checkpoint.root_hash)

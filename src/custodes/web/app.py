@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio.to_thread
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,8 +24,11 @@ from custodes.ledger.http import ledger_router
 from custodes.ledger.note import Signer
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
 from custodes.ledger.signer_state import SignerState
+from custodes.ledger.witnessing import WitnessConfig, WitnessLoop
 from custodes.vault.keyring import Keyring
 from custodes.web.problems import install_problem_handlers
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,6 +42,8 @@ class Services:
     policy: Policy | None = None
     notifier: Notifier | None = None
     config: DoorConfig | None = None
+    witnesses: list[WitnessConfig] = field(default_factory=list)
+    expiry_interval: float = 60.0  # seconds between sweeps for expired requests
 
 
 def create_app(
@@ -60,9 +67,14 @@ def create_app(
         # tens of milliseconds to a few (bench/README.md).
         gc.collect()
         gc.freeze()
+        stop = threading.Event()
+        loops = _start_background(app, services, sequencer is not None, stop)
         try:
             yield
         finally:
+            stop.set()
+            for loop in loops:
+                loop.stop()
             gc.unfreeze()  # collectable again once the server stops (tests build many apps)
             if committer is not None:
                 committer.close()
@@ -100,6 +112,40 @@ def create_app(
     app.include_router(ledger_router())
     app.include_router(access_router())
     return app
+
+
+class _Sweeper:
+    """Expires requests (and unreviewed break-glass grants' reviews) on a timer, each on the
+    record; every worker may run one, the ledger's guards make each expiry happen once."""
+
+    def __init__(self, door: Door, interval: float, stop: threading.Event) -> None:
+        self.door, self.interval, self._stop = door, interval, stop
+        self._thread = threading.Thread(target=self._run, name="request-expiry", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.door.expire()
+            except Exception:  # the ledger or database is away: the next sweep tries again
+                log.warning("request expiry sweep failed; retrying later")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def _start_background(
+    app: FastAPI, services: Services | None, holds_log: bool, stop: threading.Event
+) -> list[WitnessLoop | _Sweeper]:
+    loops: list[WitnessLoop | _Sweeper] = []
+    if services is None or app.state.door is None:
+        return loops
+    if holds_log and services.witnesses:
+        loops.append(WitnessLoop(app.state.engine, services.witnesses).start())
+    if services.expiry_interval > 0:
+        loops.append(_Sweeper(app.state.door, services.expiry_interval, stop))
+    return loops
 
 
 def close_app(app: FastAPI) -> None:

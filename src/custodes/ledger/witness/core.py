@@ -220,6 +220,15 @@ class Witness:
         """Configured log origins."""
         return sorted(self._logs)
 
+    def latest(self, origin: str) -> str | None:
+        """The newest checkpoint this witness cosigned for `origin`, with its cosignature:
+        what a verifier compares a log against (a log showing less was rolled back)."""
+        record = self.state.get(origin)
+        if record is None:
+            return None
+        body, _ = split_note(record.checkpoint)
+        return record.checkpoint + self.key.cosign(body, record.cosigned_at)
+
     def add_checkpoint(
         self,
         old_size: int,

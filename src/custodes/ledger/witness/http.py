@@ -102,6 +102,14 @@ def create_witness_app(witness: Witness, *, clock: Callable[[], int] = _unix_now
             return _text(exc.status, f"{exc}\n")
         return _text(200, "".join(lines))
 
+    @app.get("/latest/{origin:path}", response_class=Response)
+    def latest(origin: str) -> Response:
+        """The newest checkpoint cosigned for a log, with the cosignature (for verifiers)."""
+        note = witness.latest(origin)
+        if note is None:
+            return _text(404, "no checkpoint cosigned for that log\n")
+        return _text(200, note)
+
     return app
 
 

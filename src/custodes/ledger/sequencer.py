@@ -100,6 +100,7 @@ class Sequencer:
         self._conn: Connection | None = None
         self._lock_file: IO[str] | None = None
         self._range = CompactRange()
+        self._root = EMPTY_ROOT  # the root of `_range`, kept: recomputing it costs per batch
         self._broken: str | None = None
         # The per-batch statements as driver SQL: a batch runs for every few requests.
         dialect = engine.dialect
@@ -221,7 +222,7 @@ class Sequencer:
             except SignerRefused as refused:
                 self._fail(str(refused))
                 raise
-        self._range = loaded
+        self._range, self._root = loaded, loaded.root()
 
     def _fail(self, reason: str) -> None:
         """Refuse every later append too: a rewritten log is an incident, not a hiccup."""
@@ -274,7 +275,7 @@ class Sequencer:
         for item in items:
             _fits(item.data)
         conn = self._conn
-        snapshot = self._range
+        snapshot, snapshot_root = self._range, self._root
         signed_before = self.state.head if self.state is not None else None
         advanced = False
         try:
@@ -285,7 +286,8 @@ class Sequencer:
                     conn.execute(insert(LedgerHead).values(log_id=LOG_ID, size=0, root=EMPTY_ROOT))
                 size, stored_root = conn.exec_driver_sql(self._sql["head"], (LOG_ID,)).one()
                 head = Head(int(size), bytes(stored_root))
-                if head.size != self._range.size or (
+                # Anything but the head this sequencer wrote last means someone else wrote.
+                if (head.size, head.root) != (self._range.size, self._root) or (
                     signed_before is not None and signed_before.size != self._range.size
                 ):
                     self._reload(head)
@@ -302,14 +304,14 @@ class Sequencer:
                     self.state.advance(working.size, root)
                     advanced = True
                     self._store_checkpoint(conn, working.size, root)
-            self._range = working
+            self._range, self._root = working, root
         except LedgerError:
-            self._range = snapshot
+            self._range, self._root = snapshot, snapshot_root
             if advanced:
                 self._undo_advance(signed_before)
             raise
         except Exception as exc:
-            self._range = snapshot
+            self._range, self._root = snapshot, snapshot_root
             if advanced:
                 self._undo_advance(signed_before)
             raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc

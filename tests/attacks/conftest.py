@@ -1,0 +1,3 @@
+"""The attacks reuse the one-door fixtures: a marketplace with one employee per role."""
+
+from tests.access.conftest import api  # noqa: F401  (a fixture, shared)

@@ -156,3 +156,22 @@ def test_investigations_are_bound_and_opened_only_by_those_entitled(api: Api) ->
     assert api.call("POST", "/v1/cases", "M1", json=body).status_code == 201
     refusals = [e for e in _entries(api) if e["action"] == "case.open" and e["decision"] == "deny"]
     assert [e["reason"] for e in refusals] == ["role_cannot_open", "not_their_manager"]
+
+
+def test_oversized_and_deep_bodies_are_refused_before_authentication(api: Api) -> None:
+    big = b'{"fields": ["email"], "pad": "' + b"x" * (2 << 20) + b'"}'
+    for headers in ({}, {"Authorization": f"Bearer {api.token}", "X-Custodes-Employee": "A1"}):
+        response = api.client.post(
+            "/v1/customers/C1/reveal",
+            content=big,
+            headers={"content-type": "application/json", **headers},
+        )
+        assert response.status_code == 413
+        assert response.headers["content-type"] == "application/problem+json"
+    deep = b"[" * 5000 + b"]" * 5000
+    response = api.client.post(
+        "/v1/customers/C1/reveal",
+        content=deep,
+        headers={"content-type": "application/json", "Authorization": f"Bearer {api.token}"},
+    )
+    assert response.status_code == 400

@@ -26,6 +26,7 @@ from custodes.ledger.sequencer import GroupCommitter, Sequencer
 from custodes.ledger.signer_state import SignerState
 from custodes.ledger.witnessing import WitnessConfig, WitnessLoop
 from custodes.vault.keyring import Keyring
+from custodes.web.limits import RequestLimits
 from custodes.web.problems import install_problem_handlers
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def create_app(
         app.state.sequencer = sequencer
     install_problem_handlers(app)
     install_access_errors(app)
+    app.add_middleware(RequestLimits)
     app.include_router(ledger_router())
     app.include_router(access_router())
     return app

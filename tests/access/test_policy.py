@@ -12,10 +12,12 @@ from sqlalchemy import Engine
 from custodes.access.model import ACTIONS
 from custodes.access.policy import Policy, default_policy_text
 from custodes.access.policy_store import apply_policy, current_policy
-from custodes.errors import ConfigError
+from custodes.errors import ConfigError, InputError
 from custodes.ledger.sequencer import Sequencer
 from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import CASE_KINDS, EMPLOYEE_ROLES
+from custodes.vault.keyring import FileKeyring
+from tests.access.conftest import seed
 
 POLICY = Policy.default()
 APPROVALS = tuple(
@@ -90,7 +92,8 @@ def test_a_bad_policy_is_refused_and_nothing_recorded(engine: Engine) -> None:
         assert seq.size == 0
 
 
-def test_policy_change_is_ledgered_and_takes_effect(engine: Engine) -> None:
+def test_policy_change_is_ledgered_and_takes_effect(engine: Engine, keyring: FileKeyring) -> None:
+    seed(engine, keyring)
     text = default_policy_text().replace('"data_analyst", ', "")
     with Sequencer(engine) as seq:
         row = apply_policy(engine, _Appender(seq), text, "P1")
@@ -119,5 +122,55 @@ class _Appender:
     def __init__(self, seq: Sequencer) -> None:
         self.seq = seq
 
-    def append(self, data: bytes, index: object = (), timeout: float = 10.0) -> int:
-        return self.seq.append_batch([data])[0]
+    def append(
+        self, data: bytes, index: object = (), timeout: float = 10.0, guards: object = ()
+    ) -> int:
+        return self.seq.append_batch([data], [index])[0]  # type: ignore[list-item]
+
+
+def test_only_an_active_policy_administrator_applies_a_valid_policy(
+    engine: Engine, keyring: FileKeyring
+) -> None:
+    seed(engine, keyring)
+    allow_all = "permit (principal, action, resource);"
+    with Sequencer(engine) as seq:
+        for who in ("E9999", "A1", "X1"):  # nobody, a support agent, suspended
+            with pytest.raises(InputError):
+                apply_policy(engine, _Appender(seq), default_policy_text(), who)
+        with pytest.raises(ConfigError, match="rolee"):
+            misspelt = default_policy_text().replace("context.role ==", "context.rolee ==", 1)
+            apply_policy(engine, _Appender(seq), misspelt, "P1")
+        assert seq.size == 0
+        apply_policy(engine, _Appender(seq), allow_all, "P1")
+    assert current_policy(engine).text == allow_all
+
+
+def test_a_policy_row_inserted_by_hand_is_refused(engine: Engine, keyring: FileKeyring) -> None:
+    from datetime import UTC, datetime
+
+    from custodes.access.models import PolicyVersion
+    from custodes.access.policy_store import PolicyIntegrityError
+    from custodes.store.engine import transaction
+
+    seed(engine, keyring)
+    with transaction(engine) as session:
+        session.add(
+            PolicyVersion(
+                version=1,
+                sha256="0" * 64,
+                text="permit (principal, action, resource);",
+                applied_by="P1",
+                applied_at=datetime.now(UTC),
+                ledger_index=0,
+            )
+        )
+    with pytest.raises(PolicyIntegrityError):
+        current_policy(engine)
+    with Sequencer(engine) as seq:  # a genuine change, then its text edited in place
+        row = apply_policy(engine, _Appender(seq), default_policy_text(), "P1")
+    with transaction(engine) as session:
+        stored = session.get(PolicyVersion, row.version)
+        assert stored is not None
+        stored.text = "permit (principal, action, resource);"
+    with pytest.raises(PolicyIntegrityError):
+        current_policy(engine)

@@ -89,3 +89,48 @@ def _policy_ids(text: str) -> dict[str, str]:
             position += 1
             pending = None
     return ids
+
+
+# The facts every rule may read, with their Cedar types: a rule that names anything else (a
+# misspelt `context.rolee`) is refused before it can become the policy.
+CONTEXT_TYPES = {
+    "role": "String",
+    "active": "Boolean",
+    "justification": "String",
+    "case_open": "Boolean",
+    "case_kind": "String",
+    "case_covers_customer": "Boolean",
+    "case_covers_seller": "Boolean",
+    "case_covers_review": "Boolean",
+    "contact_fields_only": "Boolean",
+    "break_glass_active": "Boolean",
+    "independent": "Boolean",
+}
+
+
+def schema_json(actions: list[str]) -> str:
+    """A Cedar schema for our requests: one principal type, one resource type, the facts."""
+    import json
+
+    context = {
+        "type": "Record",
+        "attributes": {name: {"type": kind} for name, kind in CONTEXT_TYPES.items()},
+    }
+    applies = {"principalTypes": ["Employee"], "resourceTypes": ["Resource"], "context": context}
+    return json.dumps(
+        {
+            "": {
+                "entityTypes": {"Employee": {}, "Resource": {}},
+                "actions": {action: {"appliesTo": applies} for action in actions},
+            }
+        }
+    )
+
+
+def validate_policy(text: str, actions: list[str]) -> None:
+    """Parse and validate against the schema; ConfigError naming the first problem."""
+    Policy(text)
+    result = cedarpy.validate_policies(text, schema_json(actions))
+    if not result.validation_passed:
+        first = str(result.errors[0]) if result.errors else "invalid"
+        raise ConfigError(f"the policy does not validate against the schema: {first}")

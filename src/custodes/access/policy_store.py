@@ -1,42 +1,113 @@
-"""Applied policy versions: every change is validated, ledgered, then stored.
+"""Applied policy versions: every change is validated, made by a policy administrator, ledgered,
+then stored; and the policy in force is only ever one whose change is in the signed ledger.
 
 The ledger entry carries the policy's SHA-256, so anyone holding the log can tell which policy
-was in force when; the text itself stays in the database (it holds no PII).
+was in force when; the text itself stays in the database (it holds no PII). A row inserted by
+hand, or a text edited in place, does not become the policy: loading fails closed.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from custodes.access.facts import employee_active
+from custodes.access.model import ACTIONS, DUAL_CONTROL
 from custodes.access.models import PolicyVersion
-from custodes.access.policy import Policy
+from custodes.access.policy import Policy, validate_policy
+from custodes.errors import ConfigError, InputError
+from custodes.ledger.checkpoint import open_checkpoint
 from custodes.ledger.entry import LedgerEntry
+from custodes.ledger.errors import LedgerError
+from custodes.ledger.models import LedgerAccessIndex
+from custodes.ledger.note import Verifier
+from custodes.ledger.proof import verify_inclusion
+from custodes.ledger.rfc6962 import leaf_hash
+from custodes.ledger.storage import LedgerReader
+from custodes.marketplace.models import Employee
+
+POLICY_ADMINS = frozenset({"privacy_officer"})
+APPROVALS = sorted(DUAL_CONTROL | {"customer.view", "break_glass"})
+POLICY_ACTIONS = [*ACTIONS, *(f"approve.{a}" for a in APPROVALS)]
+
+
+class PolicyIntegrityError(ConfigError):
+    """The stored policy does not match a ledgered change: refuse to decide anything."""
 
 
 class Appender(Protocol):
-    def append(self, data: bytes, index: object = (), timeout: float = 10.0) -> int: ...
+    def append(
+        self, data: bytes, index: Any = (), timeout: float = 10.0, guards: Any = ()
+    ) -> Any: ...
 
 
-def current_policy(engine: Engine) -> Policy:
-    """The latest applied policy, or the shipped default when none was ever applied."""
+def current_policy(engine: Engine, verifier: Verifier | None = None) -> Policy:
+    """The latest applied policy, checked against its `policy.apply` entry (and, with the log's
+    verifier, that entry's inclusion in the signed checkpoint); the shipped default when no
+    change was ever applied. Anything else fails closed."""
     with Session(engine) as session:
-        text = session.scalar(
-            select(PolicyVersion.text).order_by(PolicyVersion.version.desc()).limit(1)
+        row = session.scalar(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1))
+        applied = session.scalar(
+            select(func.max(LedgerAccessIndex.idx)).where(
+                LedgerAccessIndex.action == "policy.apply",
+                LedgerAccessIndex.decision == "recorded",
+            )
         )
-    return Policy(text) if text else Policy.default()
+    if row is None and applied is None:
+        return Policy.default()
+    if row is None or applied is None or int(applied) != row.ledger_index:
+        raise PolicyIntegrityError(
+            "the stored policy is not the latest ledgered policy change; refusing to decide "
+            "(restore access_policy_versions from a backup, or apply the policy again)"
+        )
+    policy = Policy(row.text)
+    reader = LedgerReader(engine)
+    try:
+        data = reader.entry(row.ledger_index)
+        entry = json.loads(data)
+        extra = entry.get("extra", {})
+        if (
+            entry.get("action") != "policy.apply"
+            or extra.get("sha256") != policy.sha256
+            or extra.get("version") != row.version
+        ):
+            raise PolicyIntegrityError("the stored policy text differs from its ledgered hash")
+        if verifier is not None:
+            _check_included(reader, row.ledger_index, data, verifier)
+    except (LedgerError, ValueError) as exc:
+        raise PolicyIntegrityError(
+            f"the policy's ledger entry does not check out ({exc})"
+        ) from None
+    return policy
+
+
+def _check_included(reader: LedgerReader, index: int, data: bytes, verifier: Verifier) -> None:
+    latest = reader.latest_checkpoint(cosigned=False)
+    if latest is None or latest[0] <= index:
+        raise PolicyIntegrityError("no signed checkpoint covers the policy's ledger entry")
+    checkpoint = open_checkpoint(latest[1], verifier, verifier.name)
+    proof = reader.inclusion_proof(index, checkpoint.size)
+    verify_inclusion(leaf_hash(data), index, checkpoint.size, proof, checkpoint.root_hash)
 
 
 def apply_policy(engine: Engine, ledger: Appender, text: str, applied_by: str) -> PolicyVersion:
-    """Validate (Cedar parse), record in the ledger, then store as the next version."""
-    policy = Policy(text)  # raises ConfigError if it does not parse
+    """Validate (Cedar parse + schema), check the administrator, record, then store."""
+    validate_policy(text, POLICY_ACTIONS)  # raises ConfigError naming the problem
+    policy = Policy(text)
     now = datetime.now(UTC)
     with Session(engine) as session:
+        admin = session.get(Employee, applied_by)
+        if admin is None or not employee_active(admin, now) or admin.role not in POLICY_ADMINS:
+            raise InputError(
+                f"{applied_by} may not change the policy: only an active "
+                f"{' or '.join(sorted(POLICY_ADMINS))} may"
+            )
         version = (session.scalar(select(func.max(PolicyVersion.version))) or 0) + 1
-    index = ledger.append(
+    receipt = ledger.append(
         LedgerEntry(
             time=now,
             actor=applied_by,
@@ -44,8 +115,19 @@ def apply_policy(engine: Engine, ledger: Appender, text: str, applied_by: str) -
             decision="recorded",
             kind="policy.change",
             extra={"sha256": policy.sha256, "version": version},
-        ).encode()
+        ).encode(),
+        [
+            {
+                "actor": applied_by,
+                "subject_kind": "policy",
+                "subject_id": f"v{version}",
+                "action": "policy.apply",
+                "decision": "recorded",
+                "time": now,
+            }
+        ],
     )
+    index = receipt if isinstance(receipt, int) else receipt.index
     row = PolicyVersion(
         version=version,
         sha256=policy.sha256,

@@ -292,8 +292,10 @@ class _SequencerAppender:
     def __init__(self, sequencer: object) -> None:
         self.sequencer = sequencer
 
-    def append(self, data: bytes, index: object = (), timeout: float = 10.0) -> int:
-        return self.sequencer.append_batch([data])[0]  # type: ignore[attr-defined]
+    def append(
+        self, data: bytes, index: object = (), timeout: float = 10.0, guards: object = ()
+    ) -> int:
+        return self.sequencer.append_batch([data], [index])[0]  # type: ignore[attr-defined]
 
 
 @tokens_app.command("create")

@@ -79,13 +79,14 @@ class Runtime:
         witnesses = parse_witnesses(
             os.environ.get("CUSTODES_WITNESS_URLS", ""), os.environ.get("CUSTODES_WITNESS_KEYS", "")
         )
+        signer = load_log_signer(self.settings.keys_dir)
         return Services(
             config=DoorConfig(limits=limits),
             witnesses=witnesses,
             keyring=self.keyring,
-            policy=current_policy(self.migrated_engine()),
+            policy=current_policy(self.migrated_engine(), signer.verifier()),
             approval_key=load_or_create_approval_key(self.settings.keys_dir),
-            signer=load_log_signer(self.settings.keys_dir),
+            signer=signer,
             signer_state=load_signer_state(self.settings.keys_dir, self.settings.ledger_origin),
             notifier=notifier,
         )

@@ -55,25 +55,33 @@ def detect_command(
     ] = None,
 ) -> None:
     """Score every employee-day and write alerts with their evidence (no PII)."""
+    from rich.console import Console
+
+    from custodes.dataset.cli import progress_bar
     from custodes.detect.engine import connect
     from custodes.detect.inputs import load_database, load_folder
     from custodes.detect.pipeline import run, write_jsonl
 
     key = _pseudonym_key()
-    if data is not None:
-        inputs = load_folder(data)
-    else:
-        from custodes.cli.runtime import Runtime
+    with progress_bar(Console(stderr=True)) as bar:
+        task = bar.add_task("reading inputs", total=3)
+        if data is not None:
+            inputs = load_folder(data)
+        else:
+            from custodes.cli.runtime import Runtime
 
-        inputs = load_database(Runtime.from_env().migrated_engine())
-    engine = connect(backend)
-    try:
-        result = run(
-            inputs, engine, Settings(threshold=threshold, budget=budget, dedup_days=dedup_days)
-        )
-    finally:
-        engine.close()
-    n = write_jsonl(result, out, key, tuple(reveal or ()))
+            inputs = load_database(Runtime.from_env().migrated_engine())
+        bar.update(task, advance=1, description="scoring employee-days")
+        engine = connect(backend)
+        try:
+            result = run(
+                inputs, engine, Settings(threshold=threshold, budget=budget, dedup_days=dedup_days)
+            )
+        finally:
+            engine.close()
+        bar.update(task, advance=1, description="writing alerts")
+        n = write_jsonl(result, out, key, tuple(reveal or ()))
+        bar.update(task, advance=1)
     s = result.stats
     typer.echo(
         f"{n} alerts -> {out}; {s['employee_days']} employee-days; reads explained "
@@ -103,7 +111,10 @@ def eval_detect(
         SimConfig(customers=customers, employees=employees, days=days),
         settings=Settings(threshold=threshold, budget=budget),
     )
-    result = summary(reports)
+    _print_summary(summary(reports), as_json)
+
+
+def _print_summary(result: dict[str, object], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result, indent=1))
         return
@@ -112,13 +123,41 @@ def eval_detect(
         f"{result['employee_days']} employee-days"
     )
     typer.echo(f"recall            {result['recall']:.1%}")
-    for scenario, hits in result["recall_per_scenario"].items():
+    for scenario, hits in result["recall_per_scenario"].items():  # type: ignore[attr-defined]
         typer.echo(f"  {scenario:<22}{hits}")
     typer.echo(f"alerts            {result['alerts']} (precision {result['precision']:.1%})")
     typer.echo(f"alerts/1k emp-days {result['alerts_per_1000_employee_days']}")
     typer.echo(f"median TTD        {result['median_time_to_detect_hours']} h")
     typer.echo(f"false alerts      {result['false_alerts_by_kind']}")
-    typer.echo(
-        f"explained share   {result['explained_share']:.1%} "
-        f"(first reads {result['first_explained_share']:.1%})"
+    if "explained_share" in result:
+        typer.echo(
+            f"explained share   {result['explained_share']:.1%} "
+            f"(first reads {result['first_explained_share']:.1%})"
+        )
+
+
+@eval_app.command("score")
+def eval_score(
+    labels: Annotated[Path, typer.Argument(help="Labels written by `custodes sim --insiders`.")],
+    alerts: Annotated[Path, typer.Argument(help="Alerts written by `custodes detect`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Score your own alerts against labels: recall, precision, alerts per 1,000 employee-days."""
+    from custodes.detect.evaluate import read_alert_times, score_alerts, summary
+    from custodes.errors import InputError
+    from custodes.vault.pseudonym import employee_pseudonym
+
+    try:
+        doc = json.loads(labels.read_text(encoding="utf-8"))
+        doc["labels"], doc["employee_days"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{labels}: not a labels file ({type(exc).__name__})") from None
+    key = _pseudonym_key()
+    fired = read_alert_times(alerts)
+    report = score_alerts(
+        int(doc.get("seed", 0)), fired, doc, lambda eid: employee_pseudonym(key, eid)
     )
+    result = summary([report])
+    for name in ("explained_share", "first_explained_share"):  # a property of a run, not here
+        result.pop(name)
+    _print_summary(result, as_json)

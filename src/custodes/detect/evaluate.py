@@ -10,8 +10,10 @@ were set on seeds 101–103).
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,39 +47,57 @@ def _parse(t: str) -> float:
 
 
 def score_seed(seed: int, result: Result, labels: dict[str, Any]) -> SeedReport:
+    fired = [(a.employee_id, float(a.fire_ts)) for a in result.alerts]
+    report = score_alerts(seed, fired, labels)
+    report.explained_share = float(result.stats.get("explained_share", 0.0))
+    report.first_explained_share = float(result.stats.get("first_explained_share", 0.0))
+    return report
+
+
+def score_alerts(
+    seed: int,
+    fired: list[tuple[str, float]],
+    labels: dict[str, Any],
+    show: Callable[[str], str] = lambda eid: eid,
+) -> SeedReport:
+    """Score (employee as shown, fire time) pairs against labels.
+
+    ``show`` maps a labelled employee id to how alerts show it (a pseudonym, unless revealed),
+    so alerts written by ``custodes detect`` can be scored without un-pseudonymising them.
+    """
     insiders: dict[str, list[dict[str, Any]]] = {}
     confounders: dict[str, str] = {}
     for lb in labels["labels"]:
-        if lb["kind"] == "insider":
-            insiders.setdefault(lb["employee_id"], []).append(lb)
-        else:
-            confounders.setdefault(lb["employee_id"], lb["scenario"])
+        for shown in {lb["employee_id"], show(lb["employee_id"])}:
+            if lb["kind"] == "insider":
+                insiders.setdefault(shown, []).append(lb)
+            else:
+                confounders.setdefault(shown, lb["scenario"])
     first_hit: dict[str, float] = {}
     true_alerts = 0
     false_kinds: dict[str, int] = {}
-    for a in result.alerts:
-        eps = insiders.get(a.employee_id, [])
+    for employee, fire_ts in fired:
+        eps = insiders.get(employee, [])
         starts = [_parse(e["start"]) for e in eps]
-        if eps and a.fire_ts >= min(starts):
+        if eps and fire_ts >= min(starts):
             true_alerts += 1
-            first_hit.setdefault(a.employee_id, a.fire_ts - min(starts))
+            real = eps[0]["employee_id"]
+            first_hit.setdefault(real, fire_ts - min(starts))
         else:
-            kind = confounders.get(a.employee_id, "baseline")
+            kind = confounders.get(employee, "baseline")
             false_kinds[kind] = false_kinds.get(kind, 0) + 1
     per: dict[str, list[bool]] = {}
-    for eid, eps in sorted(insiders.items()):
-        for e in eps:
-            per.setdefault(e["scenario"], []).append(eid in first_hit)
+    for lb in sorted(labels["labels"], key=lambda x: x["employee_id"]):  # stable: label order
+        if lb["kind"] == "insider":
+            per.setdefault(lb["scenario"], []).append(lb["employee_id"] in first_hit)
     return SeedReport(
         seed=seed,
         employee_days=int(labels["employee_days"]),
-        alerts=len(result.alerts),
+        alerts=len(fired),
         true_alerts=true_alerts,
         insiders=per,
         ttd_hours=[v / 3600 for v in first_hit.values()],
         false_alert_kinds=false_kinds,
-        explained_share=float(result.stats.get("explained_share", 0.0)),
-        first_explained_share=float(result.stats.get("first_explained_share", 0.0)),
     )
 
 
@@ -142,3 +162,23 @@ def summary(reports: list[SeedReport]) -> dict[str, Any]:
             statistics.mean(r.first_explained_share for r in reports), 4
         ),
     }
+
+
+def read_alert_times(path: Path) -> list[tuple[str, float]]:
+    """(employee as shown, fire time) of each alert in a ``custodes detect`` JSON Lines file."""
+    from custodes.errors import InputError
+
+    out = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the alerts ({type(exc).__name__})") from None
+    for n, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            alert = json.loads(text)
+            out.append((str(alert["employee_id"]), _parse(str(alert["time"]))))
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"{path}:{n}: not an alert (employee_id and time needed)") from None
+    return out

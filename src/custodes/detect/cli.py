@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,16 +36,26 @@ def _pseudonym_key() -> bytes:
 
 
 def detect_command(
-    out: Annotated[Path, typer.Option("--out", help="Alerts, one JSON object per line.")] = Path(
-        "alerts.jsonl"
-    ),
-    data: Annotated[
-        Path | None,
+    out: Annotated[
+        str,
         typer.Option(
-            "--data", help="A dataset folder (DESIGN.md); default: the database's imported tables."
+            "--out",
+            help="Alerts, one JSON object per line. With --backend spark, a URI (hdfs://, "
+            "s3a://, file://) is written by Spark as a folder of JSON Lines parts.",
+        ),
+    ] = "alerts.jsonl",
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help="A dataset folder (DESIGN.md), or with --backend spark any URI Spark reads "
+            "(hdfs://, s3a://); default: the database's imported tables.",
         ),
     ] = None,
     backend: Annotated[str, typer.Option(help="duckdb (default) or spark.")] = "duckdb",
+    spark_master: Annotated[
+        str, typer.Option(help="spark.master for --backend spark (e.g. spark://host:7077).")
+    ] = "local[*]",
     budget: Annotated[int, typer.Option(min=1, help="At most this many alerts per day.")] = 10,
     threshold: Annotated[float, typer.Option(help="Minimum score to alert.")] = DEFAULT_THRESHOLD,
     dedup_days: Annotated[int, typer.Option(min=0, help="Quiet period per employee.")] = 7,
@@ -58,29 +68,52 @@ def detect_command(
     from rich.console import Console
 
     from custodes.dataset.cli import progress_bar
-    from custodes.detect.engine import connect
+    from custodes.detect.engine import BACKENDS, connect, spark_session
     from custodes.detect.inputs import load_database, load_folder
-    from custodes.detect.pipeline import run, write_jsonl
+    from custodes.detect.pipeline import run, to_json_lines, write_jsonl
+    from custodes.errors import InputError
 
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    is_uri = "://" in out
+    if is_uri and backend != "spark":
+        raise InputError(f"--out {out}: a URI needs --backend spark (or give a local file)")
     key = _pseudonym_key()
+    settings = Settings(threshold=threshold, budget=budget, dedup_days=dedup_days)
     with progress_bar(Console(stderr=True)) as bar:
         task = bar.add_task("reading inputs", total=3)
-        if data is not None:
-            inputs = load_folder(data)
-        else:
-            from custodes.cli.runtime import Runtime
+        if backend == "spark":
+            from custodes.detect.spark_inputs import load_folder_spark, write_lines_spark
 
-            inputs = load_database(Runtime.from_env().migrated_engine())
+            session = spark_session(spark_master)
+            engine = connect("spark", spark=session)
+            if data is not None:
+                inputs: Any = load_folder_spark(session, data)
+            else:
+                from custodes.cli.runtime import Runtime
+
+                inputs = load_database(Runtime.from_env().migrated_engine())
+        else:
+            if data is not None and "://" in data:
+                raise InputError(f"--data {data}: a URI needs --backend spark")
+            if data is not None:
+                inputs = load_folder(Path(data))
+            else:
+                from custodes.cli.runtime import Runtime
+
+                inputs = load_database(Runtime.from_env().migrated_engine())
+            engine = connect("duckdb")
         bar.update(task, advance=1, description="scoring employee-days")
-        engine = connect(backend)
         try:
-            result = run(
-                inputs, engine, Settings(threshold=threshold, budget=budget, dedup_days=dedup_days)
-            )
+            result = run(inputs, engine, settings)
         finally:
             engine.close()
         bar.update(task, advance=1, description="writing alerts")
-        n = write_jsonl(result, out, key, tuple(reveal or ()))
+        if is_uri:
+            lines = to_json_lines(result, key, tuple(reveal or ()))
+            n = write_lines_spark(session, lines, out)
+        else:
+            n = write_jsonl(result, Path(out), key, tuple(reveal or ()))
         bar.update(task, advance=1)
     s = result.stats
     typer.echo(

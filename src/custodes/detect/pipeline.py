@@ -18,6 +18,7 @@ from custodes.detect.engine import Engine
 from custodes.detect.features import build_features, explained_share
 from custodes.detect.inputs import Inputs
 from custodes.detect.scoring import DEFAULT_THRESHOLD, candidates, score
+from custodes.detect.spark_inputs import SparkInputs
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def run(inputs: Inputs, engine: Engine, settings: Settings | None = None) -> Result:
+def run(inputs: Inputs | SparkInputs, engine: Engine, settings: Settings | None = None) -> Result:
     """Score every employee-day and select alerts (ids are real here; see ``write_jsonl``)."""
     settings = settings or Settings()
     timings: dict[str, float] = {}

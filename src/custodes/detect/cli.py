@@ -63,6 +63,13 @@ def detect_command(
         list[str] | None,
         typer.Option(help="Employee ids an investigator opened a case on (shown unpseudonymised)."),
     ] = None,
+    dispositions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Verdicts on earlier alerts (JSON Lines: alert_id, disposition benign|malicious, "
+            "note): benign patterns are suppressed for that person, signals re-weighted per role."
+        ),
+    ] = None,
 ) -> None:
     """Score every employee-day and write alerts with their evidence (no PII)."""
     from rich.console import Console
@@ -78,8 +85,18 @@ def detect_command(
     is_uri = "://" in out
     if is_uri and backend != "spark":
         raise InputError(f"--out {out}: a URI needs --backend spark (or give a local file)")
+    from custodes.detect.feedback import read_dispositions
+
+    verdicts = tuple(read_dispositions(dispositions)) if dispositions is not None else ()
     key = _pseudonym_key()
-    settings = Settings(threshold=threshold, budget=budget, dedup_days=dedup_days)
+    settings = Settings(
+        threshold=threshold,
+        budget=budget,
+        dedup_days=dedup_days,
+        dispositions=verdicts,
+        pseudonym_key=key,
+        disclosed=tuple(reveal or ()),
+    )
     with progress_bar(Console(stderr=True)) as bar:
         task = bar.add_task("reading inputs", total=3)
         if backend == "spark":
@@ -120,13 +137,30 @@ def detect_command(
         f"{n} alerts -> {out}; {s['employee_days']} employee-days; reads explained "
         f"{s['explained_share']:.1%} (first reads {s['first_explained_share']:.1%})"
     )
+    if verdicts:
+        typer.echo(
+            f"feedback: {s['dispositions_matched']} verdict(s) matched, "
+            f"{s['dispositions_unmatched']} not in this run's window; "
+            f"{s['suppressed_by_feedback']} day(s) suppressed as benign patterns, "
+            f"{s['below_threshold_after_feedback']} below the threshold after re-weighting"
+        )
 
 
 @eval_app.command("detect")
 def eval_detect(
     seeds: Annotated[
-        str, typer.Option(help="Comma-separated seeds (not the training seeds).")
-    ] = "1001,1002,1003,1004,1005",
+        str | None,
+        typer.Option(
+            help="Comma-separated seeds (default: the held-out 5001-5005, or 1001-1005 with "
+            "--fixed; never the training seeds 101-103)."
+        ),
+    ] = None,
+    fixed: Annotated[
+        bool,
+        typer.Option(
+            help="Use the simulator's fixed worlds instead of held-out, domain-randomised ones."
+        ),
+    ] = False,
     customers: Annotated[int, typer.Option(min=100)] = 60_000,
     employees: Annotated[int, typer.Option(min=40)] = 400,
     days: Annotated[int, typer.Option(min=14)] = 30,
@@ -135,14 +169,20 @@ def eval_detect(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Recall (overall, per scenario), precision, alerts per 1,000 employee-days, median TTD."""
-    from custodes.detect.evaluate import evaluate, summary
+    from custodes.detect.evaluate import EVAL_SEEDS, HELD_OUT_SEEDS, evaluate, summary
+    from custodes.errors import InputError
     from custodes.sim.config import SimConfig
 
-    chosen = tuple(int(s) for s in seeds.split(",") if s.strip())
+    try:
+        chosen = tuple(int(s) for s in (seeds or "").split(",") if s.strip())
+    except ValueError:
+        raise InputError(f"--seeds {seeds!r}: expected comma-separated integers") from None
+    chosen = chosen or (EVAL_SEEDS if fixed else HELD_OUT_SEEDS)
     reports = evaluate(
         chosen,
         SimConfig(customers=customers, employees=employees, days=days),
         settings=Settings(threshold=threshold, budget=budget),
+        randomised=not fixed,
     )
     _print_summary(summary(reports), as_json)
 
@@ -155,13 +195,29 @@ def _print_summary(result: dict[str, object], as_json: bool) -> None:
         f"seeds {result['seeds']}: {result['insiders']} insiders, "
         f"{result['employee_days']} employee-days"
     )
-    typer.echo(f"recall            {result['recall']:.1%}")
+    typer.echo(f"recall            {result['recall']:.1%}   (scenario: found, median TTD)")
+    ttd: dict[str, float] = result.get("median_ttd_hours_per_scenario", {})  # type: ignore[assignment]
     for scenario, hits in result["recall_per_scenario"].items():  # type: ignore[attr-defined]
-        typer.echo(f"  {scenario:<22}{hits}")
+        typer.echo(f"  {scenario:<22}{hits:<7}{ttd.get(scenario, '-')} h")
     typer.echo(f"alerts            {result['alerts']} (precision {result['precision']:.1%})")
     typer.echo(f"alerts/1k emp-days {result['alerts_per_1000_employee_days']}")
     typer.echo(f"median TTD        {result['median_time_to_detect_hours']} h")
     typer.echo(f"false alerts      {result['false_alerts_by_kind']}")
+    typer.echo("confounders alerted (people)")
+    for kind, hits in result.get("confounders_alerted", {}).items():  # type: ignore[attr-defined]
+        typer.echo(f"  {kind:<22}{hits}")
+    seeds: list[dict[str, object]] = result.get("per_seed", [])  # type: ignore[assignment]
+    if len(seeds) > 1:
+        typer.echo("per seed          recall  precision  alerts/1k  median TTD")
+        for s in seeds:
+            typer.echo(
+                f"  {s['seed']:<16}{s['recall']:<8.1%}{s['precision']:<11.1%}"
+                f"{s['alerts_per_1000_employee_days']:<11}{s['median_ttd_hours']} h"
+            )
+        for name, spread in result["spread"].items():  # type: ignore[attr-defined]
+            typer.echo(
+                f"spread {name}: min {spread['min']} median {spread['median']} max {spread['max']}"
+            )
     if "explained_share" in result:
         typer.echo(
             f"explained share   {result['explained_share']:.1%} "

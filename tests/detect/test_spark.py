@@ -150,3 +150,43 @@ def test_spark_names_the_line_of_a_bad_row(spark: object, tmp_path: Path) -> Non
         )
     with pytest.raises(InputError, match=r"^access.jsonl:3: action 'customer.steal'"):
         load_folder_spark(spark, str(folder))
+
+
+def test_spark_reads_parquet_twins_of_the_files(spark: object, tmp_path: Path) -> None:
+    """Each file may be NAME.parquet instead (times as text or as timestamps)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from pyarrow import csv as pacsv
+
+    from custodes.detect.spark_inputs import load_folder_spark
+    from tests.dataset.conftest import write_dataset
+
+    text = write_dataset(tmp_path / "text")
+    expected = load_folder(text).counts()
+    folder = tmp_path / "parquet"
+    folder.mkdir()
+    for name in NULLABLE:
+        table = pacsv.read_csv(
+            text / name,
+            convert_options=pacsv.ConvertOptions(
+                column_types={
+                    c: pa.string() for c in csv.DictReader((text / name).open()).fieldnames or []
+                },
+                strings_can_be_null=True,
+            ),
+        )
+        if name == "orders.csv":  # a real timestamp column, as a warehouse export would have
+            when = pc.strptime(table["ordered_at"], format="%Y-%m-%dT%H:%M:%SZ", unit="s")
+            table = table.set_column(
+                table.schema.get_field_index("ordered_at"),
+                "ordered_at",
+                pc.assume_timezone(when, "UTC"),
+            )
+        pq.write_table(table, folder / name.replace(".csv", ".parquet"))
+    for name in ("access", "signals"):
+        rows = [json.loads(line) for line in (text / f"{name}.jsonl").read_text().splitlines()]
+        pq.write_table(pa.Table.from_pylist(rows), folder / f"{name}.parquet")
+    got = load_folder_spark(spark, str(folder))
+    assert got.counts() == expected
+    events = got.frames["events"].orderBy("event_id").collect()
+    assert [e["evidence"] for e in events] == ["access.jsonl:1", "access.jsonl:2"]

@@ -170,7 +170,14 @@ class _SparkFolder:
         if self.exists(_parquet(name)):
             raw = self.spark.read.parquet(self.path(_parquet(name)))
             numbered = _numbered(raw)
-            return numbered.select("line", *[F.col(k) for k in keys if k in raw.columns])
+            # As in JSON Lines, an absent column is null (a writer may drop an all-null one).
+            return numbered.select(
+                "line",
+                *[
+                    F.col(k) if k in raw.columns else F.lit(None).cast(schema[k].dataType).alias(k)
+                    for k in keys
+                ],
+            )
         if not self.exists(name):
             if required:
                 raise InputError(f"{name}: file missing from the dataset folder")

@@ -155,7 +155,9 @@ def test_reimport_of_same_folder_is_refused_as_duplicates(
 ) -> None:
     import_dataset(engine, dataset_dir, keyring)
     before = snapshot(engine)
-    with pytest.raises(InputError, match=r"employees.csv:2: duplicate employee_id 'E1'"):
+    with pytest.raises(
+        InputError, match=r"employees.csv:2: employee_id 'E1' is already in the database"
+    ):
         import_dataset(engine, dataset_dir, keyring)
     assert snapshot(engine) == before
 

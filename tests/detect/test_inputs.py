@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from custodes.dataset.reader import DatasetError
+from custodes.dataset.reader import DatasetError, read_dataset
 from custodes.detect.engine import connect, duckdb_connection
 from custodes.detect.features import DAY_S, HOUR_S, build_features
 from custodes.detect.inputs import SCHEMAS, Inputs, load_folder
+from tests.dataset.conftest import write_dataset
 
 
 def _schemas_held() -> set[str]:
@@ -210,3 +212,28 @@ def test_duckdb_spills_only_to_a_private_folder() -> None:
         con.close()
     assert Path(folder).is_dir() and not Path(folder).is_relative_to(Path.cwd())
     assert Path(folder).stat().st_mode & 0o077 == 0
+
+
+def test_folder_with_byte_order_marks_and_null_emails_reads_like_the_import(
+    tmp_path: Path,
+) -> None:
+    folder = write_dataset(tmp_path / "bom")
+    with (folder / "signals.jsonl").open("a") as handle:
+        handle.write(
+            json.dumps(
+                {
+                    "time": "2025-02-02T00:00:00Z",
+                    "kind": "canary_hit",
+                    "seller_id": "S1",
+                    "customer_id": None,
+                    "email": None,
+                }
+            )
+            + "\n"
+        )
+    for name in ("customers.csv", "employees.csv", "access.jsonl", "signals.jsonl"):
+        path = folder / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    counts = load_folder(folder).counts()
+    assert counts["events"] == 2 and counts["employees"] == 3 and counts["signals"] == 2
+    assert len(read_dataset(folder).signals) == 2

@@ -65,20 +65,21 @@ def init() -> None:
 @app.command("import")
 def import_(
     folder: Annotated[Path, typer.Argument(help="A dataset folder (DESIGN.md format).")],
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            help="Import the valid rows; write each rejected row's file, line and reason "
+            "(never its values) to this JSON Lines file. Without it: all or nothing."
+        ),
+    ] = None,
+    delete_source: Annotated[
+        bool, typer.Option(help="Delete the plaintext dataset files after a successful import.")
+    ] = False,
 ) -> None:
     """Load a dataset folder; PII is encrypted on the way in. All of it or nothing."""
-    from custodes.dataset.loader import import_dataset
+    from custodes.dataset.cli import import_command
 
-    rt = Runtime.from_env()
-    engine = rt.migrated_engine()
-    with _progress() as bar:
-        task = bar.add_task("importing", total=None)
-
-        def tick(name: str, count: int) -> None:
-            bar.update(task, advance=count, description=f"importing {name}")
-
-        report = import_dataset(engine, folder, rt.keyring, tick)
-    typer.echo(" ".join(f"{k}={v}" for k, v in report.counts.items()))
+    import_command(folder, quarantine, delete_source)
 
 
 @keys_app.command("status")
@@ -165,14 +166,23 @@ def sim(
     customers: Annotated[int, typer.Option(min=1)] = 1000,
     employees: Annotated[int, typer.Option(min=10)] = 50,
     days: Annotated[int, typer.Option(min=1)] = 30,
+    insiders: Annotated[
+        int, typer.Option(min=0, help="Plant this many insiders (labels go beside OUT_DIR).")
+    ] = 0,
+    scenarios: Annotated[
+        str | None, typer.Option(help="Comma-separated insider scenarios to cycle through.")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="Where the labels go (default: OUT_DIR.labels.json).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing dataset folder.")] = False,
 ) -> None:
     """Write a deterministic synthetic marketplace in the dataset-folder format."""
-    from custodes.sim import SimConfig, generate
+    from custodes.sim import SimConfig
+    from custodes.sim.cli import sim_command
 
-    summary = generate(
-        out_dir, SimConfig(seed=seed, customers=customers, employees=employees, days=days)
-    )
-    typer.echo(f"wrote {out_dir}: {summary}")
+    config = SimConfig(seed=seed, customers=customers, employees=employees, days=days)
+    sim_command(out_dir, config, insiders=insiders, scenarios=scenarios, labels=labels, force=force)
 
 
 @app.command()

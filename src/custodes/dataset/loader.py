@@ -9,14 +9,22 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, LargeBinary, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from custodes.dataset.reader import Dataset, DatasetError, KnownIds, read_dataset
+from custodes.dataset.reader import (
+    Dataset,
+    DatasetError,
+    KnownIds,
+    Rejection,
+    read_dataset,
+)
+from custodes.dataset.schema import ACCESS_FILE, DATASET_FILES, SIGNALS_FILE
 from custodes.errors import InputError
 from custodes.marketplace.models import (
     Case,
@@ -32,7 +40,6 @@ from custodes.marketplace.models import (
 from custodes.store.engine import insert_sql
 from custodes.vault.keyring import Keyring
 from custodes.vault.models import BlindIndexEntry, VaultRecord
-from custodes.vault.normalise import normalise_email
 from custodes.vault.pseudonym import blind_index
 from custodes.vault.service import CustomerPII, prepare_customer
 
@@ -43,6 +50,7 @@ Progress = Callable[[str, int], None]
 @dataclass(frozen=True)
 class ImportReport:
     counts: dict[str, int]
+    rejected: list[Rejection] = field(default_factory=list)
 
 
 def known_ids(session: Session) -> KnownIds:
@@ -140,56 +148,102 @@ def _checked(
         yield prepared
 
 
-def _insert(session: Session, model: type, rows: list[dict[str, object]]) -> None:
-    """Core executemany on the session's connection: no ORM bookkeeping on the bulk path."""
+def _insert(
+    session: Session, model: type, file: str, rows: list[tuple[int, dict[str, Any]]]
+) -> None:
+    """Core executemany on the session's connection: no ORM bookkeeping on the bulk path.
+
+    Each batch runs in a savepoint; if the database refuses it, its rows are tried one by one
+    to name the line it refused (then the whole import is rolled back).
+    """
     if not rows:
         return
     connection = session.connection()
     statement = insert(model.__table__)  # type: ignore[attr-defined]
     for start in range(0, len(rows), BATCH):
-        connection.execute(statement, rows[start : start + BATCH])
+        batch = rows[start : start + BATCH]
+        try:
+            with connection.begin_nested():
+                connection.execute(statement, [r for _, r in batch])
+        except SQLAlchemyError as exc:
+            raise _refused_row(connection, statement, file, batch, exc) from None
+
+
+def _refused_row(
+    connection: Any,
+    statement: Any,
+    file: str,
+    batch: list[tuple[int, dict[str, Any]]],
+    exc: SQLAlchemyError,
+) -> InputError:
+    """The first line of ``batch`` the database refuses, and why (the error's class only:
+    a driver's message may echo the row's values)."""
+    for line, row in batch:
+        try:
+            with connection.begin_nested():
+                connection.execute(statement, [row])
+        except SQLAlchemyError as row_exc:
+            return DatasetError(file, line, f"the database refused this row ({_reason(row_exc)})")
+    return InputError(f"{file}: the database refused the rows ({_reason(exc)})")
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    return type(getattr(exc, "orig", None) or exc).__name__
 
 
 def import_dataset(
-    engine: Engine, folder: Path, keyring: Keyring, progress: Progress | None = None
+    engine: Engine,
+    folder: Path,
+    keyring: Keyring,
+    progress: Progress | None = None,
+    *,
+    quarantine: bool = False,
 ) -> ImportReport:
-    """Validate the folder against the database, then write all of it or nothing."""
+    """Validate the folder against the database, then write all of it or nothing.
+
+    With ``quarantine``, rows with a problem (and rows referring to them) are left out and
+    returned in ``ImportReport.rejected``; the valid rest is written, still in one transaction.
+    """
     with Session(engine) as session:
-        dataset = read_dataset(folder, known_ids(session))
+        dataset = read_dataset(folder, known_ids(session), quarantine=quarantine)
     signal_rows = []
     for line, row in dataset.signals:
-        email = row.pop("email")
-        if email is not None:
-            try:
-                normalised = normalise_email(email)
-            except InputError:
-                raise DatasetError("signals.jsonl", line, "email is not a valid address") from None
-            row["email_index"] = blind_index(keyring.blind_index_key, "email", normalised)
-        signal_rows.append(row)
+        email = row.pop("email")  # already normalised and checked by the reader
+        row["email_index"] = (
+            None if email is None else blind_index(keyring.blind_index_key, "email", email)
+        )
+        signal_rows.append((line, row))
     customer_meta = {row["customer_id"]: row for _, row in dataset.customers}
     try:
         with Session(engine) as session, session.begin():
-            _insert(session, Employee, [r for _, r in dataset.employees])
+            _insert(session, Employee, "employees.csv", dataset.employees)
             _tick(progress, "employees", len(dataset.employees))
             # Insert each sealed chunk while the workers seal the next one.
             for sealed in sealed_chunks(dataset, keyring):
-                _insert_raw(
-                    session,
-                    Customer,
-                    [
-                        {
-                            "customer_id": customer_id,
-                            "pseudonym": pseudonym,
-                            "country": customer_meta[customer_id]["country"],
-                            "region": customer_meta[customer_id]["region"],
-                            "language": customer_meta[customer_id]["language"],
-                            "created_at": customer_meta[customer_id]["created_at"],
-                        }
-                        for customer_id, pseudonym in sealed.pseudonyms
-                    ],
-                )
-                _executemany(session, VaultRecord, VAULT_COLUMNS, sealed.vault_rows)
-                _executemany(session, BlindIndexEntry, INDEX_COLUMNS, sealed.index_rows)
+                try:
+                    _insert_raw(
+                        session,
+                        Customer,
+                        [
+                            {
+                                "customer_id": customer_id,
+                                "pseudonym": pseudonym,
+                                "country": customer_meta[customer_id]["country"],
+                                "region": customer_meta[customer_id]["region"],
+                                "language": customer_meta[customer_id]["language"],
+                                "created_at": customer_meta[customer_id]["created_at"],
+                            }
+                            for customer_id, pseudonym in sealed.pseudonyms
+                        ],
+                    )
+                    _executemany(session, VaultRecord, VAULT_COLUMNS, sealed.vault_rows)
+                    _executemany(session, BlindIndexEntry, INDEX_COLUMNS, sealed.index_rows)
+                except SQLAlchemyError as exc:
+                    first = sealed.pseudonyms[0][0] if sealed.pseudonyms else None
+                    raise InputError(
+                        f"customers.csv: the database refused the chunk of customers from "
+                        f"{first!r} on ({_reason(exc)}); nothing was written"
+                    ) from None
                 _tick(progress, "customers", len(sealed.pseudonyms))
             for name, table in (
                 ("sellers", Seller),
@@ -198,20 +252,35 @@ def import_dataset(
                 ("reviews", Review),
                 ("cases", Case),
             ):
-                rows = [r for _, r in getattr(dataset, name)]
-                _insert(session, table, rows)
+                rows = getattr(dataset, name)
+                _insert(session, table, f"{name}.csv", rows)
                 _tick(progress, name, len(rows))
-            _insert(session, ImportedAccessEvent, [r for _, r in dataset.access])
+            _insert(session, ImportedAccessEvent, ACCESS_FILE, dataset.access)
             _tick(progress, "access", len(dataset.access))
-            _insert(session, OutsideSignal, signal_rows)
+            _insert(session, OutsideSignal, SIGNALS_FILE, signal_rows)
             _tick(progress, "signals", len(signal_rows))
     except SQLAlchemyError as exc:
-        # The driver's message can echo parameters; keep only the class and constraint kind.
-        reason = type(getattr(exc, "orig", exc)).__name__
+        # At commit: the driver's message can echo parameters; keep only the class.
         raise InputError(
-            f"{folder}: the database refused the import ({reason}); nothing was written"
+            f"{folder}: the database refused the import at commit ({_reason(exc)}); "
+            "nothing was written"
         ) from None
-    return ImportReport(dataset.counts())
+    return ImportReport(dataset.counts(), dataset.rejected)
+
+
+def total_rows(folder: Path) -> int | None:
+    """Lines in the folder's files (an upper bound on rows), for a progress bar's total."""
+    total = 0
+    try:
+        for name in DATASET_FILES:
+            path = folder / name
+            if path.is_file():
+                with path.open("rb") as handle:
+                    for chunk in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
+                        total += chunk.count(b"\n")
+    except OSError:
+        return None
+    return total
 
 
 def _insert_raw(session: Session, model: type, rows: list[dict[str, object]]) -> None:

@@ -63,3 +63,5 @@ ACCESS_KEYS = (
     "justification",
 )
 SIGNAL_KEYS = ("time", "kind", "seller_id", "customer_id", "email")
+DATASET_FILES = (*CSV_COLUMNS, ACCESS_FILE, SIGNALS_FILE)
+"""Every file a dataset folder may hold (what ``import --delete-source`` removes)."""

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from custodes.detect.features import DAY_S, Features
+from custodes.detect.feedback import Feedback
 from custodes.detect.scoring import Scored
 from custodes.detect.signals import context as context_signals
 from custodes.vault.pseudonym import employee_pseudonym
@@ -53,7 +54,7 @@ class Alert:
                 item["detail"] = item["detail"].replace("{partner}", item["partner"])
             signals.append(item)
         return {
-            "alert_id": hashlib.sha256(f"{shown}|{self.day}".encode()).hexdigest()[:16],
+            "alert_id": alert_id(shown, self.day),
             "employee_id": shown,
             "score": self.score,
             "time": iso(self.fire_ts),
@@ -62,6 +63,11 @@ class Alert:
             "evidence": self.evidence,
             "evidence_total": self.evidence_total,
         }
+
+
+def alert_id(shown: str, day: int) -> str:
+    """An alert's id: the employee as shown (pseudonym unless revealed) and its day."""
+    return hashlib.sha256(f"{shown}|{day}".encode()).hexdigest()[:16]
 
 
 def iso(ts: int) -> str:
@@ -146,11 +152,20 @@ def select(
     *,
     budget: int = DEFAULT_BUDGET,
     dedup_days: int = DEFAULT_DEDUP_DAYS,
+    feedback: Feedback | None = None,
+    roles: dict[str, str] | None = None,
+    threshold: float = 0.0,
 ) -> list[Alert]:
-    """Apply the daily budget and de-duplication to candidate days (sorted by day, score)."""
+    """Apply the daily budget and de-duplication to candidate days (sorted by day, score).
+
+    With ``feedback``, a day a benign verdict covers is skipped, and signal contributions are
+    re-weighted for the person's role (a day that falls below ``threshold`` is skipped).
+    """
     by_key: dict[tuple[str, int], pd.DataFrame] = {
         (str(k[0]), int(k[1])): g for k, g in rows.groupby(["employee_id", "day"], sort=True)
     }
+    if feedback is not None:
+        cands, by_key = _apply_feedback(cands, by_key, feedback, roles or {}, threshold)
     last: dict[str, tuple[int, set[str]]] = {}
     alerts: list[Alert] = []
     cands = cands.sort_values(["day", "score", "employee_id"], ascending=[True, False, True])
@@ -175,10 +190,51 @@ def select(
                 if not strong - prev[1]:
                     continue
             items = [_signal_item(r) for _, r in sig.iterrows()] + _context_items(c)
+            if feedback is not None:
+                role = (roles or {}).get(eid, "")
+                for item in items:
+                    note = feedback.note(role, str(item["name"]))
+                    if note is not None:
+                        item["feedback"] = note
             alerts.append(Alert(eid, int(day), float(c["score"]), int(c["fire_ts"]), items))
             last[eid] = (int(day), names | (prev[1] if prev else set()))
             taken += 1
     return alerts
+
+
+def _apply_feedback(
+    cands: pd.DataFrame,
+    by_key: dict[tuple[str, int], pd.DataFrame],
+    feedback: Feedback,
+    roles: dict[str, str],
+    threshold: float,
+) -> tuple[pd.DataFrame, dict[tuple[str, int], pd.DataFrame]]:
+    """Candidates and signal rows after investigators' verdicts (see ``feedback``)."""
+    keep, scores = [], []
+    out: dict[tuple[str, int], pd.DataFrame] = {}
+    for i, c in enumerate(cands.itertuples()):
+        key = (str(c.employee_id), int(c.day))
+        sig = by_key.get(key)
+        if sig is None:
+            continue
+        if feedback.suppresses(key[0], key[1], {str(n) for n in sig["signal"]}):
+            feedback.suppressed += 1
+            continue
+        role = roles.get(key[0], "")
+        weights = [feedback.weight(role, str(n)) for n in sig["signal"]]
+        before = float(sig["contribution"].sum())
+        sig = sig.assign(contribution=(sig["contribution"] * weights).round(4))
+        after = float(sig["contribution"].sum())
+        score = round(float(c.score) * (after / before), 3) if before > 0 else float(c.score)
+        if score < threshold:
+            feedback.reweighted_out += 1
+            continue
+        keep.append(i)
+        scores.append(score)
+        out[key] = sig
+    kept = cands.iloc[keep].copy()
+    kept["score"] = scores
+    return kept, out
 
 
 def attach_evidence(f: Features, scored: Scored, alerts: list[Alert]) -> None:

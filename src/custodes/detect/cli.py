@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,16 +36,26 @@ def _pseudonym_key() -> bytes:
 
 
 def detect_command(
-    out: Annotated[Path, typer.Option("--out", help="Alerts, one JSON object per line.")] = Path(
-        "alerts.jsonl"
-    ),
-    data: Annotated[
-        Path | None,
+    out: Annotated[
+        str,
         typer.Option(
-            "--data", help="A dataset folder (DESIGN.md); default: the database's imported tables."
+            "--out",
+            help="Alerts, one JSON object per line. With --backend spark, a URI (hdfs://, "
+            "s3a://, file://) is written by Spark as a folder of JSON Lines parts.",
+        ),
+    ] = "alerts.jsonl",
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help="A dataset folder (DESIGN.md), or with --backend spark any URI Spark reads "
+            "(hdfs://, s3a://); default: the database's imported tables.",
         ),
     ] = None,
     backend: Annotated[str, typer.Option(help="duckdb (default) or spark.")] = "duckdb",
+    spark_master: Annotated[
+        str, typer.Option(help="spark.master for --backend spark (e.g. spark://host:7077).")
+    ] = "local[*]",
     budget: Annotated[int, typer.Option(min=1, help="At most this many alerts per day.")] = 10,
     threshold: Annotated[float, typer.Option(help="Minimum score to alert.")] = DEFAULT_THRESHOLD,
     dedup_days: Annotated[int, typer.Option(min=0, help="Quiet period per employee.")] = 7,
@@ -53,39 +63,104 @@ def detect_command(
         list[str] | None,
         typer.Option(help="Employee ids an investigator opened a case on (shown unpseudonymised)."),
     ] = None,
+    dispositions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Verdicts on earlier alerts (JSON Lines: alert_id, disposition benign|malicious, "
+            "note): benign patterns are suppressed for that person, signals re-weighted per role."
+        ),
+    ] = None,
 ) -> None:
     """Score every employee-day and write alerts with their evidence (no PII)."""
-    from custodes.detect.engine import connect
+    from rich.console import Console
+
+    from custodes.dataset.cli import progress_bar
+    from custodes.detect.engine import BACKENDS, connect, spark_session
     from custodes.detect.inputs import load_database, load_folder
-    from custodes.detect.pipeline import run, write_jsonl
+    from custodes.detect.pipeline import run, to_json_lines, write_jsonl
+    from custodes.errors import InputError
 
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    is_uri = "://" in out
+    if is_uri and backend != "spark":
+        raise InputError(f"--out {out}: a URI needs --backend spark (or give a local file)")
+    from custodes.detect.feedback import read_dispositions
+
+    verdicts = tuple(read_dispositions(dispositions)) if dispositions is not None else ()
     key = _pseudonym_key()
-    if data is not None:
-        inputs = load_folder(data)
-    else:
-        from custodes.cli.runtime import Runtime
+    settings = Settings(
+        threshold=threshold,
+        budget=budget,
+        dedup_days=dedup_days,
+        dispositions=verdicts,
+        pseudonym_key=key,
+        disclosed=tuple(reveal or ()),
+    )
+    with progress_bar(Console(stderr=True)) as bar:
+        task = bar.add_task("reading inputs", total=3)
+        if backend == "spark":
+            from custodes.detect.spark_inputs import load_folder_spark, write_lines_spark
 
-        inputs = load_database(Runtime.from_env().migrated_engine())
-    engine = connect(backend)
-    try:
-        result = run(
-            inputs, engine, Settings(threshold=threshold, budget=budget, dedup_days=dedup_days)
-        )
-    finally:
-        engine.close()
-    n = write_jsonl(result, out, key, tuple(reveal or ()))
+            session = spark_session(spark_master)
+            engine = connect("spark", spark=session)
+            if data is not None:
+                inputs: Any = load_folder_spark(session, data)
+            else:
+                from custodes.cli.runtime import Runtime
+
+                inputs = load_database(Runtime.from_env().migrated_engine())
+        else:
+            if data is not None and "://" in data:
+                raise InputError(f"--data {data}: a URI needs --backend spark")
+            if data is not None:
+                inputs = load_folder(Path(data))
+            else:
+                from custodes.cli.runtime import Runtime
+
+                inputs = load_database(Runtime.from_env().migrated_engine())
+            engine = connect("duckdb")
+        bar.update(task, advance=1, description="scoring employee-days")
+        try:
+            result = run(inputs, engine, settings)
+        finally:
+            engine.close()
+        bar.update(task, advance=1, description="writing alerts")
+        if is_uri:
+            lines = to_json_lines(result, key, tuple(reveal or ()))
+            n = write_lines_spark(session, lines, out)
+        else:
+            n = write_jsonl(result, Path(out), key, tuple(reveal or ()))
+        bar.update(task, advance=1)
     s = result.stats
     typer.echo(
         f"{n} alerts -> {out}; {s['employee_days']} employee-days; reads explained "
         f"{s['explained_share']:.1%} (first reads {s['first_explained_share']:.1%})"
     )
+    if verdicts:
+        typer.echo(
+            f"feedback: {s['dispositions_matched']} verdict(s) matched, "
+            f"{s['dispositions_unmatched']} not in this run's window; "
+            f"{s['suppressed_by_feedback']} day(s) suppressed as benign patterns, "
+            f"{s['below_threshold_after_feedback']} below the threshold after re-weighting"
+        )
 
 
 @eval_app.command("detect")
 def eval_detect(
     seeds: Annotated[
-        str, typer.Option(help="Comma-separated seeds (not the training seeds).")
-    ] = "1001,1002,1003,1004,1005",
+        str | None,
+        typer.Option(
+            help="Comma-separated seeds (default: the held-out 5001-5005, or 1001-1005 with "
+            "--fixed; never the training seeds 101-103)."
+        ),
+    ] = None,
+    fixed: Annotated[
+        bool,
+        typer.Option(
+            help="Use the simulator's fixed worlds instead of held-out, domain-randomised ones."
+        ),
+    ] = False,
     customers: Annotated[int, typer.Option(min=100)] = 60_000,
     employees: Annotated[int, typer.Option(min=40)] = 400,
     days: Annotated[int, typer.Option(min=14)] = 30,
@@ -94,16 +169,25 @@ def eval_detect(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Recall (overall, per scenario), precision, alerts per 1,000 employee-days, median TTD."""
-    from custodes.detect.evaluate import evaluate, summary
+    from custodes.detect.evaluate import EVAL_SEEDS, HELD_OUT_SEEDS, evaluate, summary
+    from custodes.errors import InputError
     from custodes.sim.config import SimConfig
 
-    chosen = tuple(int(s) for s in seeds.split(",") if s.strip())
+    try:
+        chosen = tuple(int(s) for s in (seeds or "").split(",") if s.strip())
+    except ValueError:
+        raise InputError(f"--seeds {seeds!r}: expected comma-separated integers") from None
+    chosen = chosen or (EVAL_SEEDS if fixed else HELD_OUT_SEEDS)
     reports = evaluate(
         chosen,
         SimConfig(customers=customers, employees=employees, days=days),
         settings=Settings(threshold=threshold, budget=budget),
+        randomised=not fixed,
     )
-    result = summary(reports)
+    _print_summary(summary(reports), as_json)
+
+
+def _print_summary(result: dict[str, object], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result, indent=1))
         return
@@ -111,14 +195,58 @@ def eval_detect(
         f"seeds {result['seeds']}: {result['insiders']} insiders, "
         f"{result['employee_days']} employee-days"
     )
-    typer.echo(f"recall            {result['recall']:.1%}")
-    for scenario, hits in result["recall_per_scenario"].items():
-        typer.echo(f"  {scenario:<22}{hits}")
+    typer.echo(f"recall            {result['recall']:.1%}   (scenario: found, median TTD)")
+    ttd: dict[str, float] = result.get("median_ttd_hours_per_scenario", {})  # type: ignore[assignment]
+    for scenario, hits in result["recall_per_scenario"].items():  # type: ignore[attr-defined]
+        typer.echo(f"  {scenario:<22}{hits:<7}{ttd.get(scenario, '-')} h")
     typer.echo(f"alerts            {result['alerts']} (precision {result['precision']:.1%})")
     typer.echo(f"alerts/1k emp-days {result['alerts_per_1000_employee_days']}")
     typer.echo(f"median TTD        {result['median_time_to_detect_hours']} h")
     typer.echo(f"false alerts      {result['false_alerts_by_kind']}")
-    typer.echo(
-        f"explained share   {result['explained_share']:.1%} "
-        f"(first reads {result['first_explained_share']:.1%})"
+    typer.echo("confounders alerted (people)")
+    for kind, hits in result.get("confounders_alerted", {}).items():  # type: ignore[attr-defined]
+        typer.echo(f"  {kind:<22}{hits}")
+    seeds: list[dict[str, object]] = result.get("per_seed", [])  # type: ignore[assignment]
+    if len(seeds) > 1:
+        typer.echo("per seed          recall  precision  alerts/1k  median TTD")
+        for s in seeds:
+            typer.echo(
+                f"  {s['seed']:<16}{s['recall']:<8.1%}{s['precision']:<11.1%}"
+                f"{s['alerts_per_1000_employee_days']:<11}{s['median_ttd_hours']} h"
+            )
+        for name, spread in result["spread"].items():  # type: ignore[attr-defined]
+            typer.echo(
+                f"spread {name}: min {spread['min']} median {spread['median']} max {spread['max']}"
+            )
+    if "explained_share" in result:
+        typer.echo(
+            f"explained share   {result['explained_share']:.1%} "
+            f"(first reads {result['first_explained_share']:.1%})"
+        )
+
+
+@eval_app.command("score")
+def eval_score(
+    labels: Annotated[Path, typer.Argument(help="Labels written by `custodes sim --insiders`.")],
+    alerts: Annotated[Path, typer.Argument(help="Alerts written by `custodes detect`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Score your own alerts against labels: recall, precision, alerts per 1,000 employee-days."""
+    from custodes.detect.evaluate import read_alert_times, score_alerts, summary
+    from custodes.errors import InputError
+    from custodes.vault.pseudonym import employee_pseudonym
+
+    try:
+        doc = json.loads(labels.read_text(encoding="utf-8"))
+        doc["labels"], doc["employee_days"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{labels}: not a labels file ({type(exc).__name__})") from None
+    key = _pseudonym_key()
+    fired = read_alert_times(alerts)
+    report = score_alerts(
+        int(doc.get("seed", 0)), fired, doc, lambda eid: employee_pseudonym(key, eid)
     )
+    result = summary([report])
+    for name in ("explained_share", "first_explained_share"):  # a property of a run, not here
+        result.pop(name)
+    _print_summary(result, as_json)

@@ -32,6 +32,7 @@ from custodes.errors import ConfigError
 
 if TYPE_CHECKING:
     from custodes.detect.inputs import Inputs
+    from custodes.detect.spark_inputs import SparkInputs
 
 BackendName = Literal["duckdb", "spark"]
 BACKENDS: tuple[str, ...] = ("duckdb", "spark")
@@ -71,8 +72,15 @@ class Engine:
     _count: int = field(default=0)
     _held: list[Any] = field(default_factory=list)
 
-    def inputs(self, inputs: Inputs) -> dict[str, Table]:
-        """The canonical input tables on this backend (used in place when DuckDB holds them)."""
+    def inputs(self, inputs: Inputs | SparkInputs) -> dict[str, Table]:
+        """The canonical input tables on this backend (used in place when DuckDB holds them,
+        or when Spark read them itself)."""
+        from custodes.detect.spark_inputs import SparkInputs
+
+        if isinstance(inputs, SparkInputs):
+            if self.name != "spark":
+                raise ConfigError("inputs read by Spark can only be scored on the spark backend")
+            return {name: self.view(name, inputs.frames[name]) for name in inputs.NAMES}
         resident = inputs.resident
         if self.name == "duckdb" and resident is not None and resident.visible_to(self.con.con):
             # Tables used in place must outlive the caller's `Inputs`: the engine holds them.
@@ -86,7 +94,13 @@ class Engine:
         unique = f"{name}_{self._count}"
         if self.name == "duckdb":
             return self.con.create_table(unique, table, temp=True)
-        frame = self.spark.createDataFrame(table.to_pandas(), schema=_spark_schema(table))
+        # Straight from Arrow: through pandas a nullable integer column would become float.
+        return self.view(name, self.spark.createDataFrame(table, schema=_spark_schema(table)))
+
+    def view(self, name: str, frame: Any) -> Table:
+        """A Spark DataFrame as an Ibis table (a temporary view under a unique name)."""
+        self._count += 1
+        unique = f"{name}_{self._count}"
         frame.createOrReplaceTempView(unique)
         return self.con.table(unique)
 
@@ -160,6 +174,7 @@ def spark_session(master: str = "local[2]") -> Any:
         .config("spark.sql.warehouse.dir", warehouse)
         .appName("custodes-detect")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.ansi.enabled", "false")

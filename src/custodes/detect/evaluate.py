@@ -10,8 +10,10 @@ were set on seeds 101–103).
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +27,8 @@ from custodes.sim.scenarios import EVAL_CONFIG, generate_labelled, read_labels
 
 EVAL_SEEDS = (1001, 1002, 1003, 1004, 1005)
 TRAINING_SEEDS = (101, 102, 103)
+HELD_OUT_SEEDS = (5001, 5002, 5003, 5004, 5005)
+"""Randomised worlds (``sim.scenarios.randomise``) that no weight or threshold was set on."""
 
 
 @dataclass
@@ -38,6 +42,9 @@ class SeedReport:
     false_alert_kinds: dict[str, int] = field(default_factory=dict)
     explained_share: float = 0.0
     first_explained_share: float = 0.0
+    confounders: dict[str, list[bool]] = field(default_factory=dict)  # kind -> alerted per person
+    ttd_by_scenario: dict[str, list[float]] = field(default_factory=dict)
+    draw: dict[str, Any] | None = None
 
 
 def _parse(t: str) -> float:
@@ -45,39 +52,69 @@ def _parse(t: str) -> float:
 
 
 def score_seed(seed: int, result: Result, labels: dict[str, Any]) -> SeedReport:
+    fired = [(a.employee_id, float(a.fire_ts)) for a in result.alerts]
+    report = score_alerts(seed, fired, labels)
+    report.explained_share = float(result.stats.get("explained_share", 0.0))
+    report.first_explained_share = float(result.stats.get("first_explained_share", 0.0))
+    return report
+
+
+def score_alerts(
+    seed: int,
+    fired: list[tuple[str, float]],
+    labels: dict[str, Any],
+    show: Callable[[str], str] = lambda eid: eid,
+) -> SeedReport:
+    """Score (employee as shown, fire time) pairs against labels.
+
+    ``show`` maps a labelled employee id to how alerts show it (a pseudonym, unless revealed),
+    so alerts written by ``custodes detect`` can be scored without un-pseudonymising them.
+    """
     insiders: dict[str, list[dict[str, Any]]] = {}
     confounders: dict[str, str] = {}
     for lb in labels["labels"]:
-        if lb["kind"] == "insider":
-            insiders.setdefault(lb["employee_id"], []).append(lb)
-        else:
-            confounders.setdefault(lb["employee_id"], lb["scenario"])
+        for shown in {lb["employee_id"], show(lb["employee_id"])}:
+            if lb["kind"] == "insider":
+                insiders.setdefault(shown, []).append(lb)
+            else:
+                confounders.setdefault(shown, lb["scenario"])
     first_hit: dict[str, float] = {}
     true_alerts = 0
     false_kinds: dict[str, int] = {}
-    for a in result.alerts:
-        eps = insiders.get(a.employee_id, [])
+    for employee, fire_ts in fired:
+        eps = insiders.get(employee, [])
         starts = [_parse(e["start"]) for e in eps]
-        if eps and a.fire_ts >= min(starts):
+        if eps and fire_ts >= min(starts):
             true_alerts += 1
-            first_hit.setdefault(a.employee_id, a.fire_ts - min(starts))
+            real = eps[0]["employee_id"]
+            first_hit.setdefault(real, fire_ts - min(starts))
         else:
-            kind = confounders.get(a.employee_id, "baseline")
+            kind = confounders.get(employee, "baseline")
             false_kinds[kind] = false_kinds.get(kind, 0) + 1
     per: dict[str, list[bool]] = {}
-    for eid, eps in sorted(insiders.items()):
-        for e in eps:
-            per.setdefault(e["scenario"], []).append(eid in first_hit)
+    ttd: dict[str, list[float]] = {}
+    for lb in sorted(labels["labels"], key=lambda x: x["employee_id"]):  # stable: label order
+        if lb["kind"] == "insider":
+            per.setdefault(lb["scenario"], []).append(lb["employee_id"] in first_hit)
+            if lb["employee_id"] in first_hit:
+                ttd.setdefault(lb["scenario"], []).append(first_hit[lb["employee_id"]] / 3600)
+    alerted = {employee for employee, _ in fired}
+    confounded: dict[str, list[bool]] = {}
+    for lb in labels["labels"]:
+        if lb["kind"] == "confounder":
+            hit = bool({lb["employee_id"], show(lb["employee_id"])} & alerted)
+            confounded.setdefault(lb["scenario"], []).append(hit)
     return SeedReport(
         seed=seed,
         employee_days=int(labels["employee_days"]),
-        alerts=len(result.alerts),
+        alerts=len(fired),
         true_alerts=true_alerts,
         insiders=per,
         ttd_hours=[v / 3600 for v in first_hit.values()],
         false_alert_kinds=false_kinds,
-        explained_share=float(result.stats.get("explained_share", 0.0)),
-        first_explained_share=float(result.stats.get("first_explained_share", 0.0)),
+        confounders=confounded,
+        ttd_by_scenario=ttd,
+        draw=labels.get("draw"),
     )
 
 
@@ -88,7 +125,10 @@ def evaluate(
     settings: Settings | None = None,
     backend: str = "duckdb",
     workdir: Path | None = None,
+    randomised: bool = False,
 ) -> list[SeedReport]:
+    """Generate each seed's world (``randomised``: a held-out, domain-randomised one), run
+    detection as ``custodes detect`` does, and score it."""
     reports = []
     with tempfile.TemporaryDirectory(prefix="custodes-eval-") as tmp:
         base = Path(workdir) if workdir else Path(tmp)
@@ -101,7 +141,7 @@ def evaluate(
                 days=config.days,
                 start=config.start,
             )
-            generate_labelled(folder, labels_path, cfg)
+            generate_labelled(folder, labels_path, cfg, randomised=randomised)
             engine = connect(backend)
             try:
                 result = run(load_folder(folder), engine, settings)
@@ -111,11 +151,42 @@ def evaluate(
     return reports
 
 
+def _rate(hits: list[bool]) -> float:
+    return round(sum(hits) / len(hits), 4) if hits else 0.0
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {
+        "min": round(min(values), 4),
+        "median": round(statistics.median(values), 4),
+        "max": round(max(values), 4),
+    }
+
+
+def per_seed(r: SeedReport) -> dict[str, Any]:
+    hits = [h for v in r.insiders.values() for h in v]
+    return {
+        "seed": r.seed,
+        "recall": _rate(hits),
+        "precision": round(r.true_alerts / r.alerts, 4) if r.alerts else 1.0,
+        "alerts_per_1000_employee_days": round(1000 * r.alerts / r.employee_days, 3)
+        if r.employee_days
+        else 0.0,
+        "median_ttd_hours": round(statistics.median(r.ttd_hours), 1) if r.ttd_hours else None,
+    }
+
+
 def summary(reports: list[SeedReport]) -> dict[str, Any]:
     per: dict[str, list[bool]] = {}
+    confounders: dict[str, list[bool]] = {}
+    ttd_by: dict[str, list[float]] = {}
     for r in reports:
         for scenario, hits in r.insiders.items():
             per.setdefault(scenario, []).extend(hits)
+        for kind, hits in r.confounders.items():
+            confounders.setdefault(kind, []).extend(hits)
+        for scenario, hours in r.ttd_by_scenario.items():
+            ttd_by.setdefault(scenario, []).extend(hours)
     found = sum(sum(h) for h in per.values())
     total = sum(len(h) for h in per.values())
     alerts = sum(r.alerts for r in reports)
@@ -126,19 +197,50 @@ def summary(reports: list[SeedReport]) -> dict[str, Any]:
     for r in reports:
         for k, v in r.false_alert_kinds.items():
             false_kinds[k] = false_kinds.get(k, 0) + v
+    seeds = [per_seed(r) for r in reports]
     return {
         "seeds": [r.seed for r in reports],
         "insiders": total,
         "recall": round(found / total, 4) if total else 0.0,
         "recall_per_scenario": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(per.items())},
+        "median_ttd_hours_per_scenario": {
+            k: round(statistics.median(v), 1) for k, v in sorted(ttd_by.items())
+        },
         "alerts": alerts,
         "precision": round(true_alerts / alerts, 4) if alerts else 1.0,
         "alerts_per_1000_employee_days": round(1000 * alerts / days, 3) if days else 0.0,
         "employee_days": days,
         "median_time_to_detect_hours": round(statistics.median(ttd), 1) if ttd else None,
         "false_alerts_by_kind": false_kinds,
+        "confounders_alerted": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(confounders.items())},
+        "per_seed": seeds,
+        "spread": {
+            name: _spread([float(s[name]) for s in seeds])
+            for name in ("recall", "precision", "alerts_per_1000_employee_days")
+        },
+        "draws": {str(r.seed): r.draw for r in reports if r.draw is not None},
         "explained_share": round(statistics.mean(r.explained_share for r in reports), 4),
         "first_explained_share": round(
             statistics.mean(r.first_explained_share for r in reports), 4
         ),
     }
+
+
+def read_alert_times(path: Path) -> list[tuple[str, float]]:
+    """(employee as shown, fire time) of each alert in a ``custodes detect`` JSON Lines file."""
+    from custodes.errors import InputError
+
+    out = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the alerts ({type(exc).__name__})") from None
+    for n, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            alert = json.loads(text)
+            out.append((str(alert["employee_id"]), _parse(str(alert["time"]))))
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"{path}:{n}: not an alert (employee_id and time needed)") from None
+    return out

@@ -26,6 +26,7 @@ from ibis.expr.types import Table
 
 from custodes.detect.engine import Engine
 from custodes.detect.inputs import Inputs
+from custodes.detect.spark_inputs import SparkInputs
 
 DAY_S = 86_400
 HOUR_S = 3_600
@@ -142,7 +143,7 @@ def _explained(engine: Engine, ec: Table, cases: Table, cs: Table, chain: Table)
     return j.select(*[ec[c] for c in ec.columns], path=path)
 
 
-def build_features(engine: Engine, inputs: Inputs) -> Features:
+def build_features(engine: Engine, inputs: Inputs | SparkInputs) -> Features:
     """Register ``inputs`` on ``engine`` and derive (and materialise) the shared features."""
     t = engine.inputs(inputs)
     ev = engine.derive(

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
+import tempfile
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping
@@ -31,7 +34,7 @@ import pyarrow as pa
 
 from custodes.dataset.reader import read_dataset
 from custodes.dataset.schema import ACCESS_FILE, ACCESS_KEYS, CSV_COLUMNS, SIGNALS_FILE
-from custodes.detect.engine import duckdb_connection
+from custodes.detect.engine import duckdb_connection, spill_directory
 from custodes.errors import InputError
 from custodes.marketplace.models import (
     ACCESS_ACTIONS,
@@ -343,6 +346,7 @@ class _FolderReader:
         self.resident = Resident(self.db, f"inputs_{uuid.uuid4().hex[:16]}")
         self.s = self.resident.schema
         self.db.execute(f"CREATE SCHEMA {self.s}")
+        self.copies: list[Path] = []
 
     def fail(self, file: str, problem: str) -> None:
         """A check failed: let the dataset reader name the line; else report the file."""
@@ -382,11 +386,25 @@ class _FolderReader:
         for table, checks in _reference_checks().items():
             self.check(f"{table}.csv", f"raw_{table}", checks)
 
+    def without_bom(self, path: Path) -> Path:
+        """DuckDB's JSON reader refuses a UTF-8 byte-order mark, which the format allows: read
+        such a file from a copy without it, in the private spill folder (it holds ids only
+        for access.jsonl, but signals may carry e-mails; the folder is 0700 and removed)."""
+        with path.open("rb") as handle:
+            if handle.read(3) != b"\xef\xbb\xbf":
+                return path
+            fd, name = tempfile.mkstemp(dir=spill_directory(), suffix=path.suffix)
+            with os.fdopen(fd, "wb") as copy:
+                shutil.copyfileobj(handle, copy, 1 << 20)
+        self.copies.append(Path(name))
+        return Path(name)
+
     def read_access(self) -> None:
         """Parse access.jsonl straight into the columns events need, then check it."""
         path = self.folder / ACCESS_FILE
         if not path.exists():
             raise InputError(f"{ACCESS_FILE}: file missing from the dataset folder")
+        path = self.without_bom(path)
         columns = {k: "VARCHAR" for k in ACCESS_KEYS}
         columns["customer_ids"] = columns["fields"] = "VARCHAR[]"
         spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
@@ -432,6 +450,8 @@ class _FolderReader:
 
     def read_signals(self) -> None:
         path = self.folder / SIGNALS_FILE
+        if path.exists():
+            path = self.without_bom(path)
         self.db.execute(
             "CREATE TEMP TABLE raw_signals (line BIGINT, time VARCHAR, kind VARCHAR, "
             "seller_id VARCHAR, customer_id VARCHAR, email VARCHAR)"
@@ -579,6 +599,9 @@ def load_folder(folder: Path) -> Inputs:
     except BaseException:
         reader.resident.close()
         raise
+    finally:
+        for copy in reader.copies:
+            copy.unlink(missing_ok=True)
     return Inputs(reader.resident)
 
 

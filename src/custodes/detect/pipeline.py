@@ -16,8 +16,10 @@ from typing import Any
 from custodes.detect import alerts as alerting
 from custodes.detect.engine import Engine
 from custodes.detect.features import build_features, explained_share
+from custodes.detect.feedback import Disposition, resolve
 from custodes.detect.inputs import Inputs
 from custodes.detect.scoring import DEFAULT_THRESHOLD, candidates, score
+from custodes.detect.spark_inputs import SparkInputs
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,11 @@ class Settings:
     budget: int = alerting.DEFAULT_BUDGET
     dedup_days: int = alerting.DEFAULT_DEDUP_DAYS
     evidence: bool = True
+    dispositions: tuple[Disposition, ...] = ()
+    """Investigators' verdicts on earlier alerts (``feedback``)."""
+    pseudonym_key: bytes | None = None
+    """How alert ids were made (employees as shown); None matches ids made from real ids."""
+    disclosed: tuple[str, ...] = ()
 
 
 @dataclass
@@ -35,7 +42,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def run(inputs: Inputs, engine: Engine, settings: Settings | None = None) -> Result:
+def run(inputs: Inputs | SparkInputs, engine: Engine, settings: Settings | None = None) -> Result:
     """Score every employee-day and select alerts (ids are real here; see ``write_jsonl``)."""
     settings = settings or Settings()
     timings: dict[str, float] = {}
@@ -53,7 +60,34 @@ def run(inputs: Inputs, engine: Engine, settings: Settings | None = None) -> Res
     )
     timings["signals"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    alerts = alerting.select(cands, rows, budget=settings.budget, dedup_days=settings.dedup_days)
+    fb = None
+    roles: dict[str, str] = {}
+    if settings.dispositions:
+        roster = engine.fetch(f.employees.select("employee_id", "role"))
+        roles = dict(
+            zip(roster["employee_id"].astype(str), roster["role"].astype(str), strict=True)
+        )
+        show = (
+            alerting.shower(settings.pseudonym_key, settings.disclosed)
+            if settings.pseudonym_key is not None
+            else (lambda eid: eid)
+        )
+        fb = resolve(
+            list(settings.dispositions),
+            cands,
+            rows,
+            roles,
+            lambda eid, day: alerting.alert_id(show(eid), day),
+        )
+    alerts = alerting.select(
+        cands,
+        rows,
+        budget=settings.budget,
+        dedup_days=settings.dedup_days,
+        feedback=fb,
+        roles=roles,
+        threshold=settings.threshold,
+    )
     if settings.evidence:
         alerting.attach_evidence(f, scored, alerts)
     timings["alerts"] = time.perf_counter() - t2
@@ -62,6 +96,7 @@ def run(inputs: Inputs, engine: Engine, settings: Settings | None = None) -> Res
         "employee_days": int(engine.fetch(f.grid.aggregate(n=f.grid.count()))["n"].iloc[0]),
         "candidates": len(cands),
         "alerts": len(alerts),
+        **(fb.stats() if fb is not None else {}),
     }
     return Result(alerts, stats, timings)
 

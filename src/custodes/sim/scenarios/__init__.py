@@ -10,6 +10,7 @@ the folder must not see the answers). Labels are JSON::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -88,13 +89,26 @@ def generate_labelled(
     *,
     insiders: tuple[str, ...] | None = None,
     confounders: tuple[str, ...] | None = None,
+    randomised: bool = False,
 ) -> SimSummary:
-    """Write the dataset folder and, beside it, its labels."""
+    """Write the dataset folder and, beside it, its labels.
+
+    ``randomised`` draws the world's behaviour from wide ranges (a held-out world, see
+    ``randomise``); the draw is recorded in the labels.
+    """
+    from custodes.sim.scenarios.randomise import build_randomised
+
     out_dir, labels_path = Path(out_dir), Path(labels_path)
     if _inside(labels_path, out_dir):
         raise ValueError("the labels file must be kept beside the dataset folder, not inside it")
     config = config or SimConfig()
-    labelled = build_labelled(config, insiders=insiders, confounders=confounders)
+    draw: dict[str, Any] | None = None
+    if randomised:
+        world, labels, drawn = build_randomised(config)
+        labelled = Labelled(world, labels)
+        draw = dataclasses.asdict(drawn)
+    else:
+        labelled = build_labelled(config, insiders=insiders, confounders=confounders)
     summary = write(labelled.world, out_dir)
     labels_path.parent.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {
@@ -108,6 +122,8 @@ def generate_labelled(
         "employee_days": employee_days(labelled.world),
         "labels": [lb.to_json() for lb in labelled.labels],
     }
+    if draw is not None:
+        doc["draw"] = draw
     labels_path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return summary
 

@@ -52,6 +52,7 @@ class Stage:
     world: World
     taken: set[str] = field(default_factory=set)
     labels: list[Label] = field(default_factory=list)
+    runs: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         w = self.world
@@ -78,7 +79,10 @@ class Stage:
             self.cases_by_employee.setdefault(k.employee_id, []).append(k)
 
     def rng(self, name: str) -> random.Random:
-        return stream(self.world.config.seed, f"scenario:{name}")
+        """The scenario's own stream; a scenario planted again gets a fresh one (``NAME:2``)."""
+        self.runs[name] += 1
+        n = self.runs[name]
+        return stream(self.world.config.seed, f"scenario:{name}" + (f":{n}" if n > 1 else ""))
 
     def day(self, n: float) -> datetime:
         return self.start + timedelta(days=n)

@@ -26,6 +26,9 @@ class Adjustments:
     new_hires: list[str] = dataclasses.field(default_factory=list)
     night_shifts: list[str] = dataclasses.field(default_factory=list)
     hire_day: datetime | None = None
+    hires: int = NEW_HIRES
+    nights: int = NIGHT_SHIFTS
+    spread_hires: bool = False  # each new hire starts on a Monday of their own
 
     def __call__(self, config: SimConfig, employees: list[Employee]) -> None:
         rng = stream(config.seed, "scenario:adjust")
@@ -41,10 +44,14 @@ class Adjustments:
         day = config.start + timedelta(days=rng.randint(7, max(8, config.days - 10)))
         day = day - timedelta(days=day.weekday())  # people start on a Monday
         self.hire_day = max(day, config.start) + timedelta(hours=9)
-        for e in agents[:NEW_HIRES]:
+        for e in agents[: self.hires]:
             e.hired_at = self.hire_day
+            if self.spread_hires:
+                start = config.start + timedelta(days=rng.randint(1, max(2, config.days - 5)))
+                e.hired_at = start - timedelta(days=start.weekday()) + timedelta(hours=9)
+                e.hired_at = max(e.hired_at, config.start + timedelta(hours=9))
             self.new_hires.append(e.employee_id)
-        for e in agents[NEW_HIRES : NEW_HIRES + NIGHT_SHIFTS]:
+        for e in agents[self.hires : self.hires + self.nights]:
             e.night = True
             e.shift_start = rng.choice((21 * 60, 22 * 60, 23 * 60))
             self.night_shifts.append(e.employee_id)

@@ -1,0 +1,45 @@
+"""`custodes import`: --quarantine, --delete-source and the note about the plaintext folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.dataset.conftest import PII_VALUES, write_dataset
+from tests.sim.test_sim_cli import custodes
+
+
+def test_quarantine_file_and_plaintext_note(tmp_path: Path) -> None:
+    home, folder = tmp_path / "home", write_dataset(tmp_path / "ds")
+    custodes(home, "init")
+    with (folder / "products.csv").open("a") as handle:
+        handle.write("P3,S404,home,Orphan\n")
+    quarantine = tmp_path / "rejected.jsonl"
+    # All or nothing without the flag ...
+    refused = custodes(home, "import", str(folder), ok=False)
+    assert "products.csv:4: unknown seller_id 'S404'" in refused.stderr
+    # ... the valid rows with it, and the rejected ones' place and reason in the file.
+    done = custodes(home, "import", str(folder), "--quarantine", str(quarantine))
+    assert "products=2" in done.stdout and "rejected 1 row(s)" in done.stdout
+    assert "still on disk" in done.stdout and folder.is_dir()
+    rows = [json.loads(line) for line in quarantine.read_text().splitlines()]
+    assert rows == [{"file": "products.csv", "line": 4, "reason": "unknown seller_id 'S404'"}]
+    text = quarantine.read_text() + done.stdout + done.stderr
+    assert not any(value in text for value in PII_VALUES)
+
+
+def test_delete_source_removes_the_plaintext(tmp_path: Path) -> None:
+    home, folder = tmp_path / "home", write_dataset(tmp_path / "ds")
+    custodes(home, "init")
+    done = custodes(home, "import", str(folder), "--delete-source")
+    assert "deleted the plaintext folder" in done.stdout
+    assert not folder.exists()
+
+
+def test_quarantine_inside_the_folder_is_refused(tmp_path: Path) -> None:
+    home, folder = tmp_path / "home", write_dataset(tmp_path / "ds")
+    custodes(home, "init")
+    result = custodes(
+        home, "import", str(folder), "--quarantine", str(folder / "q.jsonl"), ok=False
+    )
+    assert "outside the dataset folder" in result.stderr

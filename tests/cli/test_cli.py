@@ -42,9 +42,15 @@ def home(tmp_path: Path) -> Path:
 
 
 def test_import_erase_rotate(home: Path, tmp_path: Path) -> None:
-    out = run(home, "import", str(write_dataset(tmp_path / "ds")))
+    folder = write_dataset(tmp_path / "ds")
+    with (folder / "employees.csv").open("a") as employees:
+        employees.write("E9,Priya Privacy,privacy_officer,legal,,2020-01-01T00:00:00Z,,EU\n")
+    out = run(home, "import", str(folder))
     assert "customers=2" in out.stdout
-    run(home, "customers", "erase", "C1")
+    refused = run(home, "customers", "erase", "C1", "--operator", "E9", ok=False)
+    assert refused.returncode == 1 and "--yes" in refused.stderr  # irreversible: confirm
+    assert run(home, "customers", "erase", "C1", "--operator", "E2", "--yes", ok=False).returncode
+    run(home, "customers", "erase", "C1", "--operator", "E9", "--yes")
     rotated = run(home, "keys", "rotate", "--batch-size", "1")
     assert "re-wrapped 1 data keys" in rotated.stdout  # C1 was erased: only C2 has a key
     assert "kek_v2=1" in run(home, "keys", "status").stdout
@@ -60,7 +66,7 @@ def test_import_erase_rotate(home: Path, tmp_path: Path) -> None:
     "args",
     [
         ("import", "/nonexistent/folder"),
-        ("customers", "erase", "C404"),
+        ("customers", "erase", "C404", "--operator", "E1", "--yes"),
         ("keys", "retire", "1"),
         ("ledger", "proof", "5"),
         ("ledger", "verify-proof", "/nonexistent.proof", "--key", "a+b+c"),
@@ -183,7 +189,8 @@ def test_serve_end_to_end(home: Path, tmp_path: Path, workers: int) -> None:
     run(home, "ledger", "checkpoint")
     run(home, "ledger", "export", str(tmp_path / "export"))
     pub = str(home / "keys" / "ledger.pub")
-    assert "size 2" in run(home, "ledger", "verify", str(tmp_path / "export"), "--key", pub).stdout
+    # The import and the token's creation, then the two reveals: every change is on record.
+    assert "size 4" in run(home, "ledger", "verify", str(tmp_path / "export"), "--key", pub).stdout
 
 
 def test_usage_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:

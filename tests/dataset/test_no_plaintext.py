@@ -53,7 +53,7 @@ def test_database_wal_and_output_hold_no_plaintext(tmp_path: Path) -> None:
         ["init"],
         ["import", str(data)],
         ["keys", "rotate"],
-        ["customers", "erase", "C000007"],
+        ["customers", "erase", "C000007", "--operator", _privacy_officer(data), "--yes"],
     ):
         done = subprocess.run(
             [sys.executable, "-m", "custodes.cli.main", *args],
@@ -84,3 +84,12 @@ def test_live_wal_holds_no_plaintext(tmp_path: Path) -> None:
         blob = db.read_bytes() + wal.read_bytes()
         assert _leaks(blob, values) == []
     engine.dispose()
+
+
+def _privacy_officer(data: Path) -> str:
+    import csv
+
+    with (data / "employees.csv").open(encoding="utf-8") as handle:
+        return next(
+            r["employee_id"] for r in csv.DictReader(handle) if r["role"] == "privacy_officer"
+        )

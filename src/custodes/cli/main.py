@@ -76,10 +76,35 @@ def import_(
         bool, typer.Option(help="Delete the plaintext dataset files after a successful import.")
     ] = False,
 ) -> None:
-    """Load a dataset folder; PII is encrypted on the way in. All of it or nothing."""
+    """Load a dataset folder; PII is encrypted on the way in. All of it or nothing.
+    The import is recorded in the ledger first (the files' digest), and its failure too."""
+    from custodes.cli.recording import recorded
     from custodes.dataset.cli import import_command
 
-    import_command(folder, quarantine, delete_source)
+    rt = Runtime.from_env()
+    rt.migrated_engine()
+    with recorded(rt, "dataset.import", extra={"files": _folder_digest(folder)}):
+        import_command(folder, quarantine, delete_source)
+
+
+def _folder_digest(folder: Path) -> str:
+    """SHA-256 over the dataset files' names and bytes: which export was imported, no PII."""
+    import hashlib
+
+    from custodes.dataset.schema import DATASET_FILES
+    from custodes.errors import InputError
+
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a dataset folder")
+    digest = hashlib.sha256()
+    for name in DATASET_FILES:
+        path = folder / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0")
+            with path.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+    return digest.hexdigest()
 
 
 @keys_app.command("status")
@@ -105,11 +130,13 @@ def keys_rotate(
     batch_size: Annotated[int, typer.Option(min=1, help="Data keys re-wrapped per commit.")] = 1000,
 ) -> None:
     """Add a KEK version and re-wrap every data key under it, in batches, with no downtime."""
+    from custodes.cli.recording import recorded
     from custodes.vault.service import rotate_keys
 
     rt = Runtime.from_env()
     engine = rt.migrated_engine()
-    with _progress() as bar:
+    extra = {"from_version": rt.keyring.active_version}
+    with recorded(rt, "keys.rotate", extra=extra), _progress() as bar:
         task = bar.add_task("re-wrapping data keys", total=None)
         report = rotate_keys(engine, rt.keyring, batch_size, lambda n: bar.advance(task, n))
     typer.echo(
@@ -121,21 +148,54 @@ def keys_rotate(
 @keys_app.command("retire")
 def keys_retire(version: int) -> None:
     """Destroy an old KEK version once no data key depends on it."""
+    from custodes.cli.recording import recorded
     from custodes.vault.service import retire_key_version
 
     rt = Runtime.from_env()
-    retire_key_version(rt.migrated_engine(), rt.keyring, version)
+    engine = rt.migrated_engine()
+    with recorded(rt, "keys.retire", extra={"version": version}):
+        retire_key_version(engine, rt.keyring, version)
     typer.echo(f"KEK v{version} retired")
 
 
 @customers_app.command("erase")
-def customers_erase(customer_id: str) -> None:
-    """Crypto-shred one customer: their data key is destroyed, their PII unrecoverable."""
+def customers_erase(
+    customer_id: str,
+    operator: Annotated[
+        str, typer.Option(help="Employee id of the privacy officer ordering the erasure.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: erasure cannot be undone.")] = False,
+) -> None:
+    """Crypto-shred one customer: their data key is destroyed, their PII unrecoverable.
+    Irreversible, so it needs --yes (or a confirmation on a terminal), and it is ledgered."""
+    from sqlalchemy.orm import Session
+
+    from custodes.cli.recording import operator as os_account
+    from custodes.cli.recording import recorded, safe_id
+    from custodes.errors import InputError
+    from custodes.marketplace.models import Customer, Employee
     from custodes.store.engine import transaction
     from custodes.vault.service import erase_customer
 
     rt = Runtime.from_env()
-    with transaction(rt.migrated_engine()) as session:
+    engine = rt.migrated_engine()
+    with Session(engine) as session:
+        customer = session.get(Customer, customer_id)
+        ordered_by = session.get(Employee, operator)
+    if customer is None:
+        raise InputError(f"no customer {customer_id}")
+    if ordered_by is None or ordered_by.role != "privacy_officer":
+        raise InputError(f"{operator} is not a privacy officer; erasure is theirs to order")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError("erasure cannot be undone: pass --yes to confirm")
+        typer.confirm(f"Erase customer {customer_id} for good?", abort=True)
+    extra = {"ordered_by": safe_id(rt, operator)}
+    refs = [f"customer:{customer.pseudonym}"]
+    with (
+        recorded(rt, "customer.erase", refs, extra, os_account()),
+        transaction(engine) as session,
+    ):
         erase_customer(session, customer_id)
     typer.echo(f"customer {customer_id} erased")
 
@@ -285,8 +345,7 @@ def policy_apply(
         raise InputError(f"{file}: no such policy file")
     rt = Runtime.from_env()
     engine = rt.migrated_engine()
-    with rt.sequencer() as seq:
-        row = apply_policy(engine, _SequencerAppender(seq), file.read_text(), applied_by)
+    row = apply_policy(engine, _RuntimeAppender(rt), file.read_text(), applied_by)
     typer.echo(f"policy v{row.version} sha256 {row.sha256} (ledger entry {row.ledger_index})")
 
 
@@ -298,14 +357,18 @@ def policy_show() -> None:
     typer.echo(current_policy(Runtime.from_env().migrated_engine()).text, nl=False)
 
 
-class _SequencerAppender:
-    def __init__(self, sequencer: object) -> None:
-        self.sequencer = sequencer
+class _RuntimeAppender:
+    """Appends through a running server's sequencer, or opens the log (see cli.recording)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
 
     def append(
-        self, data: bytes, index: object = (), timeout: float = 10.0, guards: object = ()
-    ) -> int:
-        return self.sequencer.append_batch([data], [index])[0]  # type: ignore[attr-defined]
+        self, data: bytes, index: Any = (), timeout: float = 10.0, guards: object = ()
+    ) -> Any:
+        from custodes.cli.recording import append
+
+        return append(self.rt, data, index)
 
 
 @tokens_app.command("create")
@@ -315,9 +378,13 @@ def tokens_create(
 ) -> None:
     """Create an API token for a calling service; it is printed once and stored hashed."""
     from custodes.access.tokens import create_token
+    from custodes.cli.recording import recorded, safe_id
     from custodes.store.engine import transaction
 
-    with transaction(Runtime.from_env().migrated_engine()) as session:
+    rt = Runtime.from_env()
+    engine = rt.migrated_engine()
+    extra = {"name": safe_id(rt, name), "scopes": "/".join(sorted(set(scope)))}
+    with recorded(rt, "token.create", extra=extra), transaction(engine) as session:
         token_id, token = create_token(session, name, scope)
     typer.echo(f"token id {token_id}\n{token}")
 
@@ -326,9 +393,13 @@ def tokens_create(
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token at once."""
     from custodes.access.tokens import revoke_token
+    from custodes.cli.recording import recorded, safe_id
     from custodes.store.engine import transaction
 
-    with transaction(Runtime.from_env().migrated_engine()) as session:
+    rt = Runtime.from_env()
+    engine = rt.migrated_engine()
+    extra = {"token": safe_id(rt, token_id)}
+    with recorded(rt, "token.revoke", extra=extra), transaction(engine) as session:
         revoke_token(session, token_id)
     typer.echo(f"token {token_id} revoked")
 

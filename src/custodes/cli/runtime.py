@@ -85,6 +85,8 @@ class Runtime:
             witnesses=witnesses,
             keyring=self.keyring,
             policy=current_policy(self.migrated_engine(), signer.verifier()),
+            log_verifier=signer.verifier(),
+            socket_path=self.settings.home / "run" / "sequencer.sock",
             approval_key=load_or_create_approval_key(self.settings.keys_dir),
             signer=signer,
             signer_state=load_signer_state(self.settings.keys_dir, self.settings.ledger_origin),

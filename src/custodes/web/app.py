@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anyio.to_thread
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,7 +22,7 @@ from custodes.access.notify import Notifier
 from custodes.access.policy import Policy
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.http import ledger_router
-from custodes.ledger.note import Signer
+from custodes.ledger.note import Signer, Verifier
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
 from custodes.ledger.signer_state import SignerState
 from custodes.ledger.witnessing import WitnessConfig, WitnessLoop
@@ -45,6 +46,9 @@ class Services:
     config: DoorConfig | None = None
     witnesses: list[WitnessConfig] = field(default_factory=list)
     expiry_interval: float = 60.0  # seconds between sweeps for expired requests
+    policy_interval: float = 2.0  # seconds between checks for a newly applied policy
+    log_verifier: Verifier | None = None  # checks the policy's ledger entry is signed
+    socket_path: Path | None = None  # where operator commands reach this process's sequencer
 
 
 def create_app(
@@ -139,15 +143,72 @@ class _Sweeper:
 
 def _start_background(
     app: FastAPI, services: Services | None, holds_log: bool, stop: threading.Event
-) -> list[WitnessLoop | _Sweeper]:
-    loops: list[WitnessLoop | _Sweeper] = []
+) -> list[WitnessLoop | _Sweeper | _PolicyWatcher | _SocketServer]:
+    loops: list[WitnessLoop | _Sweeper | _PolicyWatcher | _SocketServer] = []
     if services is None or app.state.door is None:
         return loops
     if holds_log and services.witnesses:
         loops.append(WitnessLoop(app.state.engine, services.witnesses).start())
+    if holds_log and services.socket_path is not None:
+        loops.append(_SocketServer(app.state.committer, services.socket_path))
     if services.expiry_interval > 0:
         loops.append(_Sweeper(app.state.door, services.expiry_interval, stop))
+    if services.policy_interval > 0:
+        loops.append(
+            _PolicyWatcher(app.state.door, services.log_verifier, services.policy_interval, stop)
+        )
     return loops
+
+
+class _SocketServer:
+    """Operator commands (`policy apply`, `tokens create`, …) append through this process's
+    sequencer while it serves, as API workers do."""
+
+    def __init__(self, committer: GroupCommitter, path: Path) -> None:
+        from custodes.ledger.remote import SequencerServer
+
+        self.server = SequencerServer(committer, path)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="sequencer-socket", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        self._thread.join(timeout=10)
+
+
+class _PolicyWatcher:
+    """Follows policy changes applied while the server runs (by any process): the newest
+    ledgered apply becomes the policy; one that does not check out makes the door deny all."""
+
+    def __init__(
+        self, door: Door, verifier: Verifier | None, interval: float, stop: threading.Event
+    ) -> None:
+        self.door, self.verifier, self.interval, self._stop = door, verifier, interval, stop
+        self._seen = door.policy.sha256
+        self._thread = threading.Thread(target=self._run, name="policy-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from custodes.access.policy_store import PolicyIntegrityError, current_policy
+
+        while not self._stop.wait(self.interval):
+            try:
+                policy = current_policy(self.door.engine, self.verifier)
+            except PolicyIntegrityError as exc:
+                log.critical("policy integrity: %s; denying everything", exc)
+                policy = Policy("// the stored policy failed its ledger check: deny all\n")
+            except Exception:
+                continue  # the database is away: keep the policy in force
+            if policy.sha256 != self._seen:
+                self._seen = policy.sha256
+                self.door.policy = policy
+                log.warning("policy %s now in force", policy.sha256[:12])
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 def close_app(app: FastAPI) -> None:

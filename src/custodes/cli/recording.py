@@ -1,0 +1,107 @@
+"""Operator commands change who may do what and what the vault holds (imports, tokens, keys,
+erasure, policy): each is a ledgered, attributable decision, recorded before it takes effect.
+
+The actor is the operating-system account that ran the command (`os:<user>`), or the employee
+an operator names. While a server holds the log, the entry goes through its sequencer socket;
+otherwise this process opens the log itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import getpass
+import hmac
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from custodes.cli.runtime import Runtime
+from custodes.ledger.entry import LedgerEntry, check_token
+from custodes.ledger.errors import FormatError
+from custodes.ledger.sequencer import Item, Receipt, SequencerBusy
+
+Extra = Mapping[str, str | int | bool | None]
+
+
+def operator() -> str:
+    """The account running the command, as the ledger may name it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"os:{user}"
+
+
+def safe_id(rt: Runtime, ident: str) -> str:
+    """An id the operator typed: itself if it passes the PII guard, else a keyed digest."""
+    try:
+        check_token("id", ident)
+        return ident
+    except FormatError:
+        mac = hmac.digest(rt.keyring.pseudonym_key, b"ledger-id|" + ident.encode(), "sha256")
+        return "id_" + base64.b32encode(mac[:20]).decode().lower()
+
+
+@contextlib.contextmanager
+def recorded(
+    rt: Runtime,
+    action: str,
+    resources: Sequence[str] = (),
+    extra: Extra | None = None,
+    actor: str | None = None,
+) -> Iterator[Receipt]:
+    """Record the change, then let it happen; if it then fails, record that it did not."""
+    who = actor or operator()
+    receipt = append(rt, _entry(who, action, "recorded", resources, extra or {}, None))
+    try:
+        yield receipt
+    except BaseException as exc:
+        reason = "failed" if isinstance(exc, Exception) else "interrupted"
+        with contextlib.suppress(Exception):
+            append(rt, _entry(who, action, "deny", resources, extra or {}, reason))
+        raise
+
+
+def _entry(
+    actor: str,
+    action: str,
+    decision: str,
+    resources: Sequence[str],
+    extra: Extra,
+    reason: str | None,
+) -> bytes:
+    return LedgerEntry(
+        time=datetime.now(UTC),
+        actor=actor,
+        action=action,
+        decision=decision,
+        resources=list(resources),
+        reason=reason,
+        kind="admin",
+        extra=dict(extra),
+    ).encode()
+
+
+def append(rt: Runtime, data: bytes, rows: Sequence[dict[str, Any]] = ()) -> Receipt:
+    """Through a running server's sequencer socket if one answers, else by opening the log."""
+    from custodes.ledger.remote import RemoteLedger
+    from custodes.web.worker import sequencer_socket
+
+    path = sequencer_socket(rt.settings.home)
+    if path.exists():
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as probe:
+            probe.connect(str(path))
+            return RemoteLedger(path).append(data, rows)
+    try:
+        with rt.sequencer() as seq:
+            result = seq.append_items([Item(data, rows)])[0]
+    except SequencerBusy:
+        raise SequencerBusy(
+            "the running server holds the log but its sequencer socket does not answer; "
+            f"is {path} reachable by this user?"
+        ) from None
+    if isinstance(result, Exception):
+        raise result
+    return result

@@ -91,7 +91,7 @@ def _check_included(reader: LedgerReader, index: int, data: bytes, verifier: Ver
         raise PolicyIntegrityError("no signed checkpoint covers the policy's ledger entry")
     checkpoint = open_checkpoint(latest[1], verifier, verifier.name)
     proof = reader.inclusion_proof(index, checkpoint.size)
-    verify_inclusion(leaf_hash(data), index, checkpoint.size, proof, checkpoint.root_hash)
+    verify_inclusion(index, checkpoint.size, leaf_hash(data), proof, checkpoint.root_hash)
 
 
 def apply_policy(engine: Engine, ledger: Appender, text: str, applied_by: str) -> PolicyVersion:

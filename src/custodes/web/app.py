@@ -199,8 +199,9 @@ class _PolicyWatcher:
             except PolicyIntegrityError as exc:
                 log.critical("policy integrity: %s; denying everything", exc)
                 policy = Policy("// the stored policy failed its ledger check: deny all\n")
-            except Exception:
-                continue  # the database is away: keep the policy in force
+            except Exception as exc:  # the database is away: keep the policy in force
+                log.warning("policy check failed (%s); keeping the policy in force", exc)
+                continue
             if policy.sha256 != self._seen:
                 self._seen = policy.sha256
                 self.door.policy = policy

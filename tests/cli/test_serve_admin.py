@@ -1,0 +1,78 @@
+"""Operators work beside a running server: proofs, checkpoints and policy changes go through it
+(never "another sequencer holds this log"), and a new policy takes effect without a restart."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from custodes.access.policy import default_policy_text
+from tests.cli.test_cli import run
+from tests.dataset.conftest import write_dataset
+
+
+def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run(home, "init")
+    folder = write_dataset(tmp_path / "ds")
+    with (folder / "employees.csv").open("a") as employees:
+        employees.write("E9,Priya Privacy,privacy_officer,legal,,2020-01-01T00:00:00Z,,EU\n")
+    run(home, "import", str(folder))
+    secret = run(home, "tokens", "create", "t", "--scope", "customers:reveal").stdout.split()[-1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "CUSTODES_HOME": str(home),
+        "CUSTODES_LEDGER_ORIGIN": "custodes.test/ledger",
+    }
+    env.pop("CUSTODES_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "custodes.cli.main", "serve", "--port", str(port)], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {secret}", "X-Custodes-Employee": "E2"}
+    body = {"fields": ["email"], "justification": {"code": "customer_contact", "case_id": "K1"}}
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        ok = httpx.post(f"{base}/v1/customers/C1/reveal", json=body, headers=headers)
+        assert ok.status_code == 200, ok.text
+        receipt = ok.json()["decision"]
+        assert receipt["checkpoint_size"] > receipt["ledger_index"]
+        proof = run(home, "ledger", "proof", str(receipt["ledger_index"])).stdout
+        assert "c2sp.org/tlog-proof@v1" in proof
+        assert "custodes.test/ledger" in run(home, "ledger", "checkpoint").stdout
+        strict = default_policy_text().replace('@id("support-open-case")', '// gone\n@id("x")')
+        strict = strict.replace(
+            'context.role == "support_agent" &&\n  context.case_open && '
+            "context.case_covers_customer",
+            'context.role == "nobody" &&\n  context.case_open && context.case_covers_customer',
+        )
+        (tmp_path / "strict.cedar").write_text(strict)
+        applied = run(home, "policy", "apply", str(tmp_path / "strict.cedar"), "--applied-by", "E9")
+        assert "policy v1" in applied.stdout
+        for _ in range(100):
+            again = httpx.post(f"{base}/v1/customers/C1/reveal", json=body, headers=headers)
+            if again.status_code == 403:
+                break
+            time.sleep(0.1)
+        assert again.status_code == 403, "the new policy did not take effect"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    run(home, "ledger", "export", str(tmp_path / "export"))
+    bundles = (tmp_path / "export" / "tile" / "entries").rglob("*")
+    text = b"".join(p.read_bytes() for p in bundles if p.is_file())
+    assert b'"policy.apply"' in text and b'"token.create"' in text and b'"dataset.import"' in text

@@ -126,7 +126,7 @@ def test_demo_tells_the_story(tmp_path: Path) -> None:
         "5",
     )
     text = out.stdout
-    assert "allow" in text and "no_rule_permits" in text and "not_independent" in text
+    assert "allow" in text and "no_case_cited" in text and "not_independent" in text
     assert "offline verify: ok" in text.replace("\n", " ")
     assert not (tmp_path / "demo" / "dataset").exists()
 

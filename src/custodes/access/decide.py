@@ -17,7 +17,9 @@ def decide(
         return "deny", "unknown_resource", ()
     answer = policy.evaluate(action, facts.context)
     if not answer.allowed:
-        return "deny", answer.policies[0] if answer.policies else "no_rule_permits", answer.policies
+        if answer.policies:
+            return "deny", answer.policies[0], answer.policies
+        return "deny", _why_not(policy, action, facts), answer.policies
     if approved:
         return "allow", "approved", answer.policies
     if action in DUAL_CONTROL:
@@ -26,3 +28,27 @@ def decide(
     if action == "customer.view" and over and not facts.context["break_glass_active"]:
         return "pending", "rate_limit", answer.policies
     return "allow", answer.policies[0], answer.policies
+
+
+# A denial no rule explains says what the caller can fix, never more than they may know.
+_CASE_REASONS = {
+    "": "no_case_cited",
+    "not_yours": "case_not_assigned_to_you",
+    "closed": "case_closed",
+    "not_covering": "case_does_not_cover_this_record",
+}
+
+
+def _why_not(policy: Policy, action: str, facts: Facts) -> str:
+    """With the best case imaginable, would the policy allow it? If not, the role cannot."""
+    best = {
+        **facts.context,
+        "case_open": True,
+        "case_kind": facts.context["justification"],
+        "case_covers_customer": True,
+        "case_covers_seller": True,
+        "case_covers_review": True,
+    }
+    if not policy.evaluate(action, best).allowed:
+        return "role_not_permitted"
+    return _CASE_REASONS.get(facts.case_state, "no_rule_permits")

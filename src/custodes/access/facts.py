@@ -67,6 +67,10 @@ class Facts:
     new_customers_hour: int = 0
     new_customers_day: int = 0
     case_known: bool = False  # the cited case exists (so its id may stand in the ledger)
+    # What is wrong with the cited case, for a denial's reason: "" (none cited), "not_yours"
+    # (unknown, or someone else's: the same answer, so ids cannot be probed), "closed",
+    # "not_covering" (open and theirs, but not about this record), "ok".
+    case_state: str = ""
 
 
 def employee_active(employee: Employee | Person, now: datetime) -> bool:
@@ -166,6 +170,7 @@ def load_facts(
     }
     facts = Facts(employee, found, context, sorted(customers), pseudonyms)
     facts.case_known = case is not None
+    facts.case_state = _case_state(justification, employee_id, case, case_open, context)
     if action == "customer.view" and resource.fields and employee is not None:
         if windows is not None:
             counts = windows.counts(session, employee_id, customers, now)
@@ -173,6 +178,23 @@ def load_facts(
             counts = _revealed_counts(session, employee_id, customers | in_flight, now)
         facts.new_customers_hour, facts.new_customers_day = counts
     return facts
+
+
+def _case_state(
+    why: Justification,
+    employee_id: str,
+    case: CaseFacts | None,
+    case_open: bool,
+    context: dict[str, str | bool],
+) -> str:
+    if why.case_id is None:
+        return ""
+    if case is None or case.employee_id != employee_id:
+        return "not_yours"
+    if not case_open:
+        return "closed"
+    covers = ("case_covers_customer", "case_covers_seller", "case_covers_review")
+    return "ok" if any(context[k] for k in covers) else "not_covering"
 
 
 _PERSON_AND_CASE = (

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from custodes.errors import InputError
+from custodes.ledger.entry import free_text_pii
 from custodes.marketplace.models import ACCESS_ACTIONS, CASE_KINDS
 from custodes.vault.models import PII_FIELDS as VAULT_FIELDS
 
@@ -32,8 +33,6 @@ RESOURCE_KINDS = {
     "break_glass": "customer",
 }
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_EMAILISH = re.compile(r"[^\s@]@[^\s@]")
-_PHONEISH = re.compile(r"\+?\d(?:[\s().-]?\d){7,}")
 
 
 def new_id(prefix: str) -> str:
@@ -61,7 +60,7 @@ class Justification:
             raise InputError("case_id must be 1-64 letters, digits or _.:-")
         if len(self.text) > 1000:
             raise InputError("justification text is limited to 1000 characters")
-        if _EMAILISH.search(self.text) or _PHONEISH.search(self.text):
+        if free_text_pii(self.text):
             raise InputError("justification text must not contain e-mail addresses or phones")
 
 

@@ -31,6 +31,7 @@ _PSEUDONYM = re.compile(r"cp_[a-z2-7]{16,}")
 # Record ids such as `CASE-2026-000123` or `O-2026-04-17-0042` carry digit runs too; what sets
 # them apart from a phone number is a word letter (x and X are phone extension separators).
 _WORD_LETTER = re.compile(r"[A-WYZa-wyz]")
+_DIAL_PREFIX = re.compile(r"(?i)\b(?:tel|sms|callto|whatsapp|viber|skype):|wa\.me/")
 _PHONEISH_ID = re.compile(r"\+?\d(?:[\s()./_xX-]*\d){7,}")
 # An e-mail address with its @ swapped for a dot still names a mailbox: host-shaped ids are refused.
 _HOSTISH = re.compile(
@@ -217,6 +218,21 @@ def _resource(value: str) -> None:
     ):
         raise PIIRefused("customers enter the ledger as pseudonyms (cp_…), never as raw ids")
     _token("resource", value)
+
+
+def free_text_pii(text: str) -> bool:
+    """Whether free text (a justification, a reason) holds something shaped like an e-mail
+    address, a phone number or a mail host: the same guard the ledger applies to ids."""
+    if _EMAILISH.search(text):
+        return True
+    for match in _PHONEISH_ID.finditer(text):
+        # A digit run inside a word with letters is an id (O-2026-04-17-0042), not a phone.
+        start = max(text.rfind(" ", 0, match.start()) + 1, 0)
+        end = text.find(" ", match.end())
+        word = _DIAL_PREFIX.sub("", text[start : end if end >= 0 else len(text)])
+        if not _WORD_LETTER.search(word) or " " in match.group():
+            return True
+    return any(_HOSTISH.search(word) for word in re.split(r"[\s,;()\[\]<>\"']+", text) if word)
 
 
 def _guard(label: str, value: str) -> None:

@@ -23,8 +23,10 @@ def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
     folder = write_dataset(tmp_path / "ds")
     with (folder / "employees.csv").open("a") as employees:
         employees.write("E9,Priya Privacy,privacy_officer,legal,,2020-01-01T00:00:00Z,,EU\n")
+        employees.write("E8,Pat Privacy,privacy_officer,legal,,2020-01-01T00:00:00Z,,EU\n")
     run(home, "import", str(folder))
-    secret = run(home, "tokens", "create", "t", "--scope", "customers:reveal").stdout.split()[-1]
+    scopes = ("--scope", "customers:reveal", "--scope", "approvals:write")
+    secret = run(home, "tokens", "create", "t", *scopes).stdout.split()[-1]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -61,7 +63,16 @@ def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
             'context.role == "nobody" &&\n  context.case_open && context.case_covers_customer',
         )
         (tmp_path / "strict.cedar").write_text(strict)
-        applied = run(home, "policy", "apply", str(tmp_path / "strict.cedar"), "--applied-by", "E9")
+        asked = run(home, "policy", "apply", str(tmp_path / "strict.cedar"), "--applied-by", "E9")
+        request_id = asked.stdout.split("requested: ")[1].split()[0]
+        digest = asked.stdout.split("(digest ")[1].split(")")[0]
+        # Not yet: one privacy officer alone changes nothing.
+        early = run(home, "policy", "execute", request_id, "--by", "E9", ok=False)
+        assert early.returncode == 1 and "not_approved" in early.stderr
+        approver = {**headers, "X-Custodes-Employee": "E8"}
+        path = f"{base}/v1/requests/{request_id}/approve"
+        assert httpx.post(path, json={"digest": digest}, headers=approver).status_code == 200
+        applied = run(home, "policy", "execute", request_id, "--by", "E9")
         assert "policy v1" in applied.stdout
         for _ in range(100):
             again = httpx.post(f"{base}/v1/customers/C1/reveal", json=body, headers=headers)

@@ -42,7 +42,13 @@ from custodes.access.model import (
     Resource,
     new_id,
 )
-from custodes.access.models import AccessRequest, Approval, BreakGlassGrant
+from custodes.access.models import (
+    AccessRequest,
+    Approval,
+    BreakGlassGrant,
+    PolicyProposal,
+    PolicyVersion,
+)
 from custodes.access.notify import Notifier, Outbox
 from custodes.access.policy import Policy
 from custodes.access.ratelimit import DAY, HOUR, InFlight, RevealWindows
@@ -884,6 +890,8 @@ class Door:
                     .values(status="executed", executed_at=now)
                 )
                 result = _perform(session, request.action, resource, employee_id, now)
+                if request.action == "policy.apply":
+                    result = _adopt_policy(session, resource, employee_id, now, decision)
         except Exception:
             # The record said "allow"; it must also say the action did not happen.
             self._record(
@@ -1114,6 +1122,29 @@ def _approval_problem(
     if request.status != "approved":
         return f"request_{request.status}"
     return None
+
+
+def _adopt_policy(
+    session: Session, resource: Resource, employee_id: str, now: datetime, decision: Decision
+) -> dict[str, Any]:
+    """The approved text becomes the next policy version, pointing at this execution's entry
+    (what `policy_store.current_policy` checks before anything is decided under it)."""
+    (sha,) = resource.ids
+    proposal = session.get(PolicyProposal, sha)
+    if proposal is None or decision.ledger_index is None:
+        raise NotFound(f"no proposed policy {sha}")
+    version = (session.scalar(select(func.max(PolicyVersion.version))) or 0) + 1
+    session.add(
+        PolicyVersion(
+            version=version,
+            sha256=sha,
+            text=proposal.text,
+            applied_by=employee_id,
+            applied_at=now,
+            ledger_index=decision.ledger_index,
+        )
+    )
+    return {"policy_version": version, "sha256": sha}
 
 
 def _perform(

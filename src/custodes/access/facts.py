@@ -110,6 +110,10 @@ def _resource_links(conn: Connection, resource: Resource) -> tuple[bool, dict[st
         sql = f"SELECT customer_id, pseudonym FROM customers WHERE customer_id IN ({marks})"
         pseudonyms = dict(conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids)).all())
         return len(pseudonyms) == len(set(ids)), pseudonyms, set()
+    if resource.kind == "policy":
+        sql = f"SELECT sha256 FROM access_policy_proposals WHERE sha256 IN ({marks})"
+        found = {r[0] for r in conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids))}
+        return len(found) == len(set(ids)), {}, set()
     if resource.kind == "seller":
         sql = f"SELECT seller_id FROM sellers WHERE seller_id IN ({marks})"
         found = {r[0] for r in conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids))}

@@ -27,8 +27,9 @@ from custodes.access.model import (
     Justification,
     Resource,
 )
+from custodes.access.policy_store import propose_policy
 from custodes.access.tokens import TokenInfo, authenticate
-from custodes.errors import InputError
+from custodes.errors import ConfigError, InputError
 from custodes.ledger.entry import LedgerEntry
 from custodes.ledger.errors import FormatError
 from custodes.ledger.models import LedgerAccessIndex
@@ -140,6 +141,10 @@ class RequestIn(Strict):
     action: Literal["review.delete", "seller.reinstate", "customer.export"]
     resource: ResourceIn
     justification: JustificationIn
+
+
+class PolicyIn(Strict):
+    text: Annotated[str, Field(min_length=1, max_length=200_000)]
 
 
 class ApproveIn(Strict):
@@ -435,6 +440,25 @@ def access_router() -> APIRouter:
         outcome = _door(request).request(
             employee, body.action, resource, body.justification.to_model()
         )
+        return _outcome_response(outcome)
+
+    @router.post(
+        "/policy",
+        status_code=202,
+        response_model=OutcomeOut,
+        responses=responses,
+        summary="Propose a Cedar policy (schema-validated); applied only under dual control",
+    )
+    def propose(
+        body: PolicyIn,
+        request: Request,
+        employee: Employee_,
+        _: TokenInfo = require("requests:write"),
+    ) -> Any:
+        try:
+            outcome = propose_policy(_door(request), body.text, employee)
+        except ConfigError as exc:  # the text does not parse or validate: the caller's to fix
+            raise InputError(str(exc)) from None
         return _outcome_response(outcome)
 
     @router.get("/requests/{request_id}", responses=responses, summary="Masked preview")

@@ -12,9 +12,9 @@ from custodes.ledger.entry import free_text_pii
 from custodes.marketplace.models import ACCESS_ACTIONS, CASE_KINDS
 from custodes.vault.models import PII_FIELDS as VAULT_FIELDS
 
-ACTIONS = (*ACCESS_ACTIONS, "break_glass")
-# Irreversible or bulk: never done on one person's word.
-DUAL_CONTROL = frozenset({"review.delete", "seller.reinstate", "customer.export"})
+ACTIONS = (*ACCESS_ACTIONS, "break_glass", "policy.apply")
+# Irreversible, bulk, or changing who may do what: never done on one person's word.
+DUAL_CONTROL = frozenset({"review.delete", "seller.reinstate", "customer.export", "policy.apply"})
 REVEALING = frozenset({"customer.view", "customer.export"})
 """Actions whose execution hands out customer PII (the token must carry customers:reveal)."""
 JUSTIFICATIONS = (*CASE_KINDS, "legal", "break_glass")  # a case's purpose, or these two
@@ -31,6 +31,7 @@ RESOURCE_KINDS = {
     "seller.reinstate": "seller",
     "message.view": "customer",
     "break_glass": "customer",
+    "policy.apply": "policy",
 }
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -73,7 +74,7 @@ class Resource:
     fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in {"customer", "order", "review", "seller"}:
+        if self.kind not in {"customer", "order", "review", "seller", "policy"}:
             raise InputError(f"unknown resource kind {self.kind!r}")
         for ident in self.ids:
             if not ID_PATTERN.match(ident):

@@ -84,3 +84,14 @@ class PolicyVersion(Base):
     applied_by: Mapped[str] = mapped_column(String(64))
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ledger_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class PolicyProposal(Base):
+    """A policy text waiting for its dual-controlled `policy.apply` request (keyed by hash)."""
+
+    __tablename__ = "access_policy_proposals"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())

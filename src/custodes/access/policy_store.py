@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from custodes.access.facts import employee_active
-from custodes.access.model import ACTIONS, DUAL_CONTROL
-from custodes.access.models import PolicyVersion
+from custodes.access.model import ACTIONS, DUAL_CONTROL, Justification, Resource
+from custodes.access.models import PolicyProposal, PolicyVersion
 from custodes.access.policy import Policy, validate_policy
 from custodes.errors import ConfigError, InputError
 from custodes.ledger.checkpoint import open_checkpoint
@@ -29,6 +29,9 @@ from custodes.ledger.proof import verify_inclusion
 from custodes.ledger.rfc6962 import leaf_hash
 from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import Employee
+
+if TYPE_CHECKING:
+    from custodes.access.door import Door, Outcome
 
 POLICY_ADMINS = frozenset({"privacy_officer"})
 APPROVALS = sorted(DUAL_CONTROL | {"customer.view", "break_glass"})
@@ -54,7 +57,8 @@ def current_policy(engine: Engine, verifier: Verifier | None = None) -> Policy:
         applied = session.scalar(
             select(func.max(LedgerAccessIndex.idx)).where(
                 LedgerAccessIndex.action == "policy.apply",
-                LedgerAccessIndex.decision == "recorded",
+                LedgerAccessIndex.decision.in_(("recorded", "allow")),
+                LedgerAccessIndex.subject_kind == "policy",
             )
         )
     if row is None and applied is None:
@@ -69,12 +73,7 @@ def current_policy(engine: Engine, verifier: Verifier | None = None) -> Policy:
     try:
         data = reader.entry(row.ledger_index)
         entry = json.loads(data)
-        extra = entry.get("extra", {})
-        if (
-            entry.get("action") != "policy.apply"
-            or extra.get("sha256") != policy.sha256
-            or extra.get("version") != row.version
-        ):
+        if not _entry_applies(entry, policy.sha256, row.version):
             raise PolicyIntegrityError("the stored policy text differs from its ledgered hash")
         if verifier is not None:
             _check_included(reader, row.ledger_index, data, verifier)
@@ -83,6 +82,41 @@ def current_policy(engine: Engine, verifier: Verifier | None = None) -> Policy:
             f"the policy's ledger entry does not check out ({exc})"
         ) from None
     return policy
+
+
+def _entry_applies(entry: dict[str, Any], sha256: str, version: int) -> bool:
+    """A direct change names hash and version; a dual-controlled execution names the policy
+    it carries out as its resource, and is an allow under an approved request."""
+    if entry.get("action") != "policy.apply":
+        return False
+    extra = entry.get("extra", {})
+    if entry.get("decision") == "recorded":
+        return bool(extra.get("sha256") == sha256 and extra.get("version") == version)
+    return bool(
+        entry.get("decision") == "allow"
+        and entry.get("resources") == [f"policy:{sha256}"]
+        and extra.get("request")
+    )
+
+
+def propose_policy(door: Door, text: str, proposed_by: str) -> Outcome:
+    """Validate and keep the text, then ask for the dual-controlled `policy.apply`: it takes
+    effect only when a second privacy officer approves and the proposer executes."""
+    validate_policy(text, POLICY_ACTIONS)
+    policy = Policy(text)
+    now = datetime.now(UTC)
+    with Session(door.engine) as session, session.begin():
+        admin = session.get(Employee, proposed_by)
+        if admin is None or not employee_active(admin, now) or admin.role not in POLICY_ADMINS:
+            raise InputError(f"{proposed_by} may not propose policy changes")
+        if session.get(PolicyProposal, policy.sha256) is None:
+            session.add(
+                PolicyProposal(
+                    sha256=policy.sha256, text=text, proposed_by=proposed_by, proposed_at=now
+                )
+            )
+    why = Justification("legal", None, "policy change")
+    return door.request(proposed_by, "policy.apply", Resource("policy", (policy.sha256,)), why)
 
 
 def _check_included(reader: LedgerReader, index: int, data: bytes, verifier: Verifier) -> None:

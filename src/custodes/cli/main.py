@@ -335,18 +335,51 @@ def sequencer() -> None:
 @policy_app.command("apply")
 def policy_apply(
     file: Path,
-    applied_by: Annotated[str, typer.Option(help="Employee id applying the change.")],
+    applied_by: Annotated[str, typer.Option(help="Privacy officer proposing the change.")],
 ) -> None:
-    """Validate a Cedar policy, record the change in the ledger, make it current."""
-    from custodes.access.policy_store import apply_policy
+    """Propose a Cedar policy (validated against the schema). It is dual-controlled: a second,
+    independent privacy officer approves its digest (`POST /v1/requests/ID/approve`), then the
+    proposer runs `custodes policy execute ID`. Works while `serve` runs."""
+    from custodes.access.policy_store import propose_policy
+    from custodes.cli.recording import open_door
     from custodes.errors import InputError
 
     if not file.is_file():
         raise InputError(f"{file}: no such policy file")
     rt = Runtime.from_env()
-    engine = rt.migrated_engine()
-    row = apply_policy(engine, _RuntimeAppender(rt), file.read_text(), applied_by)
-    typer.echo(f"policy v{row.version} sha256 {row.sha256} (ledger entry {row.ledger_index})")
+    with open_door(rt) as door:
+        outcome = propose_policy(door, file.read_text(), applied_by)
+        decision = outcome.decision
+        if decision.outcome != "pending" or decision.request_id is None:
+            raise InputError(f"policy change {decision.outcome}: {decision.reason}")
+        digest = door.preview(decision.request_id)["digest"]
+    typer.echo(
+        f"policy change requested: {decision.request_id} (digest {digest}); a second privacy "
+        f"officer approves it, then `custodes policy execute {decision.request_id} --by "
+        f"{applied_by}`"
+    )
+
+
+@policy_app.command("execute")
+def policy_execute(
+    request_id: str,
+    by: Annotated[str, typer.Option(help="The privacy officer who proposed it.")],
+) -> None:
+    """Carry out an approved policy change: it becomes the policy in force (servers follow)."""
+    from custodes.cli.recording import open_door
+    from custodes.errors import InputError
+
+    rt = Runtime.from_env()
+    with open_door(rt) as door:
+        outcome = door.execute(by, request_id)
+    decision = outcome.decision
+    if not decision.allowed:
+        raise InputError(f"policy change {decision.outcome}: {decision.reason}")
+    result = outcome.data or {}
+    typer.echo(
+        f"policy v{result.get('policy_version')} sha256 {result.get('sha256')} "
+        f"(ledger entry {decision.ledger_index})"
+    )
 
 
 @policy_app.command("show")
@@ -355,20 +388,6 @@ def policy_show() -> None:
     from custodes.access.policy_store import current_policy
 
     typer.echo(current_policy(Runtime.from_env().migrated_engine()).text, nl=False)
-
-
-class _RuntimeAppender:
-    """Appends through a running server's sequencer, or opens the log (see cli.recording)."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-
-    def append(
-        self, data: bytes, index: Any = (), timeout: float = 10.0, guards: object = ()
-    ) -> Any:
-        from custodes.cli.recording import append
-
-        return append(self.rt, data, index)
 
 
 @tokens_app.command("create")

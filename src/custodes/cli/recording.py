@@ -15,12 +15,15 @@ import hmac
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from custodes.cli.runtime import Runtime
 from custodes.ledger.entry import LedgerEntry, check_token
 from custodes.ledger.errors import FormatError
 from custodes.ledger.sequencer import Item, Receipt, SequencerBusy
+
+if TYPE_CHECKING:
+    from custodes.access.door import Door
 
 Extra = Mapping[str, str | int | bool | None]
 
@@ -105,3 +108,49 @@ def append(rt: Runtime, data: bytes, rows: Sequence[dict[str, Any]] = ()) -> Rec
     if isinstance(result, Exception):
         raise result
     return result
+
+
+@contextlib.contextmanager
+def open_door(rt: Runtime) -> Iterator[Door]:
+    """The one door for an operator command: appending through a running server's sequencer
+    when one answers, else through this process holding the log for the command's duration."""
+    from custodes.access.door import Door
+    from custodes.ledger.remote import RemoteLedger
+    from custodes.ledger.sequencer import GroupCommitter
+    from custodes.web.worker import sequencer_socket
+
+    services = rt.services()
+    path = sequencer_socket(rt.settings.home)
+
+    def build(ledger: Any) -> Door:
+        return Door(
+            rt.migrated_engine(),
+            services.keyring,
+            ledger,
+            services.policy or _default_policy(),
+            services.approval_key,
+            services.notifier,
+            services.config,
+        )
+
+    if path.exists():
+        try:
+            with socket.socket(socket.AF_UNIX) as probe:
+                probe.connect(str(path))
+        except OSError:
+            pass
+        else:
+            yield build(RemoteLedger(path))
+            return
+    with rt.sequencer() as seq:
+        committer = GroupCommitter(seq)
+        try:
+            yield build(committer)
+        finally:
+            committer.close()
+
+
+def _default_policy() -> Any:
+    from custodes.access.policy import Policy
+
+    return Policy.default()

@@ -1,4 +1,4 @@
-"""Record integrity: witness status, and index lookups the sequencer's guards use.
+"""Record integrity: witness status, and policy texts waiting for their dual control.
 
 Revision ID: 0004
 Revises: 0003
@@ -24,7 +24,16 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("witness", name=op.f("pk_ledger_witness_status")),
     )
+    op.create_table(
+        "access_policy_proposals",
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("proposed_by", sa.String(length=64), nullable=False),
+        sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("sha256", name=op.f("pk_access_policy_proposals")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("access_policy_proposals")
     op.drop_table("ledger_witness_status")

@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -58,8 +58,9 @@ class Provider:
 
 @pytest.fixture
 def provider() -> Iterator[Provider]:
-    state = Provider(keys=[make_key("rsa-1", "RS256"), make_key("ec-1", "ES256"),
-                           make_key("ed-1", "EdDSA")])
+    state = Provider(
+        keys=[make_key("rsa-1", "RS256"), make_key("ec-1", "ES256"), make_key("ed-1", "EdDSA")]
+    )
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -91,7 +92,7 @@ def provider() -> Iterator[Provider]:
 
 def add_employees(engine: Engine, *rows: tuple[str, str]) -> None:
     """(employee_id, status) with status active | suspended | departed."""
-    past = datetime.now(UTC) - timedelta(days=1)
+    past = datetime(2020, 1, 1, tzinfo=UTC)
     with transaction(engine) as session:
         for employee_id, status in rows:
             session.add(

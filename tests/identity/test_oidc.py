@@ -45,8 +45,13 @@ def settings(url: str, **kw: Any) -> OIDCSettings:
 def token(key: ProviderKey, **overrides: Any) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "u-17", "employee_id": "E0003",
-        "iat": now, "nbf": now, "exp": now + 300,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "u-17",
+        "employee_id": "E0003",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
     }
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
@@ -84,16 +89,28 @@ def test_cached_keys_are_fetched_once(provider: Provider) -> None:
 
 def test_alg_none_refused(provider: Provider) -> None:
     header = b64(json.dumps({"alg": "none", "kid": "rsa-1", "typ": "JWT"}).encode())
-    body = b64(json.dumps({"iss": ISSUER, "aud": AUDIENCE, "employee_id": "E0003",
-                           "iat": int(time.time()), "exp": int(time.time()) + 60}).encode())
+    body = b64(
+        json.dumps(
+            {
+                "iss": ISSUER,
+                "aud": AUDIENCE,
+                "employee_id": "E0003",
+                "iat": int(time.time()),
+                "exp": int(time.time()) + 60,
+            }
+        ).encode()
+    )
     assert reason(verifier(provider), f"{header}.{body}.") == "alg_not_allowed"
 
 
 def _hmac_token(secret: bytes, kid: str) -> str:
     header = b64(json.dumps({"alg": "HS256", "kid": kid, "typ": "JWT"}).encode())
     now = int(time.time())
-    body = b64(json.dumps({"iss": ISSUER, "aud": AUDIENCE, "employee_id": "E0003",
-                           "iat": now, "exp": now + 60}).encode())
+    body = b64(
+        json.dumps(
+            {"iss": ISSUER, "aud": AUDIENCE, "employee_id": "E0003", "iat": now, "exp": now + 60}
+        ).encode()
+    )
     sig = hmac.new(secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
     return f"{header}.{body}.{b64(sig)}"
 
@@ -126,8 +143,9 @@ def test_hmac_algorithms_cannot_be_configured(provider: Provider) -> None:
 
 def test_token_alg_must_match_the_key(provider: Provider) -> None:
     ec_key = provider.keys[1]
-    forged = jwt.encode({"iss": ISSUER}, ec_key.private, algorithm="ES256",
-                        headers={"kid": "rsa-1"})
+    forged = jwt.encode(
+        {"iss": ISSUER}, ec_key.private, algorithm="ES256", headers={"kid": "rsa-1"}
+    )
     assert reason(verifier(provider), forged) == "alg_key_mismatch"
 
 
@@ -147,9 +165,15 @@ def test_tampered_payload_refused(provider: Provider) -> None:
 
 def clocked(provider: Provider, clock: list[float], **kw: Any) -> IDTokenVerifier:
     return IDTokenVerifier(
-        settings(provider.url), ActiveSet("E0003"),
-        jwks=JWKSCache(provider.url, ("RS256", "ES256", "EdDSA"), max_age=600,
-                       min_refresh=30, clock=lambda: clock[0]),
+        settings(provider.url),
+        ActiveSet("E0003"),
+        jwks=JWKSCache(
+            provider.url,
+            ("RS256", "ES256", "EdDSA"),
+            max_age=600,
+            min_refresh=30,
+            clock=lambda: clock[0],
+        ),
     )
 
 
@@ -246,7 +270,8 @@ def test_employee_status_from_the_database(provider: Provider, engine: Engine) -
     v = verifier(provider, directory=EmployeeDirectory(engine))
     assert v.verify(token(provider.keys[0])).employee_id == "E0003"
     for employee_id, expected in (
-        ("E0004", "employee_suspended"), ("E0005", "employee_departed"),
+        ("E0004", "employee_suspended"),
+        ("E0005", "employee_departed"),
         ("E9999", "employee_unknown"),
     ):
         with pytest.raises(EmployeeRefused) as caught:
@@ -256,11 +281,15 @@ def test_employee_status_from_the_database(provider: Provider, engine: Engine) -
 
 def test_settings_from_env(provider: Provider) -> None:
     assert OIDCSettings.from_env({}) is None
-    s = OIDCSettings.from_env({
-        "CUSTODES_OIDC_ISSUER": ISSUER, "CUSTODES_OIDC_JWKS_URL": provider.url,
-        "CUSTODES_OIDC_AUDIENCE": AUDIENCE, "CUSTODES_OIDC_LEEWAY": "10",
-        "CUSTODES_OIDC_ALGORITHMS": "ES256,EdDSA",
-    })
+    s = OIDCSettings.from_env(
+        {
+            "CUSTODES_OIDC_ISSUER": ISSUER,
+            "CUSTODES_OIDC_JWKS_URL": provider.url,
+            "CUSTODES_OIDC_AUDIENCE": AUDIENCE,
+            "CUSTODES_OIDC_LEEWAY": "10",
+            "CUSTODES_OIDC_ALGORITHMS": "ES256,EdDSA",
+        }
+    )
     assert s is not None and s.algorithms == ("ES256", "EdDSA") and s.leeway.total_seconds() == 10
     with pytest.raises(ConfigError):
         OIDCSettings.from_env({"CUSTODES_OIDC_ISSUER": ISSUER, "CUSTODES_OIDC_LEEWAY": "x"})

@@ -112,7 +112,8 @@ class JWKSCache:
                 self._refresh(now)
             elif expired:
                 raise JWKSUnavailable(
-                    "jwks_stale", "the identity provider's keys are stale and cannot be refreshed yet"
+                    "jwks_stale",
+                    "the identity provider's keys are stale and cannot be refreshed yet",
                 )
             snapshot = self._snapshot
             if snapshot is None:
@@ -126,7 +127,8 @@ class JWKSCache:
             found = snapshot.keys.get(kid)
             if found is None:
                 raise TokenRefused(
-                    "unknown_kid", "the token was signed by a key the identity provider does not publish"
+                    "unknown_kid",
+                    "the token was signed by a key the identity provider does not publish",
                 )
             return found
 

@@ -91,19 +91,33 @@ class IDTokenVerifier:
                 options=options,  # type: ignore[arg-type]
             )
         except jwt_errors.ExpiredSignatureError:
-            raise TokenRefused("token_expired", "the employee token has expired; sign in again") from None
+            raise TokenRefused(
+                "token_expired", "the employee token has expired; sign in again"
+            ) from None
         except jwt_errors.ImmatureSignatureError:
-            raise TokenRefused("token_not_yet_valid", "the employee token is not valid yet") from None
+            raise TokenRefused(
+                "token_not_yet_valid", "the employee token is not valid yet"
+            ) from None
         except jwt_errors.InvalidAudienceError:
-            raise TokenRefused("wrong_audience", "the employee token is for another audience") from None
+            raise TokenRefused(
+                "wrong_audience", "the employee token is for another audience"
+            ) from None
         except jwt_errors.InvalidIssuerError:
-            raise TokenRefused("wrong_issuer", "the employee token is from another issuer") from None
+            raise TokenRefused(
+                "wrong_issuer", "the employee token is from another issuer"
+            ) from None
         except jwt_errors.InvalidSignatureError:
-            raise TokenRefused("bad_signature", "the employee token's signature does not verify") from None
+            raise TokenRefused(
+                "bad_signature", "the employee token's signature does not verify"
+            ) from None
         except jwt_errors.MissingRequiredClaimError:
-            raise TokenRefused("missing_claim", "the employee token lacks a required claim") from None
+            raise TokenRefused(
+                "missing_claim", "the employee token lacks a required claim"
+            ) from None
         except jwt_errors.InvalidAlgorithmError:
-            raise TokenRefused("alg_not_allowed", "the employee token's algorithm is not allowed") from None
+            raise TokenRefused(
+                "alg_not_allowed", "the employee token's algorithm is not allowed"
+            ) from None
         except jwt_errors.PyJWTError:
             raise TokenRefused("invalid_token", "the employee token is not valid") from None
 

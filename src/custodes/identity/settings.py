@@ -61,8 +61,9 @@ class OIDCSettings:
         except ValueError:
             raise ConfigError("CUSTODES_OIDC_LEEWAY must be a whole number of seconds") from None
         algorithms = tuple(
-            a.strip() for a in env.get("CUSTODES_OIDC_ALGORITHMS", ",".join(DEFAULT_ALGORITHMS))
-            .split(",") if a.strip()
+            a.strip()
+            for a in env.get("CUSTODES_OIDC_ALGORITHMS", ",".join(DEFAULT_ALGORITHMS)).split(",")
+            if a.strip()
         )
         return cls(
             issuer=issuer,
@@ -90,7 +91,9 @@ class WebAuthnSettings:
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.origin)
-        if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(parts.hostname or "")):
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and _loopback(parts.hostname or "")
+        ):
             raise ConfigError("the WebAuthn origin must be https (plain http only on localhost)")
         host = parts.hostname or ""
         if host != self.rp_id and not host.endswith("." + self.rp_id):

@@ -1,0 +1,1 @@
+"""Who an employee is: OIDC ID tokens, passkey sign-in, sessions, approvals signed by passkey."""

@@ -1,7 +1,9 @@
 """The identity service: enrollment, passkey and password sign-in, sessions, approvals.
 
-Every security event goes through `record(event) -> int` inside the same transaction as the
-change it describes: if the ledger refuses, nothing changes (record before effect, fail closed).
+Every operation runs in three steps: check (read-only), record the event through
+`record(event) -> int` (the ledger; committed), then write. If the ledger refuses, nothing
+changes (record before effect, fail closed). Nothing is written before the record, so an
+SQLite ledger in the same database is never blocked by our own open write transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from custodes.identity import events as ev
@@ -32,15 +34,15 @@ from custodes.identity.errors import (
     EnrollmentRefused,
 )
 from custodes.identity.events import IdentityEvent, Recorder
-from custodes.identity.models import Credential, Enrollment, Password
+from custodes.identity.models import Credential, Enrollment, Password, WebSession
 from custodes.identity.sessions import (
     EmployeeSession,
     NewSession,
     find_session,
-    open_session,
+    mint_session,
     revoke_all,
-    revoke_session,
     session_ref,
+    store_session,
     view_of,
 )
 from custodes.identity.settings import WebAuthnSettings
@@ -97,6 +99,8 @@ class IdentityService:
         now = self.clock()
         token = new_secret("ce")
         expires = now + self.settings.enrollment_ttl
+        ttl = int(self.settings.enrollment_ttl.total_seconds())
+        self.record(IdentityEvent(ev.ENROLL, employee_id, now, details={"ttl_s": ttl}))
         with transaction(self.engine) as db:
             db.add(
                 Enrollment(
@@ -105,15 +109,6 @@ class IdentityService:
                     employee_id=employee_id,
                     created_at=now,
                     expires_at=expires,
-                )
-            )
-            db.flush()
-            self.record(
-                IdentityEvent(
-                    ev.ENROLL,
-                    employee_id,
-                    now,
-                    details={"ttl_s": int(self.settings.enrollment_ttl.total_seconds())},
                 )
             )
         return EnrollmentLink(token, f"{self.settings.origin}/enroll#{token}", expires)
@@ -144,15 +139,7 @@ class IdentityService:
         with transaction(self.engine) as db:
             enrollment = self._enrollment(db, token, now)
             self.directory.require_active(enrollment.employee_id)
-            existing = [
-                from_b64url(c)
-                for c in db.execute(
-                    select(Credential.credential_id).where(
-                        Credential.employee_id == enrollment.employee_id,
-                        Credential.revoked_at.is_(None),
-                    )
-                ).scalars()
-            ]
+            existing = self._passkey_ids(db, enrollment.employee_id)
             row = passkeys.new_challenge(
                 db,
                 "register",
@@ -185,26 +172,37 @@ class IdentityService:
             enrollment = self._enrollment(db, token, now)
             if challenge.enrollment_id != enrollment.enrollment_id:
                 raise EnrollmentRefused("wrong_enrollment", "start again from the enrollment link")
-            employee_id = enrollment.employee_id
+            employee_id, enrollment_id = enrollment.employee_id, enrollment.enrollment_id
             self.directory.require_active(employee_id)
             new = passkeys.verify_registration(self.settings, credential, challenge.challenge)
             cred_id = b64url(new.credential_id)
             if db.get(Credential, cred_id) is not None:
                 raise CredentialRefused("credential_exists", "this passkey is already registered")
-            enrollment.used_at = now
-            index = self.record(
-                IdentityEvent(
-                    ev.CREDENTIAL_REGISTER,
-                    employee_id,
-                    now,
-                    method="passkey",
-                    credential_id=new.credential_id,
-                    public_key=new.public_key,
-                    alg=new.alg,
-                    sign_count=new.sign_count,
-                    rp_id=self.settings.rp_id,
-                )
+        hashed = passwords.hash_password(password) if password else None
+        index = self.record(
+            IdentityEvent(
+                ev.CREDENTIAL_REGISTER,
+                employee_id,
+                now,
+                method="passkey",
+                credential_id=new.credential_id,
+                public_key=new.public_key,
+                alg=new.alg,
+                sign_count=new.sign_count,
+                rp_id=self.settings.rp_id,
             )
+        )
+        if hashed:
+            self.record(IdentityEvent(ev.PASSWORD_SET, employee_id, now, method="password"))
+        session = self._record_sign_in(employee_id, "passkey", now, new.credential_id)
+        with transaction(self.engine) as db:
+            claimed = db.execute(
+                update(Enrollment)
+                .where(Enrollment.enrollment_id == enrollment_id, Enrollment.used_at.is_(None))
+                .values(used_at=now)
+            ).rowcount
+            if claimed != 1:
+                raise EnrollmentRefused("enrollment_used", "this enrollment link was already used")
             db.add(
                 Credential(
                     credential_id=cred_id,
@@ -217,9 +215,10 @@ class IdentityService:
                     ledger_index=index,
                 )
             )
-            if password:
-                self._store_password(db, employee_id, password, now)
-            return self._sign_in(db, employee_id, "passkey", cred_id, now, new.credential_id)
+            if hashed:
+                self._write_password(db, employee_id, hashed, now)
+            store_session(db, session, cred_id, now)
+        return session
 
     # -- sign-in ------------------------------------------------------------------------------
 
@@ -228,21 +227,13 @@ class IdentityService:
         now = self.clock()
         challenge = secrets.token_bytes(32)
         with transaction(self.engine) as db:
-            allowed: list[bytes] = []
-            if employee_id:
-                allowed = [
-                    from_b64url(c)
-                    for c in db.execute(
-                        select(Credential.credential_id).where(
-                            Credential.employee_id == employee_id, Credential.revoked_at.is_(None)
-                        )
-                    ).scalars()
-                ]
+            allowed = self._passkey_ids(db, employee_id) if employee_id else []
             row = passkeys.new_challenge(
                 db, "signin", challenge, now, now + self.settings.challenge_ttl
             )
             return WebAuthnOptions(
-                row.challenge_id, passkeys.authentication_options(self.settings, challenge, allowed)
+                row.challenge_id,
+                passkeys.authentication_options(self.settings, challenge, allowed),
             )
 
     def finish_signin(self, challenge_id: str, credential: str | dict[str, Any]) -> NewSession:
@@ -256,23 +247,19 @@ class IdentityService:
                 row = db.get(Credential, cred_id)
                 if row is None or row.revoked_at is not None:
                     raise CredentialRefused("unknown_credential", "this passkey is not registered")
-                self.directory.require_active(row.employee_id)
-                row.sign_count = passkeys.verify_assertion(
-                    self.settings, assertion, challenge.challenge, row.public_key, row.sign_count
-                )
-                row.last_used_at = now
-                return self._sign_in(
-                    db,
-                    row.employee_id,
-                    "passkey",
-                    cred_id,
-                    now,
-                    assertion.credential_id,
-                    row.sign_count,
+                employee_id, previous = row.employee_id, row.sign_count
+                self.directory.require_active(employee_id)
+                count = passkeys.verify_assertion(
+                    self.settings, assertion, challenge.challenge, row.public_key, previous
                 )
         except (CredentialRefused, EmployeeRefused) as exc:
             self._refused(cred_id, "passkey", exc.reason, now, assertion.credential_id)
             raise
+        session = self._record_sign_in(employee_id, "passkey", now, assertion.credential_id, count)
+        with transaction(self.engine) as db:
+            self._advance_count(db, cred_id, previous, count, now)
+            store_session(db, session, cred_id, now)
+        return session
 
     def password_signin(self, employee_id: str, password: str) -> NewSession:
         """Sign in with the optional password; a known employee's failure is ledgered."""
@@ -281,36 +268,37 @@ class IdentityService:
             raise CredentialRefused("bad_password", "wrong employee id or password")
         with transaction(self.engine) as db:
             row = db.get(Password, employee_id)
-            if passwords.verify_password(row.password_hash if row else None, password):
-                self.directory.require_active(employee_id)
-                if row is not None and passwords.needs_rehash(row.password_hash):
-                    row.password_hash = passwords.hash_password(password)
-                return self._sign_in(db, employee_id, "password", None, now)
-        if row is not None:
-            self.record(
-                IdentityEvent(
-                    ev.SIGN_IN,
-                    employee_id,
-                    now,
-                    decision="deny",
-                    method="password",
-                    reason="bad_password",
+            stored = row.password_hash if row is not None else None
+        if not passwords.verify_password(stored, password):
+            if stored is not None:  # a known employee's failed attempt is on the record
+                self.record(
+                    IdentityEvent(
+                        ev.SIGN_IN,
+                        employee_id,
+                        now,
+                        decision="deny",
+                        method="password",
+                        reason="bad_password",
+                    )
                 )
-            )
-        raise CredentialRefused("bad_password", "wrong employee id or password")
+            raise CredentialRefused("bad_password", "wrong employee id or password")
+        self.directory.require_active(employee_id)
+        session = self._record_sign_in(employee_id, "password", now)
+        with transaction(self.engine) as db:
+            if stored is not None and passwords.needs_rehash(stored):
+                self._write_password(db, employee_id, passwords.hash_password(password), now)
+            store_session(db, session, None, now)
+        return session
 
-    def _sign_in(
+    def _record_sign_in(
         self,
-        db: Session,
         employee_id: str,
         method: str,
-        cred_id: str | None,
         now: datetime,
         raw_cred: bytes | None = None,
         sign_count: int | None = None,
     ) -> NewSession:
-        new = open_session(db, employee_id, method, cred_id, now, now + self.settings.session_ttl)
-        db.flush()
+        new = mint_session(employee_id, method, now, now + self.settings.session_ttl)
         self.record(
             IdentityEvent(
                 ev.SIGN_IN,
@@ -341,6 +329,32 @@ class IdentityService:
                 )
             )
 
+    @staticmethod
+    def _advance_count(db: Session, cred_id: str, previous: int, count: int, now: datetime) -> None:
+        """Compare-and-set: two answers verified against the same count cannot both win."""
+        moved = db.execute(
+            update(Credential)
+            .where(
+                Credential.credential_id == cred_id,
+                Credential.sign_count == previous,
+                Credential.revoked_at.is_(None),
+            )
+            .values(sign_count=count, last_used_at=now)
+        ).rowcount
+        if moved != 1:
+            raise CredentialRefused("replayed_or_cloned", "the passkey was used concurrently")
+
+    @staticmethod
+    def _passkey_ids(db: Session, employee_id: str) -> list[bytes]:
+        return [
+            from_b64url(c)
+            for c in db.execute(
+                select(Credential.credential_id).where(
+                    Credential.employee_id == employee_id, Credential.revoked_at.is_(None)
+                )
+            ).scalars()
+        ]
+
     # -- sessions ----------------------------------------------------------------------------
 
     def session(self, cookie: str | None) -> EmployeeSession:
@@ -352,57 +366,63 @@ class IdentityService:
             return view_of(row, cookie)  # type: ignore[arg-type]
 
     def sign_out(self, cookie: str | None) -> None:
-        if not cookie:
+        if not cookie or not isinstance(cookie, str) or len(cookie) > 128:
             return
         now = self.clock()
+        stored = sha256(cookie)
         with transaction(self.engine) as db:
-            row = revoke_session(db, cookie, now)
-            if row is not None:
-                db.flush()
-                self.record(
-                    IdentityEvent(
-                        ev.SIGN_OUT,
-                        row.employee_id,
-                        now,
-                        details={"session": session_ref(row.session_hash)},
-                    )
-                )
+            row = db.get(WebSession, stored)
+            if row is None or row.revoked_at is not None:
+                return
+            employee_id = row.employee_id
+        self.record(
+            IdentityEvent(ev.SIGN_OUT, employee_id, now, details={"session": session_ref(stored)})
+        )
+        with transaction(self.engine) as db:
+            db.execute(
+                update(WebSession).where(WebSession.session_hash == stored).values(revoked_at=now)
+            )
 
     # -- credential changes --------------------------------------------------------------------
 
-    def _store_password(self, db: Session, employee_id: str, password: str, now: datetime) -> None:
-        hashed = passwords.hash_password(password)
+    @staticmethod
+    def _write_password(db: Session, employee_id: str, hashed: str, now: datetime) -> None:
         row = db.get(Password, employee_id)
         if row is None:
             db.add(Password(employee_id=employee_id, password_hash=hashed, updated_at=now))
         else:
             row.password_hash, row.updated_at = hashed, now
-        self.record(IdentityEvent(ev.PASSWORD_SET, employee_id, now, method="password"))
 
     def set_password(self, session: EmployeeSession, password: str) -> None:
         """Set or change the signed-in employee's password (ledgered)."""
         now = self.clock()
+        hashed = passwords.hash_password(password)
+        self.record(IdentityEvent(ev.PASSWORD_SET, session.employee_id, now, method="password"))
         with transaction(self.engine) as db:
-            self._store_password(db, session.employee_id, password, now)
+            self._write_password(db, session.employee_id, hashed, now)
 
     def revoke_credential(self, session: EmployeeSession, credential_id: str) -> None:
         """Retire one of the signed-in employee's own passkeys; their sessions end with it."""
         now = self.clock()
         with transaction(self.engine) as db:
-            row = db.get(Credential, credential_id)
+            row = db.get(Credential, credential_id) if isinstance(credential_id, str) else None
             if row is None or row.employee_id != session.employee_id or row.revoked_at:
                 raise CredentialRefused("unknown_credential", "no such passkey of yours")
-            row.revoked_at = now
-            revoke_all(db, session.employee_id, now)
-            db.flush()
-            self.record(
-                IdentityEvent(
-                    ev.CREDENTIAL_REVOKE,
-                    session.employee_id,
-                    now,
-                    credential_id=from_b64url(credential_id),
-                )
+        self.record(
+            IdentityEvent(
+                ev.CREDENTIAL_REVOKE,
+                session.employee_id,
+                now,
+                credential_id=from_b64url(credential_id),
             )
+        )
+        with transaction(self.engine) as db:
+            db.execute(
+                update(Credential)
+                .where(Credential.credential_id == credential_id)
+                .values(revoked_at=now)
+            )
+            revoke_all(db, session.employee_id, now)
 
     def credentials(self, employee_id: str) -> list[CredentialInfo]:
         with transaction(self.engine) as db:
@@ -437,14 +457,7 @@ class IdentityService:
         now = self.clock()
         with transaction(self.engine) as db:
             self.directory.require_active(approver_id)
-            allowed = [
-                from_b64url(c)
-                for c in db.execute(
-                    select(Credential.credential_id).where(
-                        Credential.employee_id == approver_id, Credential.revoked_at.is_(None)
-                    )
-                ).scalars()
-            ]
+            allowed = self._passkey_ids(db, approver_id)
             if not allowed:
                 raise ApprovalRefused("no_passkey", "register a passkey before approving")
             passkeys.new_challenge(
@@ -482,9 +495,10 @@ class IdentityService:
             assertion = passkeys.parse_assertion(credential)
         except CredentialRefused as exc:
             raise ApprovalRefused(exc.reason, "the passkey answer is malformed") from None
+        cred_id = b64url(assertion.credential_id)
         with transaction(self.engine) as db:
             self.directory.require_active(approver_id)
-            row = db.get(Credential, b64url(assertion.credential_id))
+            row = db.get(Credential, cred_id)
             if row is None or row.revoked_at is not None:
                 raise ApprovalRefused("unregistered_credential", "this passkey is not registered")
             registered = RegisteredCredential(
@@ -494,21 +508,23 @@ class IdentityService:
                 self.settings.rp_id,
                 row.ledger_index or -1,
             )
-            count = _signed_count(assertion.authenticator_data)
-            proof = ApprovalProof(
-                approval_id,
-                challenge.request_id,
-                challenge.digest,
-                challenge.decision,
-                approver_id,
-                assertion,
-                count,
-            )
-            row.sign_count = check_approval(
-                proof, registered, row.sign_count, self.settings.origins
-            )
-            row.last_used_at = now
-            return proof
+            previous = row.sign_count
+        proof = ApprovalProof(
+            approval_id,
+            challenge.request_id,
+            challenge.digest,
+            challenge.decision,
+            approver_id,
+            assertion,
+            _signed_count(assertion.authenticator_data),
+        )
+        count = check_approval(proof, registered, previous, self.settings.origins)
+        try:
+            with transaction(self.engine) as db:
+                self._advance_count(db, cred_id, previous, count, now)
+        except CredentialRefused as exc:
+            raise ApprovalRefused(exc.reason, "the passkey was used concurrently") from None
+        return proof
 
 
 def _signed_count(authenticator_data: bytes) -> int:

@@ -51,28 +51,24 @@ def csrf_token(cookie: str) -> str:
     return b64url(hmac.digest(cookie.encode(), b"custodes/csrf/v1", hashlib.sha256))
 
 
-def open_session(
-    db: Session,
-    employee_id: str,
-    method: str,
-    credential_id: str | None,
-    now: datetime,
-    expires_at: datetime,
-) -> NewSession:
+def mint_session(employee_id: str, method: str, now: datetime, expires_at: datetime) -> NewSession:
+    """A new session's secret and view; stored by `store_session` once the sign-in is ledgered."""
     cookie = new_secret("cs")
-    stored = sha256(cookie)
+    return NewSession(cookie, _view(employee_id, method, expires_at, cookie, sha256(cookie)))
+
+
+def store_session(db: Session, new: NewSession, credential_id: str | None, now: datetime) -> None:
     db.add(
         WebSession(
-            session_hash=stored,
-            employee_id=employee_id,
-            method=method,
+            session_hash=sha256(new.cookie),
+            employee_id=new.session.employee_id,
+            method=new.session.method,
             credential_id=credential_id,
             created_at=now,
-            expires_at=expires_at,
+            expires_at=new.session.expires_at,
             last_seen_at=now,
         )
     )
-    return NewSession(cookie, _view(employee_id, method, expires_at, cookie, stored))
 
 
 def find_session(db: Session, cookie: str | None, now: datetime, idle_seconds: float) -> WebSession:

@@ -56,3 +56,9 @@ class ApprovalRefused(IdentityError):
     """An approval assertion does not match its challenge, approver, credential or counter."""
 
     status = 403
+
+
+class BadRequest(IdentityError):
+    """The request body is not what the page's script sends."""
+
+    status = 400

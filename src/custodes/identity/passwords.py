@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
@@ -11,9 +13,13 @@ from custodes.identity.errors import CredentialRefused
 MIN_LENGTH = 12
 MAX_LENGTH = 256
 _HASHER = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
-# A real hash to verify against when the employee has no password: same cost either way, so
-# timing does not tell which employees have one.
-_DUMMY = _HASHER.hash("custodes-no-password-set")
+
+
+@cache
+def _dummy() -> str:
+    """A real hash to verify against when the employee has no password: same cost either way,
+    so timing does not tell which employees have one. Made on first use (it costs a hash)."""
+    return _HASHER.hash("custodes-no-password-set")
 
 
 def check_new_password(password: str) -> None:
@@ -33,7 +39,7 @@ def verify_password(stored: str | None, password: str) -> bool:
     if not isinstance(password, str) or len(password) > MAX_LENGTH:
         return False
     try:
-        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return _HASHER.verify(stored or _dummy(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from custodes.identity._codec import from_ledger_chunks, ledger_chunks
@@ -55,6 +55,14 @@ class ApprovalProof:
     assertion: Assertion
     sign_count: int
 
+    def with_signed_count(self) -> ApprovalProof:
+        """The proof with the counter read from its authenticator data (covered by the
+        signature, so it is checked when the signature is)."""
+        data = self.assertion.authenticator_data
+        if len(data) < 37:
+            raise ApprovalRefused("bad_assertion", "the authenticator data is too short")
+        return replace(self, sign_count=int.from_bytes(data[33:37], "big"))
+
     def ledger_extra(self) -> dict[str, str | int | bool | None]:
         """The `extra` of the approval's ledger entry (integrator: merge into the entry)."""
         extra: dict[str, str | int | bool | None] = {
@@ -63,8 +71,7 @@ class ApprovalProof:
             "webauthn.request_id": self.request_id,
             "webauthn.digest": self.digest.hex(),
             "webauthn.decision": self.decision,
-            "webauthn.sign_count": self.sign_count,
-        }
+        }  # the sign count is inside the signed authenticator data
         extra.update(ledger_chunks("webauthn.credential", self.assertion.credential_id))
         extra.update(
             ledger_chunks("webauthn.authenticator_data", self.assertion.authenticator_data)
@@ -88,8 +95,8 @@ class ApprovalProof:
                     from_ledger_chunks(extra, "webauthn.client_data"),
                     from_ledger_chunks(extra, "webauthn.signature"),
                 ),
-                sign_count=int(extra["webauthn.sign_count"]),
-            )
+                sign_count=-1,
+            ).with_signed_count()
         except (KeyError, ValueError, TypeError):
             raise ApprovalRefused(
                 "malformed_entry", "the approval entry lacks its assertion"
@@ -184,7 +191,11 @@ def audit_approvals(
                     str(extra["webauthn.rp_id"]),
                     index,
                 )
-                counts[cred_id] = int(extra.get("webauthn.sign_count") or 0)
+                counts[cred_id] = (
+                    int.from_bytes(from_ledger_chunks(extra, "webauthn.sign_count"), "big")
+                    if "webauthn.sign_count" in extra
+                    else 0
+                )
                 report.credentials += 1
             except (KeyError, ValueError, TypeError):
                 report.failures.append((index, "malformed_registration"))

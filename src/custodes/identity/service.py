@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from custodes.identity import events as ev
@@ -34,7 +34,7 @@ from custodes.identity.errors import (
     EnrollmentRefused,
 )
 from custodes.identity.events import IdentityEvent, Recorder
-from custodes.identity.models import Credential, Enrollment, Password, WebSession
+from custodes.identity.models import Challenge, Credential, Enrollment, Password, WebSession
 from custodes.identity.sessions import (
     EmployeeSession,
     NewSession,
@@ -383,6 +383,23 @@ class IdentityService:
                 update(WebSession).where(WebSession.session_hash == stored).values(revoked_at=now)
             )
 
+    def purge_expired(self) -> int:
+        """Delete spent or expired challenges and ended sessions (the ledger keeps the events);
+        for a periodic job. Returns the number of rows removed."""
+        now = self.clock()
+        with transaction(self.engine) as db:
+            gone = db.execute(
+                delete(Challenge).where(
+                    (Challenge.expires_at <= now) | Challenge.used_at.isnot(None)
+                )
+            ).rowcount
+            gone += db.execute(
+                delete(WebSession).where(
+                    (WebSession.expires_at <= now) | WebSession.revoked_at.isnot(None)
+                )
+            ).rowcount
+        return int(gone)
+
     # -- credential changes --------------------------------------------------------------------
 
     @staticmethod
@@ -516,8 +533,8 @@ class IdentityService:
             challenge.decision,
             approver_id,
             assertion,
-            _signed_count(assertion.authenticator_data),
-        )
+            -1,
+        ).with_signed_count()
         count = check_approval(proof, registered, previous, self.settings.origins)
         try:
             with transaction(self.engine) as db:
@@ -525,11 +542,3 @@ class IdentityService:
         except CredentialRefused as exc:
             raise ApprovalRefused(exc.reason, "the passkey was used concurrently") from None
         return proof
-
-
-def _signed_count(authenticator_data: bytes) -> int:
-    """The counter inside authenticatorData (bytes 33..37, big-endian); checked by the
-    signature verification that follows, which covers these bytes."""
-    if len(authenticator_data) < 37:
-        raise ApprovalRefused("bad_assertion", "the authenticator data is too short")
-    return int.from_bytes(authenticator_data[33:37], "big")

@@ -126,6 +126,7 @@ def test_enroll_register_and_sign_in(world: World, alg: str) -> None:
         ("employee.signin", "E0003", "recorded"),
     ]
     register = world.ledger.events[1]
+    assert register.details["enrollment"] == world.ledger.events[0].details["enrollment"]
     assert register.public_key_b64 and register.credential_id == auth.credential_id
     with transaction(world.engine) as db:
         stored = db.get(Credential, register.credential_id_b64)

@@ -100,11 +100,16 @@ class IdentityService:
         token = new_secret("ce")
         expires = now + self.settings.enrollment_ttl
         ttl = int(self.settings.enrollment_ttl.total_seconds())
-        self.record(IdentityEvent(ev.ENROLL, employee_id, now, details={"ttl_s": ttl}))
+        enrollment_id = new_id("en")
+        self.record(
+            IdentityEvent(
+                ev.ENROLL, employee_id, now, details={"ttl_s": ttl, "enrollment": enrollment_id}
+            )
+        )
         with transaction(self.engine) as db:
             db.add(
                 Enrollment(
-                    enrollment_id=new_id("en"),
+                    enrollment_id=enrollment_id,
                     token_hash=sha256(token),
                     employee_id=employee_id,
                     created_at=now,
@@ -190,6 +195,7 @@ class IdentityService:
                 alg=new.alg,
                 sign_count=new.sign_count,
                 rp_id=self.settings.rp_id,
+                details={"enrollment": enrollment_id},
             )
         )
         if hashed:

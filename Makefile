@@ -17,13 +17,15 @@ demo: $(STAMP)
 	$(BIN)/custodes demo
 
 # Debian packages the tests need: PostgreSQL server and client tools, wrk for load tests,
-# a Java runtime for the local-Spark detection test.
+# a Java runtime for the local-Spark detection test, Chromium for the browser tests
+# (driven by Python Playwright through executable_path; never `playwright install`).
 system-deps:
 	@missing=""; \
 	command -v pg_ctlcluster >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v pg_isready >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

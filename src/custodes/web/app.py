@@ -20,6 +20,7 @@ from custodes.access.door import Door, DoorConfig, Ledger
 from custodes.access.http import access_router, install_access_errors
 from custodes.access.notify import Notifier
 from custodes.access.policy import Policy
+from custodes.identity.pages import identity_pages
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.http import ledger_router
 from custodes.ledger.note import Signer, Verifier
@@ -117,6 +118,7 @@ def create_app(
     app.add_middleware(RequestLimits)
     app.include_router(ledger_router())
     app.include_router(access_router())
+    app.include_router(identity_pages(engine, ledger))
     return app
 
 

@@ -1,0 +1,42 @@
+"""Is this employee someone the door may trust now? Unknown, suspended and departed are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from custodes.identity.errors import EmployeeRefused
+from custodes.store.base import as_utc
+from custodes.store.engine import READ_ONLY, driver_sql
+
+_STATUS_SQL = "SELECT suspended_at, left_at FROM employees WHERE employee_id = ?"
+
+
+class EmployeeDirectory:
+    """Reads the employee record on every check: a suspension takes effect on the next request."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] | None = None) -> None:
+        self.engine = engine
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._sql = driver_sql(engine.dialect, _STATUS_SQL)
+
+    def require_active(self, employee_id: str) -> None:
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            row = conn.exec_driver_sql(self._sql, (employee_id,)).first()
+        if row is None:
+            raise EmployeeRefused("employee_unknown", "no such employee; ask an administrator")
+        suspended_at, left_at = as_utc(row[0]), as_utc(row[1])
+        now = self._clock()
+        if suspended_at is not None and suspended_at <= now:
+            raise EmployeeRefused("employee_suspended", "this employee is suspended")
+        if left_at is not None and left_at <= now:
+            raise EmployeeRefused("employee_departed", "this employee has left the company")
+
+    def is_active(self, employee_id: str) -> bool:
+        try:
+            self.require_active(employee_id)
+        except EmployeeRefused:
+            return False
+        return True

@@ -1,0 +1,149 @@
+"""Employee ID tokens (OIDC JWTs) verified with PyJWT against the provider's JWKS.
+
+What is checked, in order: the header (an allowed asymmetric `alg`, a `kid`), the signature
+with the key the provider publishes under that `kid` (the key fixes the algorithm, so an HMAC
+token "signed" with the public key is refused), `iss`, `aud`, `exp`/`nbf`/`iat` with a small
+leeway, the employee claim, and finally that the employee is active.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import jwt
+from jwt import exceptions as jwt_errors
+
+from custodes.identity.directory import EmployeeDirectory
+from custodes.identity.errors import TokenRefused
+from custodes.identity.jwks import JWKSCache
+from custodes.identity.settings import OIDCSettings
+
+MAX_TOKEN_BYTES = 16 * 1024
+_REQUIRED = ["iss", "aud", "exp", "iat"]
+
+
+@dataclass(frozen=True)
+class VerifiedEmployee:
+    """Who the ID token proves: the employee id, plus a hash of the token (never the token)."""
+
+    employee_id: str
+    issuer: str
+    expires_at: datetime
+    token_sha256: str
+    method: str = "oidc"
+
+
+class IDTokenVerifier:
+    """Verifies `X-Custodes-Employee-Token`; one instance per process (it holds the key cache)."""
+
+    def __init__(
+        self,
+        settings: OIDCSettings,
+        directory: EmployeeDirectory,
+        *,
+        jwks: JWKSCache | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.jwks = jwks or JWKSCache(
+            settings.jwks_url,
+            settings.algorithms,
+            max_age=settings.jwks_max_age.total_seconds(),
+            min_refresh=settings.jwks_min_refresh.total_seconds(),
+        )
+        self._clock = clock
+        self._leeway = settings.leeway.total_seconds()
+        self._algorithms = list(settings.algorithms)
+        self._jwt = jwt.PyJWT(options={"require": _REQUIRED})
+
+    def claims(self, token: str) -> dict[str, object]:
+        """The verified claims (signature, iss, aud, times); raises TokenRefused."""
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_BYTES:
+            raise TokenRefused("malformed_token", "the employee token is missing or too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt_errors.DecodeError:
+            raise TokenRefused("malformed_token", "the employee token is not a JWT") from None
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise TokenRefused(
+                "alg_not_allowed", "the employee token's algorithm is not allowed (asymmetric only)"
+            )
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise TokenRefused("missing_kid", "the employee token names no signing key (kid)")
+        key = self.jwks.key(kid)
+        if key.algorithm_name != alg:
+            raise TokenRefused("alg_key_mismatch", "the token's algorithm does not match its key")
+        options: dict[str, object] = {"require": _REQUIRED}
+        try:
+            return self._jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=self.settings.audience,
+                issuer=self.settings.issuer,
+                leeway=self._leeway,
+                options=options,  # type: ignore[arg-type]
+            )
+        except jwt_errors.ExpiredSignatureError:
+            raise TokenRefused(
+                "token_expired", "the employee token has expired; sign in again"
+            ) from None
+        except jwt_errors.ImmatureSignatureError:
+            raise TokenRefused(
+                "token_not_yet_valid", "the employee token is not valid yet"
+            ) from None
+        except jwt_errors.InvalidAudienceError:
+            raise TokenRefused(
+                "wrong_audience", "the employee token is for another audience"
+            ) from None
+        except jwt_errors.InvalidIssuerError:
+            raise TokenRefused(
+                "wrong_issuer", "the employee token is from another issuer"
+            ) from None
+        except jwt_errors.InvalidSignatureError:
+            raise TokenRefused(
+                "bad_signature", "the employee token's signature does not verify"
+            ) from None
+        except jwt_errors.MissingRequiredClaimError:
+            raise TokenRefused(
+                "missing_claim", "the employee token lacks a required claim"
+            ) from None
+        except jwt_errors.InvalidAlgorithmError:
+            raise TokenRefused(
+                "alg_not_allowed", "the employee token's algorithm is not allowed"
+            ) from None
+        except jwt_errors.PyJWTError:
+            raise TokenRefused("invalid_token", "the employee token is not valid") from None
+
+    def verify(self, token: str) -> VerifiedEmployee:
+        """Claims checked, then the employee: active, not suspended, not departed."""
+        claims = self.claims(token)
+        employee_id = claims.get(self.settings.employee_claim)
+        if not isinstance(employee_id, str) or not employee_id or len(employee_id) > 64:
+            raise TokenRefused("missing_claim", "the employee token does not name an employee")
+        self._check_age(claims)
+        self.directory.require_active(employee_id)
+        exp = claims["exp"]
+        return VerifiedEmployee(
+            employee_id=employee_id,
+            issuer=self.settings.issuer,
+            expires_at=datetime.fromtimestamp(int(exp), UTC),  # type: ignore[call-overload]
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+        )
+
+    def _check_age(self, claims: dict[str, object]) -> None:
+        limit = self.settings.max_token_age
+        iat = claims.get("iat")
+        if limit is None or not isinstance(iat, int | float):
+            return
+        now = self._clock() if self._clock else datetime.now(UTC).timestamp()
+        if iat > now + self._leeway:
+            raise TokenRefused("token_not_yet_valid", "the employee token was issued in the future")
+        if now - iat > limit.total_seconds() + self._leeway:
+            raise TokenRefused("token_too_old", "the employee token is too old; sign in again")

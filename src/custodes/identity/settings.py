@@ -1,0 +1,120 @@
+"""Identity settings from the environment: the OIDC provider, the WebAuthn relying party, TTLs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from custodes.errors import ConfigError
+
+# Asymmetric algorithms only: an HMAC algorithm would let anyone holding the (public) JWKS forge.
+SAFE_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
+DEFAULT_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+
+
+@dataclass(frozen=True)
+class OIDCSettings:
+    """Who issues employee ID tokens and how they are checked.
+
+    `employee_claim` names the claim holding the employee id (e.g. `employee_id`, or `sub` when
+    the provider's subject is the employee id). `leeway` absorbs small clock skew on exp/nbf/iat.
+    """
+
+    issuer: str
+    jwks_url: str
+    audience: str
+    employee_claim: str = "employee_id"
+    leeway: timedelta = timedelta(seconds=30)
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    jwks_max_age: timedelta = timedelta(hours=1)
+    jwks_min_refresh: timedelta = timedelta(seconds=30)
+    max_token_age: timedelta | None = timedelta(hours=12)
+
+    def __post_init__(self) -> None:
+        for label, value in (("issuer", self.issuer), ("audience", self.audience)):
+            if not value:
+                raise ConfigError(f"OIDC {label} is empty; set CUSTODES_OIDC_{label.upper()}")
+        scheme = urlsplit(self.jwks_url).scheme
+        host = urlsplit(self.jwks_url).hostname or ""
+        if scheme != "https" and not (scheme == "http" and _loopback(host)):
+            raise ConfigError("the OIDC JWKS URL must be https (plain http only on loopback)")
+        unsafe = [alg for alg in self.algorithms if alg not in SAFE_ALGORITHMS]
+        if unsafe or not self.algorithms:
+            raise ConfigError(
+                f"OIDC algorithms must be asymmetric, from {', '.join(SAFE_ALGORITHMS)}"
+            )
+        if self.leeway > timedelta(minutes=5) or self.leeway < timedelta(0):
+            raise ConfigError("OIDC leeway must be between 0 and 300 seconds")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OIDCSettings | None:
+        """None when no issuer is configured (the embedded default: passkey sign-in only)."""
+        env = os.environ if env is None else env
+        issuer = env.get("CUSTODES_OIDC_ISSUER")
+        if not issuer:
+            return None
+        try:
+            leeway = timedelta(seconds=int(env.get("CUSTODES_OIDC_LEEWAY", "30")))
+        except ValueError:
+            raise ConfigError("CUSTODES_OIDC_LEEWAY must be a whole number of seconds") from None
+        algorithms = tuple(
+            a.strip()
+            for a in env.get("CUSTODES_OIDC_ALGORITHMS", ",".join(DEFAULT_ALGORITHMS)).split(",")
+            if a.strip()
+        )
+        return cls(
+            issuer=issuer,
+            jwks_url=env.get("CUSTODES_OIDC_JWKS_URL", ""),
+            audience=env.get("CUSTODES_OIDC_AUDIENCE", ""),
+            employee_claim=env.get("CUSTODES_OIDC_EMPLOYEE_CLAIM", "employee_id"),
+            leeway=leeway,
+            algorithms=algorithms,
+        )
+
+
+@dataclass(frozen=True)
+class WebAuthnSettings:
+    """The relying party: the RP id is the site's host name, the origin its exact web origin."""
+
+    rp_id: str = "localhost"
+    rp_name: str = "custodes"
+    origin: str = "http://localhost:8000"
+    challenge_ttl: timedelta = timedelta(minutes=5)
+    enrollment_ttl: timedelta = timedelta(hours=24)
+    session_ttl: timedelta = timedelta(hours=8)
+    session_idle: timedelta = timedelta(minutes=30)
+    user_verification: bool = True
+    extra_origins: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.origin)
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and _loopback(parts.hostname or "")
+        ):
+            raise ConfigError("the WebAuthn origin must be https (plain http only on localhost)")
+        host = parts.hostname or ""
+        if host != self.rp_id and not host.endswith("." + self.rp_id):
+            raise ConfigError("the WebAuthn RP id must be the origin's host or a parent domain")
+
+    @property
+    def origins(self) -> list[str]:
+        return [self.origin, *self.extra_origins]
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Always true: browsers accept `Secure` cookies on http://localhost (a secure context)."""
+        return True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WebAuthnSettings:
+        env = os.environ if env is None else env
+        origin = env.get("CUSTODES_WEB_ORIGIN", "http://localhost:8000")
+        rp_id = env.get("CUSTODES_WEBAUTHN_RP_ID", urlsplit(origin).hostname or "localhost")
+        return cls(rp_id=rp_id, origin=origin)
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")

@@ -126,25 +126,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wrk_rows(quick: bool, workers: int = 1) -> list[Row]:
-    if shutil.which("wrk") is None:
-        return [Row("HTTP reveal under wrk", 0, "skipped: wrk not installed")]
-    tmp = Path(tempfile.mkdtemp(prefix="custodes-http-bench-"))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CUSTODES_HOME": str(tmp),
-        "CUSTODES_DATABASE_URL": "",
-        "CUSTODES_REVEAL_LIMIT_HOUR": "1000000",
-        "CUSTODES_REVEAL_LIMIT_DAY": "1000000",
-    }
-    env.pop("CUSTODES_DATABASE_URL")
-    server = subprocess.Popen(
-        [sys.executable, str(SERVER), str(tmp), str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+BARE = Path(__file__).with_name("bare_server.py")
+
+
+def _wrk(
+    command: list[str], env: dict[str, str], port: int, tmp: Path, quick: bool
+) -> dict[str, float]:
+    """Start a server that prints its token and (agent, customer, case) triples, then load it
+    with wrk -t2 -c32; requests/s, p50 and p99 (ms), and non-2xx answers."""
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         ready = json.loads(server.stdout.readline())
@@ -174,32 +164,92 @@ def _wrk_rows(quick: bool, workers: int = 1) -> list[Row]:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = int(non2xx.group(1)) if non2xx else 0
-    shape = "1 process" if workers == 1 else f"{workers} workers + sequencer"
-    return [
+    return {
+        "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "errors": float(non2xx.group(1)) if non2xx else 0.0,
+    }
+
+
+def _custodes(quick: bool, workers: int, source: Path | None = None) -> dict[str, float]:
+    """The seeded custodes server (this checkout, or `source`: an older checkout to compare)."""
+    tmp = Path(tempfile.mkdtemp(prefix="custodes-http-bench-"))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CUSTODES_HOME": str(tmp),
+        "CUSTODES_REVEAL_LIMIT_HOUR": "1000000",
+        "CUSTODES_REVEAL_LIMIT_DAY": "1000000",
+    }
+    env.pop("CUSTODES_DATABASE_URL", None)
+    server = SERVER
+    if source is not None:
+        env["PYTHONPATH"] = f"{source / 'src'}:{source}"
+        server = source / "bench" / "access_server.py"
+    try:
+        return _wrk(
+            [sys.executable, str(server), str(tmp), str(port), str(workers)], env, port, tmp, quick
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bare(quick: bool) -> dict[str, float]:
+    tmp = Path(tempfile.mkdtemp(prefix="custodes-bare-bench-"))
+    port = _free_port()
+    try:
+        return _wrk([sys.executable, str(BARE), str(port)], dict(os.environ), port, tmp, quick)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _wrk_rows(quick: bool) -> list[Row]:
+    """Bare FastAPI, then custodes (one process, two workers), in one run: the ratio is what
+    the target is about. With CUSTODES_BENCH_BEFORE=<folder of an older checkout>, that
+    checkout is measured in the same run too (before/after)."""
+    if shutil.which("wrk") is None:
+        return [Row("HTTP reveal under wrk", 0, "skipped: wrk not installed")]
+    bare = _bare(quick)
+    rows = [
         Row(
-            f"HTTP justified reveal + committed append, wrk -t2 -c32, {shape}",
-            rate,
+            "bare FastAPI endpoint, same body, wrk -t2 -c32",
+            bare["rate"],
             "requests/s",
-            "",
+            f"p99 {bare['p99']:.1f} ms",
             None,
-            ">= 1,000/s",
+            "peer",
         ),
-        Row(
-            f"HTTP reveal latency p50 / p99, {shape}",
-            p99,
-            "ms p99",
-            f"p50 {p50:.1f} ms",
-            None,
-            "p99 <= 50 ms",
-        ),
-        Row(f"HTTP reveal non-2xx responses, {shape}", errors, "responses", "", None, "0"),
     ]
+    shapes = [("1 process", 1, None), ("2 workers + sequencer", 2, None)]
+    before = os.environ.get("CUSTODES_BENCH_BEFORE")
+    if before:
+        shapes.insert(0, ("1 process, BEFORE", 1, Path(before)))
+    for shape, workers, source in shapes:
+        got = _custodes(quick, workers, source)
+        rows += [
+            Row(
+                f"HTTP reveal, signed before answering, wrk -t2 -c32, {shape}",
+                got["rate"],
+                "requests/s",
+                "bare FastAPI",
+                got["rate"] / bare["rate"],
+                ">= 0.5x bare",
+            ),
+            Row(
+                f"HTTP reveal latency p99, {shape}",
+                got["p99"],
+                "ms p99",
+                f"p50 {got['p50']:.1f} ms",
+                None,
+                "p99 <= 50 ms",
+            ),
+            Row(
+                f"HTTP reveal non-2xx responses, {shape}", got["errors"], "responses", "", None, "0"
+            ),
+        ]
+    return rows
 
 
 def _wait_for_port(port: int, timeout: float = 30.0) -> None:
@@ -243,5 +293,4 @@ end
 def run(quick: bool = False) -> list[Row]:
     rows = _decide_rows(quick)
     rows += _wrk_rows(quick)
-    rows += _wrk_rows(quick, workers=2)
     return rows

@@ -33,7 +33,7 @@ def test_it_refuses_others_readers_and_another_log(tmp_path: Path) -> None:
     state = SignerState(path, "log.example")
     state.advance(1, ROOT_A)
     state.close()
-    with pytest.raises(LedgerError, match="another"):
+    with pytest.raises(LedgerError, match="belongs to log"):
         SignerState(path, "other.example")
     os.chmod(path, 0o644)
     with pytest.raises(LedgerError, match="readable by others"):

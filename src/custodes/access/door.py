@@ -211,6 +211,9 @@ class Door:
         refs = listed
         if request_id:
             extra["request"] = request_id
+        if facts is not None and facts.context.get("case_kind") == "investigation":
+            # Reads under an investigation someone else opened: flagged for review.
+            extra["case_kind"] = "investigation"
         if actor_known is None:
             actor_known = bool(facts and facts.employee)
         case_known = bool(facts and facts.case_known)

@@ -195,10 +195,13 @@ def _print_summary(result: dict[str, object], as_json: bool) -> None:
         f"seeds {result['seeds']}: {result['insiders']} insiders, "
         f"{result['employee_days']} employee-days"
     )
-    typer.echo(f"recall            {result['recall']:.1%}   (scenario: found, median TTD)")
+    typer.echo(f"recall            {result['recall']:.1%}   (found, median / max TTD)")
     ttd: dict[str, float] = result.get("median_ttd_hours_per_scenario", {})  # type: ignore[assignment]
+    worst: dict[str, float] = result.get("max_ttd_hours_per_scenario", {})  # type: ignore[assignment]
     for scenario, hits in result["recall_per_scenario"].items():  # type: ignore[attr-defined]
-        typer.echo(f"  {scenario:<22}{hits:<7}{ttd.get(scenario, '-')} h")
+        typer.echo(
+            f"  {scenario:<22}{hits:<7}{ttd.get(scenario, '-')} / {worst.get(scenario, '-')} h"
+        )
     typer.echo(f"alerts            {result['alerts']} (precision {result['precision']:.1%})")
     typer.echo(f"alerts/1k emp-days {result['alerts_per_1000_employee_days']}")
     typer.echo(f"median TTD        {result['median_time_to_detect_hours']} h")

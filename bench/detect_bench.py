@@ -10,6 +10,7 @@ company ``k`` times bigger with the same customers would log. Each size is score
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -93,11 +94,40 @@ print(json.dumps({"load": t1 - t0, "score": t2 - t1, "total": t2 - t0,
 """
 
 
-def score_folder(folder: Path) -> tuple[dict[str, float], float]:
+_SPARK_CHILD = """
+import json, sys, time
+from custodes.detect.engine import connect, spark_session
+from custodes.detect.pipeline import run
+from custodes.detect.spark_inputs import load_folder_spark
+session = spark_session("local[2]")
+session.sparkContext.setLogLevel("ERROR")
+t0 = time.perf_counter()
+inputs = load_folder_spark(session, sys.argv[1])
+events = inputs.counts()["events"]
+t1 = time.perf_counter()
+result = run(inputs, connect("spark", spark=session))
+t2 = time.perf_counter()
+session.stop()
+print(json.dumps({"load": t1 - t0, "score": t2 - t1, "total": t2 - t0,
+                  "events": events, "alerts": len(result.alerts)}))
+"""
+SPARK_EVENTS = int(os.environ.get("CUSTODES_BENCH_SPARK_EVENTS", "1000000"))
+"""Events for the Spark figure (local[2]; 0 leaves it out). Spark start-up is not timed."""
+
+
+def spark_available() -> bool:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("java") is not None
+
+
+def score_folder(folder: Path, child: str = _CHILD) -> tuple[dict[str, float], float]:
     """Score ``folder`` in a child process: its timings and its peak RSS in GiB."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(folder)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", child, str(folder)], check=True, capture_output=True, text=True
     )
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     figures = json.loads(out.stdout.strip().splitlines()[-1])
@@ -141,6 +171,29 @@ def run(quick: bool) -> list[Row]:
                 )
             )
             shutil.rmtree(folder)
+        spark_events = min(SPARK_EVENTS, 100_000) if quick else SPARK_EVENTS
+        if spark_events and spark_available():
+            folder = Path(tmp) / "spark"
+            tile(base, folder, spark_events)
+            figures, _ = score_folder(folder, _SPARK_CHILD)
+            duck, _ = score_folder(folder)
+            label = (
+                f"{spark_events / 1e6:g}M" if spark_events >= 1e6 else f"{spark_events // 1000}k"
+            )
+            rows.append(
+                Row(f"detect {label} events on Spark local[2]: read+check", figures["load"], "s")
+            )
+            rows.append(
+                Row(
+                    f"detect {label} events on Spark local[2]: end to end",
+                    figures["total"],
+                    "s",
+                    "DuckDB, same folder",
+                    figures["total"] / duck["total"],
+                )
+            )
+            if figures["alerts"] != duck["alerts"]:
+                raise SystemExit("Spark and DuckDB disagree on the number of alerts")
     return rows
 
 

@@ -43,3 +43,18 @@ def test_quarantine_inside_the_folder_is_refused(tmp_path: Path) -> None:
         home, "import", str(folder), "--quarantine", str(folder / "q.jsonl"), ok=False
     )
     assert "outside the dataset folder" in result.stderr
+
+
+def test_progress_is_drawn_only_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from custodes.dataset.cli import progress_bar
+
+    assert progress_bar(Console(file=io.StringIO(), force_terminal=False)).disable
+    shown = io.StringIO()
+    with progress_bar(Console(file=shown, force_terminal=True, width=80)) as bar:
+        task = bar.add_task("importing customers", total=10)
+        bar.update(task, advance=10)
+    assert "importing customers" in shown.getvalue()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TextIO
 
 import typer
 from rich.console import Console
@@ -30,7 +31,7 @@ def progress_bar(console: Console) -> Progress:
     )
 
 
-def _open_quarantine(path: Path, folder: Path) -> object:
+def _open_quarantine(path: Path, folder: Path) -> TextIO:
     """Open the quarantine file before importing, so a bad path fails before anything is
     written; never inside the dataset folder (``--delete-source`` would take it too)."""
     try:
@@ -79,15 +80,15 @@ def import_command(folder: Path, quarantine: Path | None, delete: bool) -> None:
                 engine, folder, rt.keyring, tick, quarantine=quarantine is not None
             )
     except BaseException:
-        if handle is not None:
-            handle.close()  # type: ignore[attr-defined]
-            quarantine.unlink(missing_ok=True)  # type: ignore[union-attr]
+        if handle is not None and quarantine is not None:
+            handle.close()
+            quarantine.unlink(missing_ok=True)  # nothing was imported, so nothing was rejected
         raise
     typer.echo(" ".join(f"{k}={v}" for k, v in report.counts.items()))
     if handle is not None:
-        with handle:  # type: ignore[attr-defined]
+        with handle:
             for rejection in report.rejected:
-                handle.write(json.dumps(rejection.to_json()) + "\n")  # type: ignore[attr-defined]
+                handle.write(json.dumps(rejection.to_json()) + "\n")
         typer.echo(f"rejected {len(report.rejected)} row(s); file, line and reason in {quarantine}")
     if delete:
         left = delete_source(folder)

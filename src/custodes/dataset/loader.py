@@ -276,7 +276,7 @@ def total_rows(folder: Path) -> int | None:
             path = folder / name
             if path.is_file():
                 with path.open("rb") as handle:
-                    for chunk in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
+                    while chunk := handle.read(1 << 20):
                         total += chunk.count(b"\n")
     except OSError:
         return None

@@ -32,6 +32,8 @@ DEFAULT_BUDGET = 10
 DEFAULT_DEDUP_DAYS = 7
 NEW_SIGNAL_MIN = 1.0
 EVIDENCE_PER_ALERT = 200
+FAMILY = {"unexplained_drift": "unexplained_access"}
+"""A slow signal is the same evidence as its fast one: it does not make an alert new."""
 
 
 @dataclass
@@ -83,6 +85,8 @@ def shower(key: bytes, disclosed: Iterable[str] = ()) -> Callable[[str], str]:
 _DETAILS = {
     "unexplained_access": "{v:.0f} customers' PII revealed in 7 days with no case, seller or "
     "manager path to them (peers: {e:.1f})",
+    "unexplained_drift": "{v:.0f} customers' PII revealed in 28 days with no path to them "
+    "(peers: {e:.1f}); the surprise beyond the last week's",
     "volume": "{v:.0f} customers read today against a norm of {e:.1f} (own or peers, x2)",
     "bulk_export": "{v:.0f} customers exported today (role norm {e:.2f})",
     "seller_concentration": "{v:.0f} of the customers read without explanation this week are "
@@ -183,7 +187,7 @@ def select(
             prev = last.get(eid)
             if prev is not None and int(day) - prev[0] < dedup_days:
                 strong = {
-                    str(r["signal"])
+                    FAMILY.get(str(r["signal"]), str(r["signal"]))
                     for _, r in sig.iterrows()
                     if float(r["contribution"]) >= NEW_SIGNAL_MIN
                 }
@@ -197,7 +201,8 @@ def select(
                     if note is not None:
                         item["feedback"] = note
             alerts.append(Alert(eid, int(day), float(c["score"]), int(c["fire_ts"]), items))
-            last[eid] = (int(day), names | (prev[1] if prev else set()))
+            family = {FAMILY.get(n, n) for n in names}
+            last[eid] = (int(day), family | (prev[1] if prev else set()))
             taken += 1
     return alerts
 

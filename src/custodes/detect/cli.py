@@ -187,7 +187,7 @@ def eval_detect(
     _print_summary(summary(reports), as_json)
 
 
-def _print_summary(result: dict[str, object], as_json: bool) -> None:
+def _print_summary(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result, indent=1))
         return
@@ -195,18 +195,21 @@ def _print_summary(result: dict[str, object], as_json: bool) -> None:
         f"seeds {result['seeds']}: {result['insiders']} insiders, "
         f"{result['employee_days']} employee-days"
     )
-    typer.echo(f"recall            {result['recall']:.1%}   (scenario: found, median TTD)")
-    ttd: dict[str, float] = result.get("median_ttd_hours_per_scenario", {})  # type: ignore[assignment]
-    for scenario, hits in result["recall_per_scenario"].items():  # type: ignore[attr-defined]
-        typer.echo(f"  {scenario:<22}{hits:<7}{ttd.get(scenario, '-')} h")
+    typer.echo(f"recall            {result['recall']:.1%}   (found, median / max TTD)")
+    ttd: dict[str, float] = result.get("median_ttd_hours_per_scenario", {})
+    worst: dict[str, float] = result.get("max_ttd_hours_per_scenario", {})
+    for scenario, hits in result["recall_per_scenario"].items():
+        typer.echo(
+            f"  {scenario:<22}{hits:<7}{ttd.get(scenario, '-')} / {worst.get(scenario, '-')} h"
+        )
     typer.echo(f"alerts            {result['alerts']} (precision {result['precision']:.1%})")
     typer.echo(f"alerts/1k emp-days {result['alerts_per_1000_employee_days']}")
     typer.echo(f"median TTD        {result['median_time_to_detect_hours']} h")
     typer.echo(f"false alerts      {result['false_alerts_by_kind']}")
     typer.echo("confounders alerted (people)")
-    for kind, hits in result.get("confounders_alerted", {}).items():  # type: ignore[attr-defined]
+    for kind, hits in result.get("confounders_alerted", {}).items():
         typer.echo(f"  {kind:<22}{hits}")
-    seeds: list[dict[str, object]] = result.get("per_seed", [])  # type: ignore[assignment]
+    seeds: list[dict[str, object]] = result.get("per_seed", [])
     if len(seeds) > 1:
         typer.echo("per seed          recall  precision  alerts/1k  median TTD")
         for s in seeds:
@@ -214,7 +217,7 @@ def _print_summary(result: dict[str, object], as_json: bool) -> None:
                 f"  {s['seed']:<16}{s['recall']:<8.1%}{s['precision']:<11.1%}"
                 f"{s['alerts_per_1000_employee_days']:<11}{s['median_ttd_hours']} h"
             )
-        for name, spread in result["spread"].items():  # type: ignore[attr-defined]
+        for name, spread in result["spread"].items():
             typer.echo(
                 f"spread {name}: min {spread['min']} median {spread['median']} max {spread['max']}"
             )

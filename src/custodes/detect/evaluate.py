@@ -206,6 +206,7 @@ def summary(reports: list[SeedReport]) -> dict[str, Any]:
         "median_ttd_hours_per_scenario": {
             k: round(statistics.median(v), 1) for k, v in sorted(ttd_by.items())
         },
+        "max_ttd_hours_per_scenario": {k: round(max(v), 1) for k, v in sorted(ttd_by.items())},
         "alerts": alerts,
         "precision": round(true_alerts / alerts, 4) if alerts else 1.0,
         "alerts_per_1000_employee_days": round(1000 * alerts / days, 3) if days else 0.0,

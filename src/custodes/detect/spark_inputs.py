@@ -294,6 +294,9 @@ def load_folder_spark(spark: Any, uri: str | Path) -> SparkInputs:
     from pyspark.sql import functions as F
 
     r = _SparkFolder(spark, str(uri))
+    folder = r._hadoop_path(r.uri)
+    if not folder.getFileSystem(r._conf).isDirectory(folder):
+        raise InputError(f"{uri}: not a dataset folder")
     raw = {n.removesuffix(".csv"): r.csv(n) for n in CSV_COLUMNS}
     emp, cus, sel = raw["employees"], raw["customers"], raw["sellers"]
     pro, ords, rev, cas = raw["products"], raw["orders"], raw["reviews"], raw["cases"]

@@ -2,8 +2,9 @@
 
 - ``seller_concentration``: of the customers an employee read without explanation in the last
   week, how many are tied (bought from or reviewed) to one seller, against that seller's share
-  of all customers (binomial surprise). This is what a list bought by a seller looks like:
-  buyers of a rival, reviewers of one seller's products.
+  of all customers (binomial surprise, corrected for the number of sellers looked at). This is
+  what a list bought by a seller looks like: buyers of a rival, reviewers of one seller's
+  products.
 - ``metrics_outside``: sellers whose sales metrics were pulled with no case on the seller, not
   in the person's portfolio (sellers whose support cases they hold) and not via a report's
   case, against the person's and the role's norm.
@@ -78,7 +79,12 @@ def _seller(f: Features) -> SignalOutput:
             p=share.p / total,
         )
     )
-    t = t.filter(t.k >= MIN_K).mutate(s=binomial_surprise(_.k, _.n, _.p).round(4))
+    t = t.filter(t.k >= MIN_K)
+    # The best of m sellers is reported, so its surprise is corrected for the m looks taken
+    # (Bonferroni: -log10 of m times the tail): someone whose job is broad reads touch many
+    # sellers and one of them is bound to look concentrated by chance; a bought list does not.
+    looks = t.count().over(ibis.window(group_by=[t.employee_id, t.day])).cast("float64")
+    t = t.mutate(s=ibis.greatest(binomial_surprise(_.k, _.n, _.p) - looks.log10(), 0.0).round(4))
     t = _top(t, ["employee_id", "day"], "s", "seller_id")
     out = daily_rows(
         t,

@@ -3,8 +3,9 @@
 A detector tuned on the fixed worlds of ``generate_labelled`` can learn that simulator's
 habits. A held-out world draws, from wide ranges, how many people are new (hired on different
 Mondays during the window), how many work nights, how many analysts do broad (masked) review
-as their job, how noisy the log's clock is and where the log has gaps, and plants one or two
-insiders per scenario. Nothing about a held-out world is known to the detector, and no
+as their job, who is on vacation or on call, who opens cases minutes after the first look, how
+noisy the log's clock is and where the log has gaps, and plants one or two insiders per
+scenario. Nothing about a held-out world is known to the detector, and no
 threshold may be chosen by looking at one (``detect.evaluate`` keeps their seeds apart).
 """
 
@@ -13,9 +14,9 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from custodes.sim.config import HOUR, SimConfig, between, seconds, stream
+from custodes.sim.config import DAY, HOUR, SimConfig, between, seconds, stream
 from custodes.sim.generate import World, build
 from custodes.sim.scenarios.base import Label, Stage
 from custodes.sim.scenarios.confounders import CONFOUNDERS, Adjustments, label_adjusted
@@ -32,6 +33,9 @@ class WorldDraw:
     jitter_s: int  # each event's clock is off by up to this many seconds
     gaps: int  # windows of 2-8 h in which the log lost everything
     insiders_per_scenario: int
+    vacation_share: float = 0.0  # of staff away for 5-9 days (their log goes quiet)
+    on_call_share: float = 0.0  # of staff with a week of night work on call
+    late_case_share: float = 0.0  # of case-holders who open cases minutes after the first look
 
     @classmethod
     def draw(cls, seed: int) -> WorldDraw:
@@ -43,6 +47,9 @@ class WorldDraw:
             jitter_s=rng.choice((0, 30, 120, 600)),
             gaps=rng.randint(0, 3),
             insiders_per_scenario=rng.randint(1, 2),
+            vacation_share=round(rng.uniform(0.0, 0.15), 3),
+            on_call_share=round(rng.uniform(0.0, 0.05), 3),
+            late_case_share=round(rng.uniform(0.0, 0.3), 3),
         )
 
 
@@ -82,6 +89,43 @@ def broad_analyst(stage: Stage) -> None:
             times[-1],
             "broad masked review is the job",
         )
+
+
+def _habits(world: World, draw: WorldDraw, seed: int, labelled: set[str]) -> None:
+    """Vacations, on-call weeks and late case opening, for people no label is about."""
+    rng = random.Random(f"{seed}:habits")
+    start, end = world.config.start, world.config.end
+    staff = sorted(e.employee_id for e in world.employees if e.employee_id not in labelled)
+    away: dict[str, tuple[datetime, datetime]] = {}
+    for eid in rng.sample(staff, round(len(staff) * draw.vacation_share)):
+        lo = between(rng, start, end - 5 * DAY)
+        away[eid] = (lo, lo + timedelta(days=rng.randint(5, 9)))
+    on_call: dict[str, tuple[datetime, datetime]] = {}
+    for eid in rng.sample(staff, round(len(staff) * draw.on_call_share)):
+        lo = between(rng, start, end - 7 * DAY)
+        on_call[eid] = (lo, lo + 7 * DAY)
+    late = set(rng.sample(staff, round(len(staff) * draw.late_case_share)))
+    for case in world.log.cases:
+        window = on_call.get(case.employee_id)
+        if window is not None and window[0] <= case.opened_at < window[1]:
+            # A call-out opens its case at night too.
+            case.opened_at = case.opened_at + 12 * HOUR
+            case.closed_at = None if case.closed_at is None else case.closed_at + 12 * HOUR
+        if case.employee_id in late:
+            case.opened_at = case.opened_at + seconds(rng.uniform(60, 1800))
+            if case.closed_at is not None and case.closed_at < case.opened_at:
+                case.closed_at = case.opened_at
+    kept = []
+    for e in world.log.events:
+        window = away.get(e.employee_id)
+        if window is not None and window[0] <= e.time < window[1]:
+            continue
+        window = on_call.get(e.employee_id)
+        if window is not None and window[0] <= e.time < window[1]:
+            # The same work, done at night (a call-out), still inside the window.
+            e = dataclasses.replace(e, time=min(e.time + 12 * HOUR, end - seconds(1)))
+        kept.append(e)
+    world.log.events = kept
 
 
 def _jitter_and_gaps(world: World, draw: WorldDraw, seed: int) -> None:
@@ -128,5 +172,6 @@ def build_randomised(config: SimConfig) -> tuple[World, list[Label], WorldDraw]:
                 INSIDERS[name](stage)
             except ValueError:  # nobody free to play it in a small world
                 continue
+    _habits(world, draw, config.seed, {lb.employee_id for lb in stage.labels})
     _jitter_and_gaps(world, draw, config.seed)
     return world, stage.labels, draw

@@ -15,6 +15,7 @@ from custodes.cli.ledger_commands import ledger_app
 from custodes.cli.runtime import Runtime
 from custodes.detect.cli import detect_command, eval_app
 from custodes.errors import CustodesError
+from custodes.forensics.cli import forensics_app
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.witness.cli import witness_app
 
@@ -38,6 +39,7 @@ policy_app = typer.Typer(help="The access policy (Cedar).", no_args_is_help=True
 app.add_typer(policy_app, name="policy")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(witness_app, name="witness", help="A C2SP tlog-witness for custodes logs.")
+app.add_typer(forensics_app, name="forensics")
 
 console = Console(stderr=True)
 

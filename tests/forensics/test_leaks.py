@@ -25,7 +25,7 @@ def test_folder_of_txt_files_and_bom(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_bytes(b"\xff\xfe broken\ny@example.com\n")
     (tmp_path / "notes.md").write_text("z@example.com\n")
     leaks = read_leaks([tmp_path])
-    assert [(l.name, l.addresses) for l in leaks] == [
+    assert [(leak.name, leak.addresses) for leak in leaks] == [
         ("a", ("x@example.com",)),
         ("b", ("y@example.com",)),
     ]
@@ -33,9 +33,9 @@ def test_folder_of_txt_files_and_bom(tmp_path: Path) -> None:
 
 
 def test_refusals_name_the_path(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no such leak"):
+    with pytest.raises(InputError, match=r"no such leak"):
         read_leaks([tmp_path / "missing.txt"])
-    with pytest.raises(InputError, match="no \\*.txt"):
+    with pytest.raises(InputError, match=r"no \*\.txt"):
         read_leaks([tmp_path])
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "l.txt").write_text("a@b.example\n")

@@ -64,7 +64,7 @@ def test_two_sources_in_one_list_are_both_reported() -> None:
 def test_noise_alone_reports_no_second_source() -> None:
     reads = {
         "a": cs(0, 50),
-        **{f"n{i}": [f"N{i}"] + cs(1000 + 50 * i, 1050 + 50 * i) for i in range(5)},
+        **{f"n{i}": [f"N{i}", *cs(1000 + 50 * i, 1050 + 50 * i)] for i in range(5)},
     }
     ranking = rank(cs(0, 45) + [f"N{i}" for i in range(5)], index(reads))
     assert ranking.suspects[0].employee_id == "a"

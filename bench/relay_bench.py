@@ -31,7 +31,11 @@ PLANTS = (
     "jane at gmail dot com",
     "(415) 555-2671",
 )
-WORDS = ["thanks", "for", "your", "order", "the", "parcel", "ships", "tomorrow", "tracking", "is", "in", "your", "orders", "page", "please", "leave", "a", "review", "if", "you", "are", "happy", "with", "the", "item", "we", "hope", "it", "arrives", "in", "time", "for", "the", "weekend"]
+FILLER = (
+    "thanks for your order the parcel ships tomorrow tracking is in your orders page please "
+    "leave a review if you are happy with the item we hope it arrives in time for the weekend"
+)
+WORDS = FILLER.split(" ")
 
 
 def message(rng: random.Random, n: int) -> bytes:

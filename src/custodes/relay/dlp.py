@@ -56,45 +56,56 @@ _URL = re.compile(
     re.IGNORECASE,
 )
 # Off-platform solicitation: asking to talk or pay elsewhere, in the marketplace's languages.
-_PHRASES = (
+# Each phrase is gated by substrings one of which every match contains: a substring test is
+# nearly free, and one big alternation would cost a regex attempt per phrase per character.
+_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # messengers and payment apps (any language)
-    r"whats\s*app",
-    r"telegram",
-    r"wechat|weixin|微信",
-    r"\bviber\b",
-    r"\bsignal\s+(?:app|me|messenger)\b",
-    r"\bline\s+id\b",
-    r"paypal\.me|\bvenmo\b|\bzelle\b|\bcash\s*app\b",
+    (r"whats\s*app", ("whats",)),
+    (r"telegram", ("telegram",)),
+    (r"wechat|weixin|微信", ("wechat", "weixin", "微信")),
+    (r"\bviber\b", ("viber",)),
+    (r"\bsignal\s+(?:app|me|messenger)\b", ("signal",)),
+    (r"\bline\s*id\b|lineで", ("line",)),
+    (r"paypal\.me|\bvenmo\b|\bzelle\b|\bcash\s*app\b", ("paypal", "venmo", "zelle", "cash")),
     # English
-    r"contact\s+me\s+(?:directly|outside|off)",
-    r"(?:email|e-mail|text|call|message|dm)\s+me\s+(?:directly|at|on)\b",
-    r"(?:pay|order|buy)\s+(?:me\s+)?(?:directly|outside|off[\s-]platform)",
-    r"off[\s-](?:platform|site)",
-    r"(?:send|give)\s+me\s+your\s+(?:e-?mail|phone|number|address)",
-    r"outside\s+(?:of\s+)?(?:the\s+)?(?:platform|marketplace|site|app)",
-    r"avoid\s+(?:the\s+)?(?:fees?|commission)",
-    # Spanish / Catalan
-    r"contáctame|contactame|escríbeme|escribeme|llámame|llamame",
-    r"fuera\s+de\s+la\s+plataforma|pago\s+directo|sin\s+comisi[oó]n",
-    r"escriu[- ]me|truca[- ]me|fora\s+de\s+la\s+plataforma",
+    (r"contact\s+me\s+(?:directly|outside|off)", ("contact",)),
+    (r"\b(?:e-?mail|text|call|message|dm)\s+me\s+(?:directly|at|on)\b", ("directly", " at", " on")),
+    (
+        r"\b(?:pay|order|buy)\s+(?:me\s+)?(?:directly|outside|off[\s-]platform)",
+        ("directly", "outside", "off"),
+    ),
+    (r"\boff[\s-](?:platform|site)", ("off",)),
+    (r"\b(?:send|give)\s+me\s+your\s+(?:e-?mail|phone|number|address)", ("your",)),
+    (r"outside\s+(?:of\s+)?(?:the\s+)?(?:platform|marketplace|site|app)", ("outside",)),
+    (r"avoid\s+(?:the\s+)?(?:fees?|commission)", ("avoid",)),
+    # Spanish, Catalan
+    (r"cont[aá]ctame|escr[ií]beme|ll[aá]mame", ("ctame", "beme", "mame")),
+    (r"fuera\s+de\s+la\s+plataforma|fora\s+de\s+la\s+plataforma", ("plataforma",)),
+    (r"pago\s+directo|sin\s+comisi[oó]n", ("pago", "comisi")),
+    (r"escriu[- ]me|truca[- ]me", ("escriu", "truca")),
     # French
-    r"contactez[- ]moi|écrivez[- ]moi|ecrivez[- ]moi|appelez[- ]moi",
-    r"en\s+dehors\s+de\s+la\s+plateforme|hors\s+plateforme|paiement\s+direct",
+    (r"contactez[- ]moi|[ée]crivez[- ]moi|appelez[- ]moi", ("moi",)),
+    (r"en\s+dehors\s+de\s+la\s+plateforme|hors\s+plateforme", ("plateforme",)),
+    (r"paiement\s+direct", ("paiement",)),
     # German
-    r"kontaktieren\s+sie\s+mich|schreiben\s+sie\s+mir|rufen\s+sie\s+mich",
-    r"außerhalb\s+der\s+plattform|ausserhalb\s+der\s+plattform|direkt\s+(?:bezahlen|überweisen)",
+    (r"kontaktieren\s+sie\s+mich|schreiben\s+sie\s+mir|rufen\s+sie\s+mich", ("sie",)),
+    (r"au(?:ß|ss)erhalb\s+der\s+plattform", ("plattform",)),
+    (r"direkt\s+(?:bezahlen|überweisen)", ("direkt",)),
     # Italian
-    r"contattami|scrivimi|chiamami|fuori\s+dalla\s+piattaforma|pagamento\s+diretto",
+    (r"contattami|scrivimi|chiamami", ("ami", "imi")),
+    (r"fuori\s+dalla\s+piattaforma|pagamento\s+diretto", ("piattaforma", "pagamento")),
     # Portuguese
-    r"me\s+chame|fale\s+comigo|me\s+mande|fora\s+da\s+plataforma|pagamento\s+direto",
+    (r"me\s+chame|fale\s+comigo|me\s+mande", ("chame", "comigo", "mande")),
+    (r"fora\s+da\s+plataforma|pagamento\s+direto", ("plataforma", "pagamento")),
     # Dutch
-    r"neem\s+(?:direct\s+)?contact\s+met\s+mij|buiten\s+het\s+platform|rechtstreeks\s+betalen",
-    # Japanese / Chinese / Hindi
-    r"直接連絡|直接取引|プラットフォーム外|LINEで",
-    r"直接联系|私下交易|加我|平台外",
-    r"सीधे\s*संपर्क|मुझे\s*कॉल",
+    (r"neem\s+(?:direct\s+)?contact\s+met\s+mij|buiten\s+het\s+platform", ("neem", "buiten")),
+    (r"rechtstreeks\s+betalen", ("rechtstreeks",)),
+    # Japanese, Chinese, Hindi
+    (r"直接連絡|直接取引|プラットフォーム外", ("直接", "プラットフォーム")),
+    (r"直接联系|私下交易|加我|平台外", ("直接", "私下", "加我", "平台")),
+    (r"सीधे\s*संपर्क|मुझे\s*कॉल", ("सीधे", "मुझे")),
 )
-_SOLICITATION = re.compile("|".join(f"(?:{p})" for p in _PHRASES), re.IGNORECASE)
+_SOLICITATION = tuple((re.compile(p), gates) for p, gates in _PHRASES)
 
 
 @dataclass(frozen=True)
@@ -196,8 +207,7 @@ def detect(text: str, policy: Policy) -> list[tuple[str, int, int]]:
         a, b = m.span()
         if not any(a < y and x < b for x, y in plain):  # not an address already found
             spans.append(("email", a, b))
-    if sum(ch.isdigit() for ch in text) >= 7:
-        spans += [("phone", a, b) for a, b in _phone_spans(text, policy.regions)]
+    spans += [("phone", a, b) for a, b in _phone_spans(text, policy.regions)]
     taken = [(a, b) for _, a, b in spans]
     for m in _URL.finditer(text):
         value = m.group(0)
@@ -207,7 +217,12 @@ def detect(text: str, policy: Policy) -> list[tuple[str, int, int]]:
         if "@" in host or _allowed("x@" + host, policy.allowed_domains):
             continue
         spans.append(("url", *m.span()))
-    spans += [("solicitation", *m.span()) for m in _SOLICITATION.finditer(text)]
+    low = text.lower()  # same length for the scripts served, so spans still line up
+    if len(low) != len(text):
+        low = text
+    for rx, gates in _SOLICITATION:
+        if any(g in low for g in gates):
+            spans += [("solicitation", *m.span()) for m in rx.finditer(low)]
     return spans
 
 

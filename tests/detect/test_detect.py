@@ -38,8 +38,9 @@ def test_alert_lines_have_the_documented_fields(result: Result) -> None:
         alert = json.loads(line)
         assert {"employee_id", "score", "time", "signals", "evidence"} <= set(alert)
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", alert["time"])
-        assert alert["signals"] and all({"name", "value", "detail"} <= set(s)
-                                        for s in alert["signals"])
+        assert alert["signals"] and all(
+            {"name", "value", "detail"} <= set(s) for s in alert["signals"]
+        )
         assert alert["score"] > 0
 
 
@@ -60,7 +61,8 @@ def test_employees_are_pseudonymised_and_no_pii_leaves(result: Result, labelled)
     shown = json.loads(to_json_lines(result, KEY, (first,))[0])["employee_id"]
     assert shown == first
     assert json.loads(to_json_lines(result, KEY)[0])["employee_id"] == employee_pseudonym(
-        KEY, first)
+        KEY, first
+    )
 
 
 def test_evidence_resolves_to_input_lines(result: Result, labelled) -> None:
@@ -75,7 +77,8 @@ def test_evidence_resolves_to_input_lines(result: Result, labelled) -> None:
             record = json.loads(lines[int(line) - 1])
             if name == "access.jsonl":
                 assert record["employee_id"] == alert.employee_id or any(
-                    s["name"] in ("recurring_pair", "outcome") for s in alert.signals)
+                    s["name"] in ("recurring_pair", "outcome") for s in alert.signals
+                )
 
 
 def test_same_input_same_alerts(result: Result, labelled) -> None:
@@ -105,13 +108,22 @@ def test_budget_caps_alerts_per_day(labelled) -> None:
     assert len(days) == len(set(days))
 
 
-@pytest.mark.parametrize(("mutate", "where"), [
-    (lambda lines: lines.__setitem__(2, lines[2].replace('"action": "', '"action": "x')),
-     "access.jsonl:3:"),
-    (lambda lines: lines.__setitem__(4, lines[4][:-3]), "access.jsonl:5:"),
-    (lambda lines: lines.__setitem__(1, lines[1].replace('"employee_id": "E', '"employee_id": "Z')),
-     "access.jsonl:2:"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "where"),
+    [
+        (
+            lambda lines: lines.__setitem__(2, lines[2].replace('"action": "', '"action": "x')),
+            "access.jsonl:3:",
+        ),
+        (lambda lines: lines.__setitem__(4, lines[4][:-3]), "access.jsonl:5:"),
+        (
+            lambda lines: lines.__setitem__(
+                1, lines[1].replace('"employee_id": "E', '"employee_id": "Z')
+            ),
+            "access.jsonl:2:",
+        ),
+    ],
+)
 def test_bad_access_line_is_named(labelled, tmp_path: Path, mutate, where: str) -> None:
     folder = tmp_path / "data"
     shutil.copytree(labelled[0], folder)
@@ -130,8 +142,9 @@ def test_bad_csv_row_is_named(labelled, tmp_path: Path) -> None:
     path = folder / "cases.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[3] = lines[3].replace("customer_contact", "gossip").replace("order_dispute", "gossip")
-    lines[3] = re.sub(r",(review_report|seller_appeal|seller_support|investigation),",
-                      ",gossip,", lines[3])
+    lines[3] = re.sub(
+        r",(review_report|seller_appeal|seller_support|investigation),", ",gossip,", lines[3]
+    )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(DatasetError, match=r"^cases\.csv:4: kind"):
         load_folder(folder)
@@ -145,12 +158,22 @@ def test_missing_folder(tmp_path: Path) -> None:
 def test_ledger_records_become_events() -> None:
     from datetime import UTC, datetime
 
-    events, links = events_from_records([
-        {"index": 7, "time": datetime(2026, 1, 5, 9, tzinfo=UTC), "employee_id": "ep_x",
-         "action": "customer.view", "customer_ids": ["cp_a", "cp_a", "cp_b"],
-         "fields": ["email"], "approver_id": "ep_y"},
-    ])
+    events, links = events_from_records(
+        [
+            {
+                "index": 7,
+                "time": datetime(2026, 1, 5, 9, tzinfo=UTC),
+                "employee_id": "ep_x",
+                "action": "customer.view",
+                "customer_ids": ["cp_a", "cp_a", "cp_b"],
+                "fields": ["email"],
+                "approver_id": "ep_y",
+            },
+        ]
+    )
     row = events.to_pylist()[0]
     assert row["evidence"] == "ledger:7" and row["reveal"] and row["approver_id"] == "ep_y"
-    assert links.to_pylist() == [{"event_id": 7, "customer_id": "cp_a"},
-                                 {"event_id": 7, "customer_id": "cp_b"}]
+    assert links.to_pylist() == [
+        {"event_id": 7, "customer_id": "cp_a"},
+        {"event_id": 7, "customer_id": "cp_b"},
+    ]

@@ -22,8 +22,11 @@ def test_labels_cover_every_scenario(labelled) -> None:
 
 def test_labels_must_not_be_inside_the_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="beside"):
-        generate_labelled(tmp_path / "d", tmp_path / "d" / "labels.json",
-                          SimConfig(seed=1, customers=500, employees=60, days=14))
+        generate_labelled(
+            tmp_path / "d",
+            tmp_path / "d" / "labels.json",
+            SimConfig(seed=1, customers=500, employees=60, days=14),
+        )
 
 
 def test_same_config_same_bytes(tmp_path: Path, labelled) -> None:

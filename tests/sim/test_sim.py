@@ -25,11 +25,25 @@ CONFIG = SimConfig(seed=7, customers=1000, employees=40, days=21)
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 EMAIL = re.compile(r"^[a-z0-9](?:[a-z0-9]|[._](?=[a-z0-9]))*@[a-z0-9-]+(\.[a-z0-9-]+)+$")
 REGION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
-ID = {"employee_id": r"E\d{4}", "customer_id": r"C\d{6}", "seller_id": r"S\d{4}",
-      "product_id": r"P\d{5}", "order_id": r"O\d{6}", "review_id": r"R\d{6}",
-      "case_id": r"K\d{6}"}
-TIME_COLUMNS = ("hired_at", "left_at", "created_at", "banned_at", "ordered_at", "removed_at",
-                "opened_at", "closed_at")
+ID = {
+    "employee_id": r"E\d{4}",
+    "customer_id": r"C\d{6}",
+    "seller_id": r"S\d{4}",
+    "product_id": r"P\d{5}",
+    "order_id": r"O\d{6}",
+    "review_id": r"R\d{6}",
+    "case_id": r"K\d{6}",
+}
+TIME_COLUMNS = (
+    "hired_at",
+    "left_at",
+    "created_at",
+    "banned_at",
+    "ordered_at",
+    "removed_at",
+    "opened_at",
+    "closed_at",
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +106,9 @@ def test_same_bytes_whatever_the_hash_seed(tmp_path: Path) -> None:
     )
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        subprocess.run([sys.executable, "-c", script, str(tmp_path / hash_seed)], check=True,
-                       env=env)
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / hash_seed)], check=True, env=env
+        )
     for name in FILES:
         assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
 
@@ -106,7 +121,7 @@ def test_files_have_documented_headers(out: Path) -> None:
         "products.csv": "product_id,seller_id,category,title",
         "orders.csv": "order_id,customer_id,product_id,seller_id,ordered_at",
         "reviews.csv": "review_id,customer_id,product_id,seller_id,rating,created_at,status,"
-                       "removed_at,removed_by",
+        "removed_at,removed_by",
         "cases.csv": "case_id,kind,employee_id,customer_id,seller_id,opened_at,closed_at",
     }
     assert set(expected) == set(COLUMNS)
@@ -186,14 +201,18 @@ def test_org_chart_is_a_tree_of_managers(data: dict[str, list[dict[str, str]]]) 
 
 
 def test_cases_go_to_the_right_role(
-        data: dict[str, list[dict[str, str]]], access: list[dict]) -> None:
+    data: dict[str, list[dict[str, str]]], access: list[dict]
+) -> None:
     reinstated = {e["seller_id"] for e in access if e["action"] == "seller.reinstate"}
     employees = index(data["employees"], "employee_id")
     sellers = index(data["sellers"], "seller_id")
     role_of_kind = {
-        "customer_contact": "support_agent", "order_dispute": "support_agent",
-        "review_report": "trust_safety", "seller_appeal": "trust_safety",
-        "seller_support": "seller_support", "investigation": "investigator",
+        "customer_contact": "support_agent",
+        "order_dispute": "support_agent",
+        "review_report": "trust_safety",
+        "seller_appeal": "trust_safety",
+        "seller_support": "seller_support",
+        "investigation": "investigator",
     }
     kinds: Counter[str] = Counter()
     for k in data["cases"]:
@@ -213,7 +232,8 @@ def test_cases_go_to_the_right_role(
 
 
 def test_removed_reviews_were_removed_under_a_report(
-        data: dict[str, list[dict[str, str]]], access: list[dict]) -> None:
+    data: dict[str, list[dict[str, str]]], access: list[dict]
+) -> None:
     employees = index(data["employees"], "employee_id")
     cases = index(data["cases"], "case_id")
     deletes = {e["review_id"]: e for e in access if e["action"] == "review.delete"}
@@ -234,7 +254,8 @@ def test_removed_reviews_were_removed_under_a_report(
 
 
 def test_reinstatements_follow_appeals(
-        data: dict[str, list[dict[str, str]]], access: list[dict]) -> None:
+    data: dict[str, list[dict[str, str]]], access: list[dict]
+) -> None:
     sellers = index(data["sellers"], "seller_id")
     cases = index(data["cases"], "case_id")
     reinstated = [e for e in access if e["action"] == "seller.reinstate"]
@@ -266,8 +287,10 @@ def test_customers_look_real(data: dict[str, list[dict[str, str]]]) -> None:
             number = phonenumbers.parse(c["phone"])
             assert phonenumbers.is_valid_number(number), c["phone"]
             assert phonenumbers.region_code_for_number(number) == c["country"]
-            assert phonenumbers.format_number(
-                number, phonenumbers.PhoneNumberFormat.E164) == c["phone"]
+            assert (
+                phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                == c["phone"]
+            )
     countries = Counter(c["country"] for c in customers)
     assert countries.most_common(1)[0][0] == "US" and len(countries) >= 10
     for c in customers:
@@ -313,7 +336,8 @@ def test_access_lines_are_well_formed_and_sorted(out: Path, access: list[dict]) 
 
 
 def test_every_role_works_and_only_while_employed(
-        data: dict[str, list[dict[str, str]]], access: list[dict]) -> None:
+    data: dict[str, list[dict[str, str]]], access: list[dict]
+) -> None:
     employees = index(data["employees"], "employee_id")
     by_role = Counter(employees[e["employee_id"]]["role"] for e in access)
     assert set(by_role) == set(ROLES)
@@ -328,11 +352,15 @@ def test_every_role_works_and_only_while_employed(
 
 
 def test_support_views_need_an_open_case_on_that_customer(
-        data: dict[str, list[dict[str, str]]], access: list[dict]) -> None:
+    data: dict[str, list[dict[str, str]]], access: list[dict]
+) -> None:
     employees = index(data["employees"], "employee_id")
     cases = index(data["cases"], "case_id")
-    views = [e for e in access if e["action"] == "customer.view"
-             and employees[e["employee_id"]]["role"] == "support_agent"]
+    views = [
+        e
+        for e in access
+        if e["action"] == "customer.view" and employees[e["employee_id"]]["role"] == "support_agent"
+    ]
     assert len(views) > 50
     for e in views:
         case = cases[e["case_id"]]
@@ -372,11 +400,18 @@ def test_scenarios_can_add_to_the_world(tmp_path: Path) -> None:
     world = build(SimConfig(seed=3, customers=200, employees=20, days=7))
     agent = world.by_role("support_agent")[0]
     when = world.config.start + timedelta(days=2, hours=3)
-    case = world.log.open_case("customer_contact", agent.employee_id, when,
-                               customer_id=world.customers[0].customer_id)
-    world.log.add(when + timedelta(minutes=5), agent.employee_id, "customer.view",
-                  customer_ids=[world.customers[0].customer_id], case_id=case.case_id,
-                  fields=["email"], justification="customer_contact")
+    case = world.log.open_case(
+        "customer_contact", agent.employee_id, when, customer_id=world.customers[0].customer_id
+    )
+    world.log.add(
+        when + timedelta(minutes=5),
+        agent.employee_id,
+        "customer.view",
+        customer_ids=[world.customers[0].customer_id],
+        case_id=case.case_id,
+        fields=["email"],
+        justification="customer_contact",
+    )
     with pytest.raises(ValueError, match="unknown action"):
         world.log.add(when, agent.employee_id, "customer.steal")
     summary = write(world, tmp_path)
@@ -393,9 +428,16 @@ def test_config_validation() -> None:
     assert SimConfig().start == datetime(2026, 1, 5, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("text", "slug"), [
-    ("Müller", "muller"), ("Groß", "gross"), ("Łukasz", "lukasz"), ("María José", "mariajose"),
-    ("van Opper-Lotharingen", "vanopperlotharingen"), ("Ørsted", "orsted"),
-])
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("Müller", "muller"),
+        ("Groß", "gross"),
+        ("Łukasz", "lukasz"),
+        ("María José", "mariajose"),
+        ("van Opper-Lotharingen", "vanopperlotharingen"),
+        ("Ørsted", "orsted"),
+    ],
+)
 def test_ascii_slug(text: str, slug: str) -> None:
     assert ascii_slug(text) == slug

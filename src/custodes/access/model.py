@@ -11,7 +11,7 @@ from custodes.errors import InputError
 from custodes.marketplace.models import ACCESS_ACTIONS, CASE_KINDS
 from custodes.vault.models import PII_FIELDS as VAULT_FIELDS
 
-ACTIONS = (*ACCESS_ACTIONS, "break_glass")
+ACTIONS = (*ACCESS_ACTIONS, "break_glass", "message.relay")
 # Irreversible or bulk: never done on one person's word.
 DUAL_CONTROL = frozenset({"review.delete", "seller.reinstate", "customer.export"})
 REVEALING = frozenset({"customer.view", "customer.export"})
@@ -30,6 +30,7 @@ RESOURCE_KINDS = {
     "seller.reinstate": "seller",
     "message.view": "customer",
     "break_glass": "customer",
+    "message.relay": "customer",
 }
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _EMAILISH = re.compile(r"[^\s@]@[^\s@]")

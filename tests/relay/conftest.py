@@ -40,7 +40,7 @@ class Smarthost:
     refuse: int | None = None  # answer DATA with this code instead of 250
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         if self.refuse:
             return f"{self.refuse} refused for the test"
         with self.arrived:

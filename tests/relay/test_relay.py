@@ -201,8 +201,10 @@ def test_bounces_stop_at_the_relay(
     [
         b"",
         b"\x00\xff\xfe garbage \r\n\r\n",
-        b"Subject: =?utf-8?b?!!!notbase64?=\r\nContent-Type: multipart/mixed; boundary=\r\n\r\n--\r\n",
-        b"Content-Type: text/plain; charset=x-nonexistent\r\nContent-Transfer-Encoding: base64\r\n\r\n@@@@",
+        b"Subject: =?utf-8?b?!!!notbase64?=\r\n"
+        b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n",
+        b"Content-Type: text/plain; charset=x-nonexistent\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n@@@@",
     ],
 )
 def test_malformed_input_is_answered_and_the_listener_keeps_serving(

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from custodes.relay.models import OutboundMessage
@@ -53,8 +55,21 @@ Resolve = Callable[[Claimed], str]  # the real recipient, looked up at delivery 
 def claim(
     engine: Engine, keyring: Keyring, limit: int = 50, now: datetime | None = None
 ) -> list[Claimed]:
-    """Due messages (queued and due, or claimed by a worker whose lease ran out), leased to us."""
-    now = now or _now()
+    """Due messages (queued and due, or claimed by a worker whose lease ran out), leased to us.
+
+    PostgreSQL skips rows another worker holds; SQLite cannot upgrade a reading transaction
+    to a writing one while another writer is active, so there the claim is retried briefly."""
+    for attempt in range(50):
+        try:
+            return _claim(engine, keyring, limit, now or _now())
+        except OperationalError:
+            if engine.dialect.name != "sqlite" or attempt == 49:
+                raise
+            time.sleep(0.005 * (1 + attempt % 10))
+    return []
+
+
+def _claim(engine: Engine, keyring: Keyring, limit: int, now: datetime) -> list[Claimed]:
     due = or_(
         and_(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at <= now),
         and_(OutboundMessage.status == "sending", OutboundMessage.lease_until <= now),
@@ -172,22 +187,23 @@ def deliver_due(
     sender: SmtpSender,
     resolve: Resolve,
     limit: int = 50,
+    now: datetime | None = None,
 ) -> tuple[int, int]:
     """One pass of the delivery worker: (sent, failed or deferred)."""
     sent = failed = 0
-    for message in claim(engine, keyring, limit):
+    for message in claim(engine, keyring, limit, now):
         try:
             recipient = resolve(message)
             sender.send(message.envelope_from, recipient, message.body)
         except PermanentFailure as exc:
-            mark_failed(engine, message, str(exc), permanent=True)
+            mark_failed(engine, message, str(exc), permanent=True, now=now)
             failed += 1
             continue
         except OSError as exc:
-            mark_failed(engine, message, str(exc), permanent=False)
+            mark_failed(engine, message, str(exc), permanent=False, now=now)
             failed += 1
             continue
-        mark_sent(engine, message.message_id)
+        mark_sent(engine, message.message_id, now)
         sent += 1
     return sent, failed
 

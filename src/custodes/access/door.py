@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from custodes.access import signing
@@ -976,6 +976,11 @@ def _record_view(session: Session, action: str, record_id: str) -> dict[str, Any
             "product_id": order.product_id,
             "seller_id": order.seller_id,
             "ordered_at": order.ordered_at,
+            # What a seller may know the buyer by: the pair's relay alias (see custodes.relay).
+            "relay_alias": session.execute(
+                text("SELECT alias FROM relay_aliases WHERE seller_id = :s AND customer_id = :c"),
+                {"s": order.seller_id, "c": order.customer_id},
+            ).scalar(),
         }
     if action == "review.view":
         review = session.get(Review, record_id)

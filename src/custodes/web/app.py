@@ -20,6 +20,7 @@ from custodes.access.policy import Policy
 from custodes.ledger.http import ledger_router
 from custodes.ledger.note import Signer
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
+from custodes.relay.http import relay_router
 from custodes.vault.keyring import Keyring
 from custodes.web.problems import install_problem_handlers
 
@@ -94,6 +95,7 @@ def create_app(
     install_access_errors(app)
     app.include_router(ledger_router())
     app.include_router(access_router())
+    app.include_router(relay_router())
     return app
 
 

@@ -18,6 +18,7 @@ from custodes.errors import CustodesError
 from custodes.forensics.cli import forensics_app
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.witness.cli import witness_app
+from custodes.relay.cli import relay_app
 
 app = typer.Typer(
     name="custodes",
@@ -40,6 +41,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(witness_app, name="witness", help="A C2SP tlog-witness for custodes logs.")
 app.add_typer(forensics_app, name="forensics")
+app.add_typer(relay_app, name="relay")
 
 console = Console(stderr=True)
 

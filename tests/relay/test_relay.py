@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import smtplib
 from email.message import EmailMessage
+from email.policy import SMTP
 
 import pytest
 from sqlalchemy import select
@@ -39,7 +40,7 @@ def mail(
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
     message.set_content(body)
-    return message.as_bytes()
+    return message.as_bytes(policy=SMTP)
 
 
 def send(listener: RunningRelay, sender: str, rcpt: str, data: bytes) -> tuple[int, bytes]:

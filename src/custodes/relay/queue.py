@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -76,6 +76,10 @@ def _claim(engine: Engine, keyring: Keyring, limit: int, now: datetime) -> list[
     )
     claimed = []
     with transaction(engine) as session:
+        if engine.dialect.name == "sqlite":
+            # Take the write lock first, so a busy database is waited for (busy_timeout)
+            # instead of failing when a reading transaction tries to become a writing one.
+            session.execute(text("UPDATE relay_outbound SET attempts = attempts WHERE 0"))
         rows = list(
             session.scalars(
                 select(OutboundMessage)
@@ -112,13 +116,22 @@ def _claim(engine: Engine, keyring: Keyring, limit: int, now: datetime) -> list[
     return claimed
 
 
-def mark_sent(engine: Engine, message_id: str, now: datetime | None = None) -> None:
-    with transaction(engine) as session:
+def sent_update(message_id: str, now: datetime | None = None) -> Callable[[Session], None]:
+    """The write that marks a message sent (and drops its sealed body)."""
+
+    def write(session: Session) -> None:
         session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.message_id == message_id)
+            .where(OutboundMessage.message_id == message_id, OutboundMessage.status == "sending")
             .values(status="sent", sent_at=now or _now(), lease_until=None, body_ct=b"")
         )
+
+    return write
+
+
+def mark_sent(engine: Engine, message_id: str, now: datetime | None = None) -> None:
+    with transaction(engine) as session:
+        sent_update(message_id, now)(session)
 
 
 def mark_failed(
@@ -131,7 +144,10 @@ def mark_failed(
     with transaction(engine) as session:
         session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.message_id == message.message_id)
+            .where(
+                OutboundMessage.message_id == message.message_id,
+                OutboundMessage.status == "sending",
+            )
             .values(
                 status="failed" if final else "queued",
                 next_attempt_at=now + timedelta(seconds=delay),
@@ -181,6 +197,31 @@ class SmtpSender:
             self._smtp = None
 
 
+def deliver_one(
+    engine: Engine,
+    message: Claimed,
+    sender: SmtpSender,
+    resolve: Resolve,
+    commit: Callable[[Callable[[Session], None]], None] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Resolve, send, mark; True if sent. `commit` may share the mark's transaction."""
+    try:
+        recipient = resolve(message)
+        sender.send(message.envelope_from, recipient, message.body)
+    except PermanentFailure as exc:
+        mark_failed(engine, message, str(exc), permanent=True, now=now)
+        return False
+    except OSError as exc:
+        mark_failed(engine, message, str(exc), permanent=False, now=now)
+        return False
+    if commit is None:
+        mark_sent(engine, message.message_id, now)
+    else:
+        commit(sent_update(message.message_id, now))
+    return True
+
+
 def deliver_due(
     engine: Engine,
     keyring: Keyring,
@@ -189,22 +230,13 @@ def deliver_due(
     limit: int = 50,
     now: datetime | None = None,
 ) -> tuple[int, int]:
-    """One pass of the delivery worker: (sent, failed or deferred)."""
+    """One pass of a single delivery worker: (sent, failed or deferred)."""
     sent = failed = 0
     for message in claim(engine, keyring, limit, now):
-        try:
-            recipient = resolve(message)
-            sender.send(message.envelope_from, recipient, message.body)
-        except PermanentFailure as exc:
-            mark_failed(engine, message, str(exc), permanent=True, now=now)
+        if deliver_one(engine, message, sender, resolve, now=now):
+            sent += 1
+        else:
             failed += 1
-            continue
-        except OSError as exc:
-            mark_failed(engine, message, str(exc), permanent=False, now=now)
-            failed += 1
-            continue
-        mark_sent(engine, message.message_id, now)
-        sent += 1
     return sent, failed
 
 

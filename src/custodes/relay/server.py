@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from custodes.relay.queue import SmtpSender, deliver_due
+from custodes.relay.queue import Claimed, SmtpSender, claim, deliver_one
 from custodes.relay.service import Relay, RelayRefused, Route
+from custodes.relay.writer import GroupWriter
 
 log = logging.getLogger(__name__)
 
@@ -66,39 +68,62 @@ class RelayHandler:
 
 
 class DeliveryWorker(threading.Thread):
-    """Drains the queue to the smarthost until stopped; wakes on new mail or every second."""
+    """Drains the queue to the smarthost until stopped; wakes on new mail or every second.
 
-    def __init__(self, relay: Relay, host: str, port: int, wake: threading.Event) -> None:
+    Each pass claims a batch and delivers it on `parallel` connections at once: the door's
+    ledger appends and the sent marks of concurrent deliveries share their commits."""
+
+    def __init__(
+        self, relay: Relay, host: str, port: int, wake: threading.Event, parallel: int = 8
+    ) -> None:
         super().__init__(name="relay-delivery", daemon=True)
         self.relay = relay
-        self.sender = SmtpSender(host, port)
+        self.host, self.port = host, port
         self.wake = wake
         self.stopping = threading.Event()
+        self.pool = ThreadPoolExecutor(parallel, thread_name_prefix="relay-send")
+        self.parallel = parallel
+        self._local = threading.local()
+        self._senders: list[SmtpSender] = []
+
+    def _sender(self) -> SmtpSender:
+        sender = getattr(self._local, "sender", None)
+        if sender is None:
+            sender = self._local.sender = SmtpSender(self.host, self.port)
+            self._senders.append(sender)
+        return sender
+
+    def _deliver(self, message: Claimed) -> bool:
+        relay = self.relay
+        return deliver_one(relay.engine, message, self._sender(), relay.recipient, relay._write)
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                sent, _ = deliver_due(
-                    self.relay.engine, self.relay.keyring, self.sender, self.relay.recipient
-                )
+                batch = claim(self.relay.engine, self.relay.keyring, limit=8 * self.parallel)
+                sent = sum(self.pool.map(self._deliver, batch))
             except Exception:
                 log.exception("relay: delivery pass failed")
                 sent = 0
             if not sent:
                 self.wake.wait(1.0)
                 self.wake.clear()
-        self.sender.close()
+        self.pool.shutdown(wait=True)
+        for sender in self._senders:
+            sender.close()
 
     def stop(self) -> None:
         self.stopping.set()
         self.wake.set()
-        self.join(timeout=10)
+        self.join(timeout=30)
 
 
 @dataclass
 class RunningRelay:
     controller: Controller
     worker: DeliveryWorker | None
+    writer: GroupWriter
+    relay: Relay
 
     @property
     def port(self) -> int:
@@ -108,6 +133,8 @@ class RunningRelay:
         self.controller.stop()
         if self.worker is not None:
             self.worker.stop()
+        self.writer.close()
+        self.relay.writer = None
 
 
 def start(
@@ -119,9 +146,15 @@ def start(
 ) -> RunningRelay:
     """Listen on (host, port) and, given a smarthost, deliver to it; returns a handle."""
     wake = threading.Event()
+    writer = GroupWriter(relay.engine)
+    relay.writer = writer
     handler = RelayHandler(relay, wake)
+    # Sessions wait on the database in threads; enough of them that commits are shared.
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="relay-smtp"))
     controller = Controller(
         handler,
+        loop=loop,
         hostname=host,
         port=port,
         data_size_limit=relay.config.max_size,
@@ -133,4 +166,4 @@ def start(
     if smarthost is not None:
         worker = DeliveryWorker(relay, smarthost[0], smarthost[1], wake)
         worker.start()
-    return RunningRelay(controller, worker)
+    return RunningRelay(controller, worker, writer, relay)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
+from email.policy import compat32
 from email.utils import formataddr, parseaddr
 
 from sqlalchemy import Engine, select, update
@@ -24,10 +26,10 @@ from custodes.access.model import new_id
 from custodes.errors import InputError
 from custodes.marketplace.models import Seller
 from custodes.relay import dlp
-from custodes.relay.aliases import lookup
 from custodes.relay.models import OutboundMessage, RelayAlias, RelayMessage, SellerContact
 from custodes.relay.queue import Claimed, PermanentFailure
 from custodes.relay.sealing import seal_body
+from custodes.relay.writer import GroupWriter
 from custodes.store.engine import transaction
 from custodes.vault.errors import VaultError
 from custodes.vault.keyring import Keyring
@@ -36,6 +38,7 @@ from custodes.vault.normalise import normalise_email
 from custodes.vault.pseudonym import blind_index
 
 log = logging.getLogger(__name__)
+WIRE = compat32.clone(linesep="\r\n")  # SMTP lines end in CRLF; smtplib sends bytes as given
 KEEP_HEADERS = frozenset(
     {
         "subject",
@@ -91,6 +94,7 @@ class Route:
     seller_id: str | None
     customer_id: str | None
     outbound_id: str | None = None  # for bounces: the message that bounced
+    seller_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class Relay:
         self.keyring = keyring
         self.door = door  # custodes.access.door.Door (typed loosely: relay sits above access)
         self.config = config or RelayConfig()
+        self.writer: GroupWriter | None = None  # set by the server: shared commits
 
     # -- routing ----------------------------------------------------------------------------------
     def address(self, alias: str) -> str:
@@ -124,30 +129,33 @@ class Relay:
             raise self._refuse(550, "5.7.1 Relaying denied", "foreign_domain")
         if local.startswith("bounce+"):
             return Route("bounce", local, None, None, local[len("bounce+") :])
+        sender = self._normalised(mail_from)
         with Session(self.engine) as session:
-            pair = lookup(session, local)
-            if pair is None:
+            found = session.execute(
+                select(RelayAlias, Seller.status, Seller.name, SellerContact.address)
+                .join(Seller, Seller.seller_id == RelayAlias.seller_id)
+                .outerjoin(SellerContact, SellerContact.seller_id == RelayAlias.seller_id)
+                .where(RelayAlias.alias == local)
+            ).first()
+            if found is None:
                 raise self._refuse(550, "5.1.1 No such alias", "unknown_alias")
-            sender = self._normalised(mail_from)
-            contact = (
-                session.scalar(select(SellerContact).where(SellerContact.address == sender))
-                if sender
-                else None
-            )
-            if contact is not None:
-                if contact.seller_id != pair.seller_id:
-                    raise self._refuse(
-                        550, "5.7.1 Not your conversation", "other_sellers_alias", pair
-                    )
-                seller = session.get(Seller, pair.seller_id)
-                if seller is None or seller.status != "active":
+            pair, status, name, contact = found
+            if sender is not None and sender == contact:
+                if status != "active":
                     raise self._refuse(550, "5.7.1 Sender blocked", "seller_blocked", pair)
-                return Route("to_customer", pair.alias, pair.seller_id, pair.customer_id)
+                return Route(
+                    "to_customer", pair.alias, pair.seller_id, pair.customer_id, seller_name=name
+                )
+            if sender is not None and session.scalar(
+                select(SellerContact.seller_id).where(SellerContact.address == sender)
+            ):
+                raise self._refuse(550, "5.7.1 Not your conversation", "other_sellers_alias", pair)
             if sender and self._is_customer(session, pair, sender):
-                seller = session.get(Seller, pair.seller_id)
-                if seller is None or seller.status == "banned":
+                if status == "banned":
                     raise self._refuse(550, "5.7.1 Recipient unavailable", "seller_banned", pair)
-                return Route("to_seller", pair.alias, pair.seller_id, pair.customer_id)
+                return Route(
+                    "to_seller", pair.alias, pair.seller_id, pair.customer_id, seller_name=name
+                )
         raise self._refuse(550, "5.7.1 Sender not permitted", "unknown_sender", pair)
 
     @staticmethod
@@ -187,8 +195,7 @@ class Relay:
         result = dlp.scan(data, policy)
         findings = [f.to_json() for f in result.findings]
         message_id = new_id("msg")
-        with Session(self.engine) as session:
-            pair = session.get(RelayAlias, route.alias)
+        pair = RelayAlias(alias=route.alias, seller_id=route.seller_id)  # for the record only
         if result.malformed or result.verdict == "block":
             reason = "malformed" if result.malformed else "content_blocked"
             self._record(
@@ -213,7 +220,8 @@ class Relay:
         version, wrapped, sealed = seal_body(self.keyring, message_id, body)
         verdict = "redacted" if result.verdict == "redact" else "forwarded"
         now = _now()
-        with transaction(self.engine) as session:
+
+        def write(session: Session) -> None:
             session.add(
                 OutboundMessage(
                     message_id=message_id,
@@ -232,7 +240,17 @@ class Relay:
             self._record(
                 message_id, route.direction, pair, verdict, "ok", 250, findings, session=session
             )
+
+        self._write(write)
         return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}")
+
+    def _write(self, work: Callable[[Session], None]) -> None:
+        """Commit `work`: through the group writer when the server runs one."""
+        if self.writer is not None:
+            self.writer.write(work)
+            return
+        with transaction(self.engine) as session:
+            work(session)
 
     def _outbound(self, message: Message, route: Route, message_id: str) -> bytes:
         """Headers rebuilt from an allow-list: From, To, Reply-To are the alias, nothing else
@@ -251,18 +269,16 @@ class Relay:
             del message[name]
             if kept:
                 message[name.title()] = " ".join(kept)
-        with Session(self.engine) as session:
-            seller = session.get(Seller, route.seller_id) if route.seller_id else None
         alias = self.address(route.alias)
         if route.direction == "to_customer":
-            name = f"{seller.name if seller else 'Seller'} via {self.config.marketplace}"
+            name = f"{route.seller_name or 'Seller'} via {self.config.marketplace}"
         else:
             name = f"Buyer via {self.config.marketplace}"
         message["From"] = formataddr((name, alias))
         message["To"] = alias
         message["Reply-To"] = alias
         message["Message-ID"] = f"<{message_id}@{self.config.domain}>"
-        return message.as_bytes()
+        return message.as_bytes(policy=WIRE)
 
     def _bounce(self, route: Route) -> Accepted:
         """A delivery report for a message we sent: recorded, never forwarded."""
@@ -313,8 +329,7 @@ class Relay:
         if session is not None:
             session.add(row)
             return
-        with transaction(self.engine) as own:
-            own.add(row)
+        self._write(lambda own: own.add(row))
         log.info("relay %s %s %s (%s)", message_id, direction, verdict, reason)
 
     # -- delivery ----------------------------------------------------------------------------

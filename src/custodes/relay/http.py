@@ -17,7 +17,7 @@ from custodes.access.model import JUSTIFICATIONS, Justification
 from custodes.access.tokens import TokenInfo
 from custodes.relay.models import RelayAlias, RelayMessage
 from custodes.relay.sealing import open_body
-from custodes.web.problems import problem
+from custodes.web.problems import problem, problem_responses
 
 _ID = r"^[A-Za-z0-9_.:-]+$"
 Code = Literal[JUSTIFICATIONS]  # type: ignore[valid-type]
@@ -26,7 +26,11 @@ Code = Literal[JUSTIFICATIONS]  # type: ignore[valid-type]
 def relay_router() -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["relay"])
 
-    @router.get("/messages/{message_id}", summary="Read a held message (message.view)")
+    @router.get(
+        "/messages/{message_id}",
+        summary="Read a held message (message.view)",
+        responses=problem_responses(400, 401, 403, 404, 422, 503),
+    )
     def view_message(
         request: Request,
         message_id: Annotated[str, Path(min_length=1, max_length=40, pattern=_ID)],

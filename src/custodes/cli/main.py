@@ -15,7 +15,7 @@ from custodes.cli.ledger_commands import ledger_app
 from custodes.cli.runtime import Runtime
 from custodes.detect.cli import detect_command, eval_app
 from custodes.errors import CustodesError
-from custodes.forensics.cli import forensics_app
+from custodes.forensics.cli import canary_app, forensics_app
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.witness.cli import witness_app
 from custodes.relay.cli import relay_app
@@ -42,6 +42,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(witness_app, name="witness", help="A C2SP tlog-witness for custodes logs.")
 app.add_typer(forensics_app, name="forensics")
 app.add_typer(relay_app, name="relay")
+app.add_typer(canary_app, name="canary")
 
 console = Console(stderr=True)
 

@@ -125,3 +125,60 @@ def eval_command(
 
     chosen = tuple(int(s) for s in seeds.split(",") if s.strip())
     typer.echo(json.dumps(evaluate(chosen, customers, employees, trials), indent=1))
+
+
+canary_app = typer.Typer(
+    help="Canary customers: the intake behind their addresses.", no_args_is_help=True
+)
+
+
+@canary_app.command("serve")
+def canary_serve(
+    host: Annotated[str, typer.Option(help="Bind address (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 2526,
+    alerts: Annotated[Path, typer.Option(help="Alerts, one JSON object per line.")] = Path(
+        "canary-alerts.jsonl"
+    ),
+    reveal: Annotated[
+        list[str] | None,
+        typer.Option(help="Employee ids an investigator opened a case on (shown unpseudonymised)."),
+    ] = None,
+) -> None:
+    """Receive mail for canary addresses: every message is a hit and an alert."""
+    import signal
+    import threading
+
+    from custodes.cli.runtime import Runtime
+    from custodes.detect.alerts import shower
+    from custodes.forensics.intake import Intake, jsonl_alerts, start
+
+    rt = Runtime.from_env()
+    intake = Intake(
+        rt.migrated_engine(),
+        rt.keyring,
+        jsonl_alerts(alerts),
+        shower(_pseudonym_key(), reveal or ()),
+    )
+    controller = start(intake, host, port)
+    typer.echo(f"canary intake on {host}:{port}; alerts -> {alerts}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    controller.stop()
+
+
+@forensics_app.command("match-export")
+def match_export(file: Annotated[Path, typer.Argument(help="A CSV found outside.")]) -> None:
+    """Which fingerprinted export these exact bytes are (if any)."""
+    from custodes.cli.runtime import Runtime
+    from custodes.errors import InputError
+    from custodes.forensics.exports import match_file
+
+    if not file.is_file():
+        raise InputError(f"{file}: no such file")
+    found = match_file(Runtime.from_env().migrated_engine(), file)
+    if found is None:
+        typer.echo("no export has exactly these bytes; attribute its addresses instead")
+        raise typer.Exit(1)
+    typer.echo(json.dumps(found, indent=1))

@@ -147,12 +147,22 @@ def findings(
         )
     named = set(by_employee)
     for s in result.ranking.suspects:
+        tied = sum(
+            1
+            for other in result.ranking.suspects
+            if other is not s and abs(other.loglik - s.loglik) < 1e-6
+        )
         entry = {
             "employee_id": show(s.employee_id),
             "score": round(s.score, 6),
             "covered": s.covered,
             "role": s.role if not named else "alternative",
-            "explanation": _explain(s, result.ranking.matched),
+            "explanation": _explain(s, result.ranking.matched)
+            + (
+                f"; indistinguishable from {tied} other suspect(s) who read the same"
+                if tied
+                else ""
+            ),
             "evidence": _evidence(s, display, proof),
             "log_likelihood_ratio": round(s.loglik - result.ranking.null_loglik, 2),
             "weighted_coverage": round(s.weighted_coverage, 4),

@@ -10,7 +10,8 @@ reads the same customers). Leaks are then drawn and written as text the way they
   noise (other real customers and addresses unknown to the vault), damaged lines, random case,
   whitespace and duplicates;
 - merged: two single leaks from different employees in one list;
-- team: 20 customers of the shared queue, leaked by one member;
+- team: 20 customers of the shared queue, leaked by one member (its members are not drawn as
+  sources of the other kinds: they read the same customers, so no model can tell them apart);
 - canary: a single leak that also carries one canary of an exposure shown to the source.
 
 Every leak goes through the same parser and `attribute` as the CLI. Figures per seed and overall.
@@ -134,6 +135,11 @@ def evaluate_seed(seed: int, customers: int, employees: int, trials: int) -> dic
     for customer_id, readers in sorted(reads.by_customer.items()):
         for employee_id in readers:
             read_sets.setdefault(employee_id, []).append(customer_id)
+    # The shared-queue team is its own case (below): its members' reads are indistinguishable
+    # by construction, so they are not drawn as single or merged sources.
+    for member in team:
+        read_sets.pop(member, None)
+        batches.pop(member, None)
     source = _Source(reads, {v.lower(): k for k, v in email.items()}, {})
     all_ids = list(email)
     hits: dict[str, list[bool]] = {}

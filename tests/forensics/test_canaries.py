@@ -127,3 +127,50 @@ def test_mail_to_a_canary_is_an_alert(engine: Engine, keyring: FileKeyring, door
         hit = session.scalars(select(CanaryHit)).one()
     assert hit.employee_id == "A1" and hit.exposure_id == exposure_id
     assert b"spammer" not in (hit.sender_digest or b"") and "spammer" not in hit.headers
+
+
+def test_signals_become_evidence(engine: Engine, keyring: FileKeyring, door: Door) -> None:
+    from datetime import UTC, datetime
+
+    from custodes.forensics.signals import ingest_canary_signals
+    from custodes.marketplace.models import OutsideSignal
+    from custodes.store.engine import transaction
+    from custodes.vault.pseudonym import blind_index
+    from tests.access.conftest import CUSTOMERS
+
+    exposure_id, people = issue(engine, keyring, "search", "T1", 1)
+    now = datetime.now(UTC)
+    digest = blind_index(keyring.blind_index_key, "email", (people[0].pii.email or "").lower())
+    c1 = blind_index(keyring.blind_index_key, "email", CUSTOMERS["C1"].email or "")
+    with transaction(engine) as session:
+        session.add(OutsideSignal(source_line=3, time=now, kind="canary_hit", email_index=digest))
+        session.add(
+            OutsideSignal(
+                source_line=4,
+                time=now,
+                kind="offplatform_contact",
+                seller_id="SB",
+                customer_id="C2",
+            )
+        )
+        session.add(
+            OutsideSignal(
+                source_line=5, time=now, kind="offplatform_contact", seller_id="SB", email_index=c1
+            )
+        )
+    alerts: list[dict[str, object]] = []
+    show = shower(keyring.pseudonym_key, ["T1"])
+    assert ingest_canary_signals(engine, alerts.append, show) == 1
+    assert ingest_canary_signals(engine, alerts.append, show) == 0  # once per signal line
+    assert alerts[0]["exposure"] == exposure_id and alerts[0]["employee_id"] == "T1"
+    source = DatabaseSource(engine, keyring)
+    leak = f"{CUSTOMERS['C1'].email}\n{CUSTOMERS['C2'].email}\n"
+    doc = findings(attribute(parse_leak("l", leak), source), source, show)
+    assert doc["signals"] == [
+        {
+            "kind": "offplatform_contact",
+            "seller_id": "SB",
+            "customers": 2,
+            "evidence": ["signals.jsonl:4", "signals.jsonl:5"],
+        }
+    ]

@@ -182,3 +182,21 @@ def match_export(file: Annotated[Path, typer.Argument(help="A CSV found outside.
         typer.echo("no export has exactly these bytes; attribute its addresses instead")
         raise typer.Exit(1)
     typer.echo(json.dumps(found, indent=1))
+
+
+@forensics_app.command("signals")
+def signals_command(
+    alerts: Annotated[Path, typer.Option(help="Alerts, one JSON object per line.")] = Path(
+        "canary-alerts.jsonl"
+    ),
+) -> None:
+    """Turn imported canary_hit signals that name a canary into hits and alerts (once each)."""
+    from custodes.cli.runtime import Runtime
+    from custodes.detect.alerts import shower
+    from custodes.forensics.intake import jsonl_alerts
+    from custodes.forensics.signals import ingest_canary_signals
+
+    n = ingest_canary_signals(
+        Runtime.from_env().migrated_engine(), jsonl_alerts(alerts), shower(_pseudonym_key())
+    )
+    typer.echo(f"{n} canary hits from signals -> {alerts}")

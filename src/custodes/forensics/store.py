@@ -326,9 +326,40 @@ class DatabaseSource:
         return out
 
     def signals(self, customer_ids: Collection[str]) -> list[SignalRef]:
+        """Signals naming these customers by id, or by the blind index of their e-mail."""
         out: list[SignalRef] = []
         with self.engine.connect() as conn:
             for chunk in _chunks(sorted(customer_ids)):
+                for r in conn.execute(
+                    select(
+                        OutsideSignal.kind,
+                        BlindIndexEntry.customer_id,
+                        OutsideSignal.seller_id,
+                        OutsideSignal.time,
+                        OutsideSignal.source_line,
+                    )
+                    .join(
+                        BlindIndexEntry,
+                        and_(
+                            BlindIndexEntry.kind == "email",
+                            BlindIndexEntry.digest == OutsideSignal.email_index,
+                        ),
+                    )
+                    .where(
+                        OutsideSignal.customer_id.is_(None),
+                        BlindIndexEntry.customer_id.in_(chunk),
+                        OutsideSignal.kind.in_(("offplatform_contact", "canary_hit")),
+                    )
+                ):
+                    out.append(
+                        SignalRef(
+                            r.kind,
+                            r.customer_id,
+                            r.seller_id,
+                            r.time,
+                            f"signals.jsonl:{r.source_line}",
+                        )
+                    )
                 for r in conn.execute(
                     select(
                         OutsideSignal.kind,

@@ -10,6 +10,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -214,4 +216,34 @@ def test_malformed_input_is_answered_and_the_listener_keeps_serving(
     a1 = f"{world.a1}@{DOMAIN}"
     code, _ = send(listener, ACME, a1, data)
     assert code in (250, 550)
+    assert send(listener, ACME, a1, mail(ACME, a1, "still there?"))[0] == 250
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.binary(max_size=3000),
+    st.lists(
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60),
+        max_size=4,
+    ),
+)
+def test_fuzzed_sessions_never_crash_the_listener(
+    world: World, listener: RunningRelay, data: bytes, commands: list[str]
+) -> None:
+    a1 = f"{world.a1}@{DOMAIN}"
+    with smtplib.SMTP("127.0.0.1", listener.port, timeout=10) as client:
+        for command in commands:  # arbitrary command lines: answered, never fatal
+            code, _ = client.docmd(command.replace("\r", " ").replace("\n", " "))
+            assert 200 <= code < 600
+        client.rset()
+        client.ehlo()
+        assert client.mail(ACME)[0] == 250
+        assert client.rcpt(a1)[0] == 250
+        try:
+            code, _ = client.data(data)
+        except smtplib.SMTPDataError as error:
+            code = error.smtp_code
+        assert code in (250, 500, 550, 552, 554)
     assert send(listener, ACME, a1, mail(ACME, a1, "still there?"))[0] == 250

@@ -74,46 +74,38 @@ def _claim(engine: Engine, keyring: Keyring, limit: int, now: datetime) -> list[
         and_(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at <= now),
         and_(OutboundMessage.status == "sending", OutboundMessage.lease_until <= now),
     )
-    claimed = []
-    with transaction(engine) as session:
+    table = OutboundMessage.__table__
+    with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             # Take the write lock first, so a busy database is waited for (busy_timeout)
             # instead of failing when a reading transaction tries to become a writing one.
-            session.execute(text("UPDATE relay_outbound SET attempts = attempts WHERE 0"))
-        rows = list(
-            session.scalars(
-                select(OutboundMessage)
-                .where(due)
-                .order_by(OutboundMessage.next_attempt_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
+            conn.execute(text("UPDATE relay_outbound SET attempts = attempts WHERE 0"))
+        rows = conn.execute(
+            select(table)
+            .where(due)
+            .order_by(OutboundMessage.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return []
+        # The rows are locked (FOR UPDATE, or SQLite's write lock): one update claims them all.
+        conn.execute(
+            update(table)
+            .where(table.c.message_id.in_([r.message_id for r in rows]))
+            .values(status="sending", lease_until=now + LEASE, attempts=table.c.attempts + 1)
         )
-        for row in rows:
-            got = session.execute(
-                update(OutboundMessage)
-                .where(
-                    OutboundMessage.message_id == row.message_id,
-                    OutboundMessage.status == row.status,
-                    OutboundMessage.attempts == row.attempts,
-                )
-                .values(status="sending", lease_until=now + LEASE, attempts=row.attempts + 1)
-            ).rowcount
-            if got:
-                body = open_body(
-                    keyring, row.message_id, row.kek_version, row.wrapped_key, row.body_ct
-                )
-                claimed.append(
-                    Claimed(
-                        row.message_id,
-                        row.direction,
-                        row.alias,
-                        row.envelope_from,
-                        body,
-                        row.attempts + 1,
-                    )
-                )
-    return claimed
+    return [
+        Claimed(
+            r.message_id,
+            r.direction,
+            r.alias,
+            r.envelope_from,
+            open_body(keyring, r.message_id, r.kek_version, r.wrapped_key, r.body_ct),
+            r.attempts + 1,
+        )
+        for r in rows
+    ]
 
 
 def sent_update(message_id: str, now: datetime | None = None) -> Callable[[Session], None]:

@@ -175,3 +175,15 @@ def test_planted_detail_survives_any_surrounding_text(planted, cte, before, afte
     assert result.message is not None
     decoded = result.message.get_payload(decode=True).decode("utf-8", errors="replace")
     assert planted not in decoded
+
+
+def test_attachment_file_names_are_scanned() -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "s@x.example", "a@relay.example", "Hi"
+    message.set_content("See attached.")
+    message.add_attachment(b"\x89PNG", "image", "png", filename=f"call {PHONE}.png")
+    result = scan(message.as_bytes(), REDACT_ALL)
+    assert [(f.kind, f.part, f.action) for f in result.findings] == [
+        ("phone", "filename#2", "hold")
+    ]
+    assert result.verdict == "hold"

@@ -301,6 +301,16 @@ def scan(raw: bytes | Message, policy: Policy | None = None) -> Scan:
     for n, part in enumerate(parts[:MAX_PARTS]):
         if part.is_multipart():
             continue
+        try:
+            filename = part.get_filename()  # RFC 2231 and encoded words decoded
+        except Exception:
+            filename = None
+        if filename:
+            for kind, _, _ in detect(header_text(filename), policy):
+                action = policy.actions[kind]
+                findings.append(
+                    Finding(kind, f"filename#{n}", "hold" if action == "redact" else action)
+                )
         text = _part_text(part)
         if text is None:
             continue

@@ -22,6 +22,7 @@ from custodes.forensics.models import Canary, EmailRead, Exposure, ReaderTotal
 from custodes.forensics.store import DatabaseSource, refresh_index
 from custodes.ledger.note import Signer, generate_signer_key
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
+from custodes.ledger.service import proof_document, verify_proof_document
 from custodes.store.engine import transaction
 from custodes.vault.keyring import FileKeyring
 from tests.access.conftest import CUSTOMERS, seed
@@ -78,9 +79,18 @@ def test_ledger_reads_are_indexed_with_their_entry(engine: Engine, keyring: File
     assert rows == [("A1", shown.decision.ledger_index)]  # the phone read and the denial are not
     source = DatabaseSource(engine, keyring)
     leak = parse_leak("l", CUSTOMERS["C1"].email or "")
-    doc = findings(attribute(leak, source), source, shower(keyring.pseudonym_key, ["A1"]))
+    proofs: dict[str, str] = {}
+
+    def proof(index: int) -> str:  # what --proofs does: a tlog-proof per cited entry
+        proofs[f"proofs/{index}.proof"] = proof_document(engine, index, signer)
+        return f"proofs/{index}.proof"
+
+    doc = findings(attribute(leak, source), source, shower(keyring.pseudonym_key, ["A1"]), proof)
     assert doc["suspects"][0]["employee_id"] == "A1"
-    assert doc["suspects"][0]["evidence"][0]["ledger_index"] == shown.decision.ledger_index
+    cited = doc["suspects"][0]["evidence"][0]
+    assert cited["ledger_index"] == shown.decision.ledger_index
+    _, entry = verify_proof_document(proofs[cited["proof"]], signer.verifier(), signer.name)
+    assert json.loads(entry)["action"] == "customer.view"
 
 
 def test_a_canary_is_decisive_and_not_counted(engine: Engine, keyring: FileKeyring) -> None:

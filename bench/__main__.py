@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 
-from bench import access_bench, detect_bench, identity_bench, ledger_bench, vault_bench
+from bench import (
+    access_bench,
+    detect_bench,
+    forensics_bench,
+    identity_bench,
+    ledger_bench,
+    relay_bench,
+    vault_bench,
+)
 from bench.report import print_rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    groups = ["vault", "ledger", "access", "detect", "identity"]
+    groups = ["vault", "ledger", "access", "detect", "identity", "forensics", "relay"]
     parser.add_argument("--only", choices=groups, help="run one group")
     args = parser.parse_args()
     rows = []
@@ -25,6 +33,10 @@ def main() -> None:
         rows += detect_bench.run(args.quick)
     if args.only in (None, "identity"):
         rows += identity_bench.run(args.quick)
+    if args.only in (None, "forensics"):
+        rows += forensics_bench.run(args.quick)
+    if args.only in (None, "relay"):
+        rows += relay_bench.run(args.quick)
     print_rows(rows)
 
 

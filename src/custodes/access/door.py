@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from custodes.access import signing
@@ -1059,6 +1059,53 @@ def _decided_once(action: str, request_id: str) -> Guard:
     """An approval or refusal is appended only if the request has neither yet."""
     return Guard("absent", (action,), ("allow", "refused"), None, "request", request_id)
 
+    # -- the buyer-seller relay -------------------------------------------------------------------
+    def relay_address(self, service: str, seller_id: str, customer_id: str) -> Outcome:
+        """The relay forwards a seller's message: the customer's real address for delivery,
+        recorded (`message.relay`) before it is decrypted. Allowed only to the relay service,
+        for a pair with an order, while the seller is active."""
+        now = self.clock()
+        resource = Resource("customer", (customer_id,), ("email",))
+        with Session(self.engine) as session:
+            seller = session.get(Seller, seller_id)
+            has_order = session.scalar(
+                select(Order.order_id)
+                .where(Order.seller_id == seller_id, Order.customer_id == customer_id)
+                .limit(1)
+            )
+        context = {
+            **_approver_context(None, None, "", now),  # type: ignore[arg-type]
+            "role": "service",
+            "active": True,
+            "service": service,
+            "pair_has_order": has_order is not None,
+            "seller_active": seller is not None and seller.status == "active",
+        }
+        answer = self.policy.evaluate("message.relay", context)
+        outcome = "allow" if answer.allowed else "deny"
+        reason = answer.policies[0] if answer.policies else "no_rule_permits"
+        index = self._record(
+            service,
+            "message.relay",
+            resource,
+            None,
+            outcome,
+            reason,
+            self._facts_for(resource),
+            now,
+        )
+        decision = Decision(outcome, reason, "message.relay", index, None, answer.policies)
+        if not decision.allowed:
+            return Outcome(decision)
+        return Outcome(decision, self._decrypt(customer_id, ("email",)).get("email"))
+
+    def held_message(self, employee_id: str, customer_id: str, why: Justification) -> Decision:
+        """Trust & safety asks to read a message the relay held: decided and recorded here
+        (`message.view`); the relay shows the message only after an allow."""
+        resource = Resource("customer", (customer_id,))
+        decision, _ = self._decide(employee_id, "message.view", resource, why)
+        return decision
+
 
 def _stripe(locks: list[threading.Lock], key: str) -> threading.Lock:
     """The lock of `key`'s stripe: per-key serialisation in bounded memory."""
@@ -1183,6 +1230,11 @@ def _record_view(session: Session, action: str, record_id: str) -> dict[str, Any
             "product_id": order.product_id,
             "seller_id": order.seller_id,
             "ordered_at": order.ordered_at,
+            # What a seller may know the buyer by: the pair's relay alias (see custodes.relay).
+            "relay_alias": session.execute(
+                text("SELECT alias FROM relay_aliases WHERE seller_id = :s AND customer_id = :c"),
+                {"s": order.seller_id, "c": order.customer_id},
+            ).scalar(),
         }
     if action == "review.view":
         review = session.get(Review, record_id)

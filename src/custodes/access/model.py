@@ -12,7 +12,7 @@ from custodes.ledger.entry import free_text_pii
 from custodes.marketplace.models import ACCESS_ACTIONS, CASE_KINDS
 from custodes.vault.models import PII_FIELDS as VAULT_FIELDS
 
-ACTIONS = (*ACCESS_ACTIONS, "break_glass", "policy.apply")
+ACTIONS = (*ACCESS_ACTIONS, "break_glass", "policy.apply", "message.relay")
 # Irreversible, bulk, or changing who may do what: never done on one person's word.
 DUAL_CONTROL = frozenset({"review.delete", "seller.reinstate", "customer.export", "policy.apply"})
 REVEALING = frozenset({"customer.view", "customer.export"})
@@ -32,6 +32,7 @@ RESOURCE_KINDS = {
     "message.view": "customer",
     "break_glass": "customer",
     "policy.apply": "policy",
+    "message.relay": "customer",
 }
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 

@@ -15,9 +15,11 @@ from custodes.cli.ledger_commands import ledger_app
 from custodes.cli.runtime import Runtime
 from custodes.detect.cli import detect_command, eval_app
 from custodes.errors import CustodesError
+from custodes.forensics.cli import canary_app, forensics_app
 from custodes.identity.cli import employees_app
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.witness.cli import witness_app
+from custodes.relay.cli import relay_app
 
 app = typer.Typer(
     name="custodes",
@@ -40,6 +42,9 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(witness_app, name="witness", help="A C2SP tlog-witness for custodes logs.")
 app.add_typer(employees_app, name="employees")
+app.add_typer(forensics_app, name="forensics")
+app.add_typer(relay_app, name="relay")
+app.add_typer(canary_app, name="canary")
 
 console = Console(stderr=True)
 

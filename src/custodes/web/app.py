@@ -27,6 +27,7 @@ from custodes.ledger.note import Signer, Verifier
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
 from custodes.ledger.signer_state import SignerState
 from custodes.ledger.witnessing import WitnessConfig, WitnessLoop
+from custodes.relay.http import relay_router
 from custodes.vault.keyring import Keyring
 from custodes.web.limits import RequestLimits
 from custodes.web.problems import install_problem_handlers
@@ -119,6 +120,7 @@ def create_app(
     app.include_router(ledger_router())
     app.include_router(access_router())
     app.include_router(identity_pages(engine, ledger))
+    app.include_router(relay_router())
     return app
 
 

@@ -1,0 +1,1 @@
+"""The buyer-seller relay: pair aliases, message DLP, the SMTP relay and its durable queue."""

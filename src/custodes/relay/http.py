@@ -1,0 +1,83 @@
+"""`/v1/messages/{id}`: trust & safety read a message the relay held, through the one door.
+
+The door decides and records `message.view` about the pair's customer before anything is
+shown; a denial is a 403 problem with the decision, like every other refusal of the door.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from sqlalchemy.orm import Session
+
+from custodes.access.http import require
+from custodes.access.model import JUSTIFICATIONS, Justification
+from custodes.access.tokens import TokenInfo
+from custodes.relay.models import RelayAlias, RelayMessage
+from custodes.relay.sealing import open_body
+from custodes.web.problems import problem, problem_responses
+
+_ID = r"^[A-Za-z0-9_.:-]+$"
+Code = Literal[JUSTIFICATIONS]  # type: ignore[valid-type]
+
+
+def relay_router() -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["relay"])
+
+    @router.get(
+        "/messages/{message_id}",
+        summary="Read a held message (message.view)",
+        responses=problem_responses(400, 401, 403, 404, 422, 503),
+    )
+    def view_message(
+        request: Request,
+        message_id: Annotated[str, Path(min_length=1, max_length=40, pattern=_ID)],
+        employee: Annotated[
+            str, Header(alias="X-Custodes-Employee", min_length=1, max_length=64, pattern=_ID)
+        ],
+        justification: Code = "review_report",
+        case_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=_ID)] = None,
+        _: TokenInfo = require("customers:reveal"),
+    ) -> Any:
+        door = request.app.state.door
+        if door is None:
+            return problem(503, "this server runs without the access service")
+        with Session(request.app.state.engine) as session:
+            message = session.get(RelayMessage, message_id)
+            pair = session.get(RelayAlias, message.alias) if message and message.alias else None
+        if message is None or pair is None or message.held_ct is None:
+            return problem(404, f"no held message {message_id}")
+        decision = door.held_message(
+            employee, pair.customer_id, Justification(justification, case_id)
+        )
+        out = {
+            "outcome": decision.outcome,
+            "reason": decision.reason,
+            "action": decision.action,
+            "ledger_index": decision.ledger_index,
+        }
+        if not decision.allowed:
+            return problem(403, f"message.view {decision.outcome}: {decision.reason}", decision=out)
+        raw = open_body(
+            door.keyring,
+            message.message_id,
+            message.kek_version,
+            message.wrapped_key,
+            message.held_ct,
+        )
+        return {
+            "decision": out,
+            "message": {
+                "message_id": message.message_id,
+                "received_at": message.received_at,
+                "seller_id": message.seller_id,
+                "verdict": message.verdict,
+                "reason": message.reason,
+                "findings": json.loads(message.findings),
+                "raw": raw.decode("utf-8", errors="replace"),
+            },
+        }
+
+    return router

@@ -1,0 +1,356 @@
+"""The relay's decisions, independent of SMTP plumbing: who may write to which alias, what a
+message may carry, and what leaves (headers rebuilt from an allow-list, aliases only).
+
+Directions: a seller writing from their registered contact address to the alias of one of
+their own pairs reaches the customer (`to_customer`); the customer replying from their own
+address reaches the seller (`to_seller`). Anything else is refused with the SMTP reply a
+mail server would give, and recorded. Delivery bounces come back to `bounce+<id>@domain` and
+stop at the relay: a DSN quotes the real recipient, so it is never passed on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import Message
+from email.policy import compat32
+from email.utils import formataddr, parseaddr
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from custodes.access.model import new_id
+from custodes.errors import InputError
+from custodes.marketplace.models import Seller
+from custodes.relay import dlp
+from custodes.relay.models import OutboundMessage, RelayAlias, RelayMessage, SellerContact
+from custodes.relay.queue import Claimed, PermanentFailure
+from custodes.relay.sealing import seal_body
+from custodes.relay.writer import GroupWriter
+from custodes.store.engine import transaction
+from custodes.vault.errors import VaultError
+from custodes.vault.keyring import Keyring
+from custodes.vault.models import BlindIndexEntry
+from custodes.vault.normalise import normalise_email
+from custodes.vault.pseudonym import blind_index
+
+log = logging.getLogger(__name__)
+WIRE = compat32.clone(linesep="\r\n")  # SMTP lines end in CRLF; smtplib sends bytes as given
+KEEP_HEADERS = frozenset(
+    {
+        "subject",
+        "date",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "content-disposition",
+        "content-language",
+        "in-reply-to",
+        "references",
+    }
+)
+
+
+class RelayRefused(Exception):
+    """An SMTP refusal: the code and text go back to the sender as they are."""
+
+    def __init__(self, code: int, text: str, reason: str) -> None:
+        super().__init__(f"{code} {text}")
+        self.code, self.text, self.reason = code, text, reason
+
+    @property
+    def reply(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+@dataclass
+class RelayConfig:
+    domain: str = "relay.custodes.example"
+    service: str = "relay"
+    marketplace: str = "the marketplace"
+    max_size: int = 10 * 1024 * 1024
+    seller_dlp: dlp.Policy = field(default_factory=dlp.Policy)
+    # Customers' own details must not reach a seller either; links and phrases are theirs.
+    customer_dlp: dlp.Policy = field(
+        default_factory=lambda: dlp.Policy(
+            actions={"email": "redact", "phone": "redact", "url": "allow", "solicitation": "allow"}
+        )
+    )
+
+    def __post_init__(self) -> None:
+        self.domain = self.domain.lower()
+        for policy in (self.seller_dlp, self.customer_dlp):
+            if self.domain not in policy.allowed_domains:
+                policy.allowed_domains = (*policy.allowed_domains, self.domain)
+
+
+@dataclass(frozen=True)
+class Route:
+    direction: str  # to_customer | to_seller | bounce
+    alias: str
+    seller_id: str | None
+    customer_id: str | None
+    outbound_id: str | None = None  # for bounces: the message that bounced
+    seller_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    message_id: str
+    verdict: str  # forwarded | redacted | held | bounce
+    reply: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Relay:
+    def __init__(
+        self, engine: Engine, keyring: Keyring, door: object, config: RelayConfig | None = None
+    ) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self.door = door  # custodes.access.door.Door (typed loosely: relay sits above access)
+        self.config = config or RelayConfig()
+        self.writer: GroupWriter | None = None  # set by the server: shared commits
+
+    # -- routing ----------------------------------------------------------------------------------
+    def address(self, alias: str) -> str:
+        return f"{alias}@{self.config.domain}"
+
+    def route(self, mail_from: str, rcpt: str) -> Route:
+        """Who is writing to whom, or a refusal (recorded)."""
+        local, _, domain = parseaddr(rcpt)[1].lower().rpartition("@")
+        if domain != self.config.domain or not local:
+            raise self._refuse(550, "5.7.1 Relaying denied", "foreign_domain")
+        if local.startswith("bounce+"):
+            return Route("bounce", local, None, None, local[len("bounce+") :])
+        sender = self._normalised(mail_from)
+        with Session(self.engine) as session:
+            found = session.execute(
+                select(RelayAlias, Seller.status, Seller.name, SellerContact.address)
+                .join(Seller, Seller.seller_id == RelayAlias.seller_id)
+                .outerjoin(SellerContact, SellerContact.seller_id == RelayAlias.seller_id)
+                .where(RelayAlias.alias == local)
+            ).first()
+            if found is None:
+                raise self._refuse(550, "5.1.1 No such alias", "unknown_alias")
+            pair, status, name, contact = found
+            if sender is not None and sender == contact:
+                if status != "active":
+                    raise self._refuse(550, "5.7.1 Sender blocked", "seller_blocked", pair)
+                return Route(
+                    "to_customer", pair.alias, pair.seller_id, pair.customer_id, seller_name=name
+                )
+            if sender is not None and session.scalar(
+                select(SellerContact.seller_id).where(SellerContact.address == sender)
+            ):
+                raise self._refuse(550, "5.7.1 Not your conversation", "other_sellers_alias", pair)
+            if sender and self._is_customer(session, pair, sender):
+                if status == "banned":
+                    raise self._refuse(550, "5.7.1 Recipient unavailable", "seller_banned", pair)
+                return Route(
+                    "to_seller", pair.alias, pair.seller_id, pair.customer_id, seller_name=name
+                )
+        raise self._refuse(550, "5.7.1 Sender not permitted", "unknown_sender", pair)
+
+    @staticmethod
+    def _normalised(address: str) -> str | None:
+        try:
+            return normalise_email(parseaddr(address)[1])
+        except InputError:
+            return None
+
+    def _is_customer(self, session: Session, pair: RelayAlias, sender: str) -> bool:
+        digest = blind_index(self.keyring.blind_index_key, "email", sender)
+        found = session.scalar(
+            select(BlindIndexEntry.customer_id).where(
+                BlindIndexEntry.customer_id == pair.customer_id,
+                BlindIndexEntry.kind == "email",
+                BlindIndexEntry.digest == digest,
+            )
+        )
+        return found is not None
+
+    def _refuse(
+        self, code: int, text: str, reason: str, pair: RelayAlias | None = None
+    ) -> RelayRefused:
+        self._record(new_id("msg"), "inbound", pair, "refused", reason, code, [], commit=True)
+        return RelayRefused(code, text, reason)
+
+    # -- receiving ---------------------------------------------------------------------------
+    def receive(self, route: Route, data: bytes) -> Accepted:
+        """Scan, then queue (committed before the 250), hold, or refuse. Raises RelayRefused."""
+        if len(data) > self.config.max_size:
+            raise self._refuse(552, "5.3.4 Message too big", "too_big")
+        if route.direction == "bounce":
+            return self._bounce(route)
+        policy = (
+            self.config.seller_dlp if route.direction == "to_customer" else self.config.customer_dlp
+        )
+        result = dlp.scan(data, policy)
+        findings = [f.to_json() for f in result.findings]
+        message_id = new_id("msg")
+        pair = RelayAlias(alias=route.alias, seller_id=route.seller_id)  # for the record only
+        if result.malformed or result.verdict == "block":
+            reason = "malformed" if result.malformed else "content_blocked"
+            self._record(
+                message_id, route.direction, pair, "blocked", reason, 550, findings, commit=True
+            )
+            raise RelayRefused(550, "5.7.1 Message refused by content policy", reason)
+        if result.verdict == "hold":
+            self._record(
+                message_id,
+                route.direction,
+                pair,
+                "held",
+                "content_review",
+                250,
+                findings,
+                commit=True,
+                held=data,
+            )
+            return Accepted(message_id, "held", "250 2.0.0 Accepted for review")
+        message = result.message if result.message is not None else dlp.parse(data)
+        body = self._outbound(message, route, message_id)
+        version, wrapped, sealed = seal_body(self.keyring, message_id, body)
+        verdict = "redacted" if result.verdict == "redact" else "forwarded"
+        now = _now()
+
+        def write(session: Session) -> None:
+            session.add(
+                OutboundMessage(
+                    message_id=message_id,
+                    created_at=now,
+                    direction=route.direction,
+                    alias=route.alias,
+                    envelope_from=f"bounce+{message_id}@{self.config.domain}",
+                    kek_version=version,
+                    wrapped_key=wrapped,
+                    body_ct=sealed,
+                    status="queued",
+                    attempts=0,
+                    next_attempt_at=now,
+                )
+            )
+            self._record(
+                message_id, route.direction, pair, verdict, "ok", 250, findings, session=session
+            )
+
+        self._write(write)
+        return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}")
+
+    def _write(self, work: Callable[[Session], None]) -> None:
+        """Commit `work`: through the group writer when the server runs one."""
+        if self.writer is not None:
+            self.writer.write(work)
+            return
+        with transaction(self.engine) as session:
+            work(session)
+
+    def _outbound(self, message: Message, route: Route, message_id: str) -> bytes:
+        """Headers rebuilt from an allow-list: From, To, Reply-To are the alias, nothing else
+        about either party survives (Received, Return-Path, Sender, DKIM, X-…)."""
+        for name in {k.lower() for k in message}:
+            if name not in KEEP_HEADERS:
+                del message[name]
+        for name in ("in-reply-to", "references"):
+            values = message.get_all(name) or []
+            kept = [
+                token
+                for value in values
+                for token in str(value).split()
+                if token.rstrip(">").endswith("@" + self.config.domain)
+            ]
+            del message[name]
+            if kept:
+                message[name.title()] = " ".join(kept)
+        alias = self.address(route.alias)
+        if route.direction == "to_customer":
+            name = f"{route.seller_name or 'Seller'} via {self.config.marketplace}"
+        else:
+            name = f"Buyer via {self.config.marketplace}"
+        message["From"] = formataddr((name, alias))
+        message["To"] = alias
+        message["Reply-To"] = alias
+        message["Message-ID"] = f"<{message_id}@{self.config.domain}>"
+        return message.as_bytes(policy=WIRE)
+
+    def _bounce(self, route: Route) -> Accepted:
+        """A delivery report for a message we sent: recorded, never forwarded."""
+        message_id = new_id("msg")
+        with transaction(self.engine) as session:
+            if route.outbound_id:
+                session.execute(
+                    update(OutboundMessage)
+                    .where(OutboundMessage.message_id == route.outbound_id)
+                    .values(status="bounced", last_error="bounced", body_ct=b"")
+                )
+            self._record(
+                message_id, "bounce", None, "bounce", "delivery_report", 250, [], session=session
+            )
+        return Accepted(message_id, "bounce", "250 2.0.0 Delivery report noted")
+
+    def _record(
+        self,
+        message_id: str,
+        direction: str,
+        pair: RelayAlias | None,
+        verdict: str,
+        reason: str,
+        code: int,
+        findings: list[dict[str, str]],
+        *,
+        session: Session | None = None,
+        commit: bool = False,
+        held: bytes | None = None,
+    ) -> None:
+        sealed: tuple[int | None, bytes | None, bytes | None] = (None, None, None)
+        if held is not None:
+            sealed = seal_body(self.keyring, message_id, held)
+        row = RelayMessage(
+            message_id=message_id,
+            received_at=_now(),
+            direction=direction,
+            seller_id=pair.seller_id if pair else None,
+            alias=pair.alias if pair else None,
+            verdict=verdict,
+            reason=reason,
+            smtp_code=code,
+            findings=json.dumps(findings),
+            kek_version=sealed[0],
+            wrapped_key=sealed[1],
+            held_ct=sealed[2],
+        )
+        if session is not None:
+            session.add(row)
+            return
+        self._write(lambda own: own.add(row))
+        log.info("relay %s %s %s (%s)", message_id, direction, verdict, reason)
+
+    # -- delivery ----------------------------------------------------------------------------
+    def recipient(self, message: Claimed) -> str:
+        """The real recipient of a queued message, looked up now: a customer's address only
+        through the door (recorded as message.relay), a seller's from their contact."""
+        with Session(self.engine) as session:
+            pair = session.get(RelayAlias, message.alias)
+            contact = session.get(SellerContact, pair.seller_id) if pair else None
+        if pair is None:
+            raise PermanentFailure("alias gone")
+        if message.direction == "to_seller":
+            if contact is None:
+                raise PermanentFailure("seller has no contact address")
+            return contact.address
+        try:
+            outcome = self.door.relay_address(  # type: ignore[attr-defined]
+                self.config.service, pair.seller_id, pair.customer_id
+            )
+        except VaultError:
+            raise PermanentFailure("customer erased") from None
+        if not outcome.decision.allowed or not outcome.data:
+            raise PermanentFailure(f"door: {outcome.decision.reason}")
+        return str(outcome.data)

@@ -1,0 +1,84 @@
+"""HTTP: trust & safety read a held message through the one door; the order view names the
+pair's relay alias, never an address."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custodes.ledger.models import LedgerEntryRow
+from custodes.marketplace.models import Case
+from custodes.relay.aliases import alias_for
+from custodes.relay.models import SellerContact
+from custodes.relay.service import Relay, RelayConfig
+from custodes.store.engine import transaction
+from custodes.vault.keyring import FileKeyring
+from tests.access.conftest import OPEN, Api, api  # noqa: F401 - the fixture
+from tests.relay.conftest import ACME
+from tests.relay.test_relay import mail
+
+
+def _held(api: Api, keyring: FileKeyring) -> tuple[str, str]:  # noqa: F811
+    with transaction(api.engine) as session:
+        session.add(SellerContact(seller_id="SA", address=ACME))
+        session.add(
+            Case(
+                case_id="K9",
+                kind="review_report",
+                employee_id="T1",
+                customer_id="C1",
+                seller_id="SA",
+                opened_at=OPEN,
+            )
+        )
+    door = api.client.app.state.door  # type: ignore[attr-defined]
+    relay = Relay(api.engine, keyring, door, RelayConfig(domain="relay.test"))
+    alias = alias_for(api.engine, "SA", "C1")
+    address = f"{alias}@relay.test"
+    accepted = relay.receive(
+        relay.route(ACME, address), mail(ACME, address, "Cheaper at www.acme-direct.com")
+    )
+    assert accepted.verdict == "held"
+    return accepted.message_id, alias
+
+
+def test_held_message_is_read_through_the_door(api: Api, keyring: FileKeyring) -> None:  # noqa: F811
+    message_id, _ = _held(api, keyring)
+    path = f"/v1/messages/{message_id}"
+    denied = api.call(
+        "GET", path, "A1", params={"justification": "customer_contact", "case_id": "K1"}
+    )
+    assert denied.status_code == 403
+    assert denied.headers["content-type"].startswith("application/problem+json")
+    shown = api.call("GET", path, "T1", params={"justification": "review_report", "case_id": "K9"})
+    assert shown.status_code == 200, shown.text
+    body = shown.json()
+    assert "acme-direct" in body["message"]["raw"]
+    assert {f["kind"] for f in body["message"]["findings"]} == {"url"}
+    with Session(api.engine) as session:
+        data = session.scalar(
+            select(LedgerEntryRow.data).where(
+                LedgerEntryRow.idx == body["decision"]["ledger_index"]
+            )
+        )
+    assert b'"action":"message.view"' in data and b'"decision":"allow"' in data
+    assert (
+        api.call(
+            "GET",
+            "/v1/messages/msg_nothing",
+            "T1",
+            params={"justification": "review_report", "case_id": "K9"},
+        ).status_code
+        == 404
+    )
+
+
+def test_order_view_shows_the_alias(api: Api, keyring: FileKeyring) -> None:  # noqa: F811
+    _, alias = _held(api, keyring)
+    got = api.call(
+        "GET", "/v1/orders/O1", "A1", params={"justification": "customer_contact", "case_id": "K1"}
+    )
+    assert got.status_code == 200, got.text
+    result = got.json()["result"]
+    assert result["relay_alias"] == alias
+    assert "@" not in got.text

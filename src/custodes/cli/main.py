@@ -14,8 +14,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from custodes.cli.ledger_commands import ledger_app
 from custodes.cli.runtime import Runtime
 from custodes.detect.cli import detect_command, eval_app
-from custodes.errors import CustodesError
-from custodes.ledger.errors import LedgerError
 from custodes.ledger.witness.cli import witness_app
 
 app = typer.Typer(
@@ -42,15 +40,43 @@ app.add_typer(witness_app, name="witness", help="A C2SP tlog-witness for custode
 console = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from custodes import __version__
+
+        typer.echo(f"custodes {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Who watches the watchmen? Protects customer data from insiders, provably."""
+
+
 @app.command()
 def init() -> None:
-    """Create the keys (keyring, ledger signing key, approval key; all 0600) and migrate."""
+    """Create the keys (keyring, ledger signing key, approval key; all 0600) and migrate.
+
+    CUSTODES_HOME is made 0700 and an SQLite database 0600. On a database that already holds
+    sealed data or ledger entries, a missing key is an error to fix, never a key to remake.
+    """
     from custodes.access.signing import load_or_create_approval_key
+    from custodes.cli.home import prepare_home, refuse_orphaning_keys
     from custodes.ledger.keys import SIGNER_FILE, write_log_keys
     from custodes.store.migrate import upgrade
     from custodes.vault.keyring import FileKeyring
 
     rt = Runtime.from_env()
+    for warning in prepare_home(rt.settings):
+        console.print(f"custodes: warning: {warning}", markup=False, highlight=False)
+    refuse_orphaning_keys(rt.engine, rt.settings.keys_dir)
     keyring = FileKeyring.open_or_create(rt.settings.keys_dir)
     if not (rt.settings.keys_dir / SIGNER_FILE).exists():
         write_log_keys(rt.settings.keys_dir, rt.settings.ledger_origin)
@@ -82,14 +108,20 @@ def import_(
 
 
 @keys_app.command("status")
-def keys_status() -> None:
-    """Show KEK versions and how many data keys each one wraps."""
+def keys_status(
+    sample: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Data keys to unwrap per KEK version.")
+    ] = 8,
+) -> None:
+    """Show KEK versions, how many data keys each wraps, and prove the keyring opens a sample."""
     from sqlalchemy.orm import Session
 
+    from custodes.cli.home import check_data_keys
     from custodes.vault.service import vault_stats
 
     rt = Runtime.from_env()
-    with Session(rt.migrated_engine()) as session:
+    engine = rt.migrated_engine()
+    with Session(engine) as session:
         stats = vault_stats(session)
     keyring = rt.keyring
     typer.echo(
@@ -97,6 +129,11 @@ def keys_status() -> None:
         f"retired: {keyring.retired_versions}"
     )
     typer.echo(" ".join(f"{k}={v}" for k, v in stats.items()))
+    check = check_data_keys(engine, keyring, sample)
+    if not check.ok:
+        print(f"custodes: error: {check.describe()}", file=sys.stderr)
+        raise typer.Exit(1)
+    typer.echo(check.describe())
 
 
 @keys_app.command("rotate")
@@ -332,21 +369,26 @@ def _progress() -> Progress:
 
 
 def _usage_error(exc: Exception) -> None:
-    """A bad option or argument: one line on stderr (click's message), no traceback."""
-    message = getattr(exc, "format_message", lambda: str(exc))()
-    print(f"custodes: error: {' '.join(str(message).split())}", file=sys.stderr)
+    """A bad option or argument: one line on stderr (click's message), no traceback.
+
+    A group run without a command has already printed its help: that is an answer, not an
+    error, so nothing more is printed and the exit is 0.
+    """
+    message = " ".join(str(getattr(exc, "format_message", lambda: str(exc))()).split())
+    if type(exc).__name__ == "NoArgsIsHelpError" or not message:
+        sys.exit(0)
+    print(f"custodes: error: {message}", file=sys.stderr)
     sys.exit(int(getattr(exc, "exit_code", 2)))
 
 
 def run() -> None:
-    """Entry point: user errors become one line on stderr and a non-zero exit."""
+    """Entry point: every failure becomes one line on stderr and a non-zero exit."""
+    from custodes.cli.errors import debugging, explain
+
     try:
         # With standalone_mode off, click returns an Exit's code instead of raising it.
         code = app(standalone_mode=False)
-    except (CustodesError, LedgerError) as exc:
-        print(f"custodes: error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except (click.exceptions.Abort, typer.Abort):
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         print("custodes: aborted", file=sys.stderr)
         sys.exit(130)
     except (click.exceptions.Exit, typer.Exit) as exc:
@@ -354,6 +396,11 @@ def run() -> None:
     except (click.ClickException, typer.TyperException) as exc:
         # Newer typer vendors its own click: usage errors arrive as TyperException.
         _usage_error(exc)
+    except Exception as exc:
+        if debugging():
+            raise
+        print(f"custodes: error: {explain(exc)}", file=sys.stderr)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -29,6 +29,14 @@ class Runtime:
 
     def migrated_engine(self) -> Engine:
         """The engine, refusing to run on a database `custodes init` has not set up."""
+        from custodes.cli.home import sqlite_path
+
+        path = sqlite_path(self.settings.database_url)
+        if path is not None and not path.is_file():
+            # Checked before connecting: SQLite would create an empty file (and folders).
+            raise ConfigError(
+                f"no database at {path}; run `custodes init` first (or set CUSTODES_HOME)"
+            )
         if not is_initialised(self.engine):
             raise ConfigError("the database is not initialised; run `custodes init` first")
         upgrade(self.engine)
@@ -39,31 +47,24 @@ class Runtime:
         return FileKeyring.open(self.settings.keys_dir)
 
     def services(self) -> Services:
-        """Everything the one door needs, from CUSTODES_HOME and the environment."""
-        import os
-
+        """Everything the one door needs, from CUSTODES_HOME and the settings."""
+        from custodes.access.door import DoorConfig
+        from custodes.access.facts import RateLimits
         from custodes.access.notify import Notifier, SmtpNotifier
+        from custodes.access.policy_store import current_policy
         from custodes.access.signing import load_or_create_approval_key
         from custodes.ledger.keys import load_log_signer
 
+        settings = self.settings
         notifier: Notifier | None = None
-        if os.environ.get("CUSTODES_SMTP_HOST"):
-            notifier = SmtpNotifier(
-                os.environ["CUSTODES_SMTP_HOST"], int(os.environ.get("CUSTODES_SMTP_PORT", "25"))
-            )
-        from custodes.access.door import DoorConfig
-        from custodes.access.facts import RateLimits
-        from custodes.access.policy_store import current_policy
-
-        limits = RateLimits(
-            per_hour=int(os.environ.get("CUSTODES_REVEAL_LIMIT_HOUR", "30")),
-            per_day=int(os.environ.get("CUSTODES_REVEAL_LIMIT_DAY", "150")),
-        )
+        if settings.smtp_host:
+            notifier = SmtpNotifier(settings.smtp_host, settings.smtp_port)
+        limits = RateLimits(per_hour=settings.reveal_limit_hour, per_day=settings.reveal_limit_day)
         return Services(
             config=DoorConfig(limits=limits),
             keyring=self.keyring,
             policy=current_policy(self.migrated_engine()),
-            approval_key=load_or_create_approval_key(self.settings.keys_dir),
-            signer=load_log_signer(self.settings.keys_dir),
+            approval_key=load_or_create_approval_key(settings.keys_dir),
+            signer=load_log_signer(settings.keys_dir),
             notifier=notifier,
         )

@@ -332,18 +332,56 @@ class _SequencerAppender:
         return self.sequencer.append_batch([data])[0]  # type: ignore[attr-defined]
 
 
+def _scope_help() -> str:
+    from custodes.access.tokens import SCOPES
+
+    return f"A scope; repeat for several. One of: {', '.join(SCOPES)}."
+
+
 @tokens_app.command("create")
 def tokens_create(
     name: str,
-    scope: Annotated[list[str], typer.Option(help="A scope; repeat for several.")],
+    scope: Annotated[list[str], typer.Option(help=_scope_help())],
+    expires_in: Annotated[
+        str | None,
+        typer.Option(help="Lifetime such as 30m, 12h, 90d or 2w (default: until revoked)."),
+    ] = None,
 ) -> None:
     """Create an API token for a calling service; it is printed once and stored hashed."""
-    from custodes.access.tokens import create_token
+    from custodes.access.tokens import create_token, parse_duration
     from custodes.store.engine import transaction
 
+    lifetime = parse_duration(expires_in) if expires_in is not None else None
     with transaction(Runtime.from_env().migrated_engine()) as session:
-        token_id, token = create_token(session, name, scope)
+        token_id, token = create_token(session, name, scope, lifetime)
     typer.echo(f"token id {token_id}\n{token}")
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """Every token: id, name, scopes, created, expires, state (never the secret)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from custodes.access.tokens import list_tokens
+
+    with Session(Runtime.from_env().migrated_engine()) as session:
+        records = list_tokens(session)
+    if not records:
+        typer.echo("no tokens; create one with `custodes tokens create NAME --scope …`")
+        return
+    now = datetime.now(UTC)
+
+    def when(moment: datetime | None) -> str:
+        return "-" if moment is None else moment.strftime("%Y-%m-%dT%H:%MZ")
+
+    typer.echo(f"{'id':<16}  {'state':<7}  {'created':<17}  {'expires':<17}  name  scopes")
+    for r in records:
+        typer.echo(
+            f"{r.token_id:<16}  {r.state(now):<7}  {when(r.created_at):<17}  "
+            f"{when(r.expires_at):<17}  {r.name}  {','.join(r.scopes)}"
+        )
 
 
 @tokens_app.command("revoke")

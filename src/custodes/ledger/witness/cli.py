@@ -43,7 +43,10 @@ def serve(
         list[str],
         typer.Option(
             "--log-key",
-            help="Trusted log vkey (repeatable); its key name is the checkpoint origin.",
+            help=(
+                "Trusted log verifier key, inline or a file holding it (like `ledger verify "
+                "--key`); repeatable; its key name is the checkpoint origin."
+            ),
         ),
     ],
     host: Annotated[str, typer.Option(help="Loopback address to bind.")] = "127.0.0.1",
@@ -62,7 +65,9 @@ def serve(
         )
     if not log_key:
         raise typer.BadParameter("give at least one --log-key", param_hint="--log-key")
-    witness = Witness.from_files(key, state, log_key)
+    from custodes.ledger.keys import key_text
+
+    witness = Witness.from_files(key, state, [key_text(k) for k in log_key])
     typer.echo(
         f"witness {witness.name} ({witness.key.vkey}) on http://{host}:{port} "
         f"for {', '.join(witness.origins)}",

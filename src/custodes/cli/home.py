@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -104,57 +103,3 @@ def _ledger_size(engine: Engine) -> int:
     from custodes.ledger.storage import LedgerReader
 
     return LedgerReader(engine).head().size
-
-
-@dataclass
-class KeyCheck:
-    """How many stored data keys were tried per KEK version, and which failed to unwrap."""
-
-    tried: dict[int, int] = field(default_factory=dict)
-    failed: dict[int, list[str]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def describe(self) -> str:
-        if not self.tried:
-            return "no stored data keys to check"
-        total = sum(self.tried.values())
-        if self.ok:
-            return f"keyring opens all {total} sampled data keys"
-        bad = sum(len(v) for v in self.failed.values())
-        versions = ", ".join(f"v{v}" for v in sorted(self.failed))
-        return (
-            f"keyring FAILS to open {bad} of {total} sampled data keys (KEK {versions}); "
-            "restore keyring.json from the backup of CUSTODES_HOME/keys"
-        )
-
-
-def check_data_keys(engine: Engine, keyring: object, per_version: int = 8) -> KeyCheck:
-    """Unwrap up to `per_version` random stored data keys under each KEK version in use."""
-    from custodes.vault.envelope import key_context
-    from custodes.vault.errors import VaultError
-    from custodes.vault.models import VaultRecord
-
-    check = KeyCheck()
-    with Session(engine) as session:
-        versions = session.scalars(
-            select(VaultRecord.kek_version)
-            .where(VaultRecord.wrapped_key.is_not(None))
-            .group_by(VaultRecord.kek_version)
-        ).all()
-        for version in sorted(v for v in versions if v is not None):
-            sample = session.execute(
-                select(VaultRecord.customer_id, VaultRecord.wrapped_key)
-                .where(VaultRecord.kek_version == version, VaultRecord.wrapped_key.is_not(None))
-                .order_by(func.random())
-                .limit(per_version)
-            ).all()
-            check.tried[version] = len(sample)
-            for customer_id, wrapped in sample:
-                try:
-                    keyring.unwrap(version, bytes(wrapped), key_context(customer_id))  # type: ignore[attr-defined]
-                except VaultError:
-                    check.failed.setdefault(version, []).append(customer_id)
-    return check

@@ -116,7 +116,7 @@ def keys_status(
     """Show KEK versions, how many data keys each wraps, and prove the keyring opens a sample."""
     from sqlalchemy.orm import Session
 
-    from custodes.cli.home import check_data_keys
+    from custodes.vault.health import check_data_keys
     from custodes.vault.service import vault_stats
 
     rt = Runtime.from_env()

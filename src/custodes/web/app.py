@@ -21,7 +21,12 @@ from custodes.ledger.http import ledger_router
 from custodes.ledger.note import Signer
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
 from custodes.vault.keyring import Keyring
+from custodes.web.access_log import install_access_log
+from custodes.web.api_docs import install_offline_docs
+from custodes.web.health import install_health
+from custodes.web.metrics import install_metrics
 from custodes.web.problems import install_problem_handlers
+from custodes.web.request_rules import install_request_rules
 
 
 @dataclass
@@ -94,6 +99,11 @@ def create_app(
     install_access_errors(app)
     app.include_router(ledger_router())
     app.include_router(access_router())
+    install_request_rules(app)
+    install_health(app)
+    install_metrics(app)
+    install_offline_docs(app)
+    install_access_log(app)
     return app
 
 

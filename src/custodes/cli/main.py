@@ -220,32 +220,46 @@ def serve(
         int, typer.Option(min=1, help="API worker processes; above 1, a sequencer process too.")
     ] = 1,
 ) -> None:
-    """Run the HTTP API (uvicorn) on the configured database."""
+    """Run the HTTP API (uvicorn) on the configured database.
+
+    Prints where it listens, the home, database, ledger size and policy; then logs JSON lines
+    (access log and application logs) on stderr at CUSTODES_LOG_LEVEL.
+    """
     import uvicorn
 
+    from custodes.cli.serving import banner
     from custodes.web.app import create_app
+    from custodes.web.logs import configure_logging
 
     rt = Runtime.from_env()
+    engine = rt.migrated_engine()
+    services = rt.services()
+    sha256 = services.policy.sha256 if services.policy is not None else "-"
+    run_options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,  # our JSON-lines handler, not uvicorn's text format
+        "access_log": False,  # replaced by custodes.web.access_log (route templates only)
+        "log_level": rt.settings.log_level,
+    }
+    for line in banner(rt, engine, sha256, host, port, workers):
+        typer.echo(line)
+    configure_logging(rt.settings.log_level)
     if workers == 1:
-        uvicorn.run(
-            create_app(rt.migrated_engine(), rt.services()),
-            host=host,
-            port=port,
-            log_level="warning",
-        )
+        uvicorn.run(create_app(engine, services), **run_options)
         return
+    from custodes.web.metrics import prepare_multiprocess
     from custodes.web.worker import sequencer_socket
 
-    rt.migrated_engine()
+    # Before any worker starts: their counters live in files the /metrics answer sums.
+    prepare_multiprocess(rt.settings.home / "run" / "metrics")
     sequencer = _start_sequencer(sequencer_socket(rt.settings.home))
     try:
         uvicorn.run(
-            "custodes.web.worker:create_worker_app",
+            "custodes.cli.serving:create_logged_worker_app",
             factory=True,
             workers=workers,
-            host=host,
-            port=port,
-            log_level="warning",
+            **run_options,
         )
     finally:
         sequencer.terminate()

@@ -54,7 +54,9 @@ def key_text(text_or_path: str) -> str:
         try:
             return candidate.read_text().strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise LedgerError(f"{candidate}: cannot read the key file ({exc.__class__.__name__})")
+            raise LedgerError(
+                f"{candidate}: cannot read the key file ({exc.__class__.__name__})"
+            ) from None
     if "+" not in text_or_path:
         raise LedgerError(f"{text_or_path}: no such key file (and not an inline name+id+key)")
     return text_or_path.strip()

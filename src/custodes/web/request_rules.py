@@ -5,8 +5,9 @@ caller who typed `/v1/decisions?subject=…` for `?subject_id=…` would otherwi
 and believe it was filtered. A body without Content-Type is read as JSON (what every client
 means); a body in another media type is refused with 415 instead of a confusing 422.
 
-It is keyed on each route's declared parameters (FastAPI's dependant tree), so endpoints need
-no code of their own. The hot path (no query string, a JSON body) costs one header scan.
+It is keyed on each route's declared parameters as the app's OpenAPI document states them, so
+endpoints need no code of their own and the documentation is exactly what is enforced.
+The hot path (no query string, a JSON body) costs one header scan.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from custodes.web.problems import problem, safe_name
@@ -25,26 +25,28 @@ _BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"})
 
 
 class _RouteFacts:
-    """What a route accepts: its query parameter names and whether it takes a JSON body."""
+    """What one operation accepts: its query parameter names and whether it takes a body."""
 
-    __slots__ = ("body", "query")
+    __slots__ = ("body", "method", "pattern", "query")
 
-    def __init__(self, route: APIRoute) -> None:
-        query: set[str] = set()
-        body = False
-        stack = [route.dependant]
-        while stack:
-            dependant = stack.pop()
-            for field in dependant.query_params:
-                query.add(field.alias)
-                annotation = getattr(field.field_info, "annotation", None)
-                fields = getattr(annotation, "model_fields", None)
-                if isinstance(fields, dict):  # a Pydantic model of query parameters
-                    query.update(f.alias or n for n, f in fields.items())
-            body = body or bool(dependant.body_params)
-            stack.extend(dependant.dependencies)
-        self.query = frozenset(query)
-        self.body = body
+    def __init__(self, path: str, method: str, operation: dict[str, Any]) -> None:
+        self.pattern = compile_path(path)[0]
+        self.method = method.upper()
+        parameters = operation.get("parameters", [])
+        self.query = frozenset(p["name"] for p in parameters if p.get("in") == "query")
+        self.body = "requestBody" in operation
+
+
+def _operations(app: FastAPI) -> list[_RouteFacts]:
+    """Every documented operation, from the app's own OpenAPI document (its public record of
+    what each route declares), in route order."""
+    methods = {"get", "put", "post", "delete", "patch", "head", "options"}
+    return [
+        _RouteFacts(path, method, operation)
+        for path, item in app.openapi().get("paths", {}).items()
+        for method, operation in item.items()
+        if method in methods
+    ]
 
 
 def _is_json(content_type: str) -> bool:
@@ -57,20 +59,23 @@ def _is_json(content_type: str) -> bool:
 class RequestRules:
     """Pure ASGI middleware enforcing the rules above on FastAPI routes (others pass through)."""
 
-    def __init__(self, app: ASGIApp, routes: Any) -> None:
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
         self.app = app
-        self.routes = routes  # the application's live route list
-        self._facts: dict[int, _RouteFacts] = {}
+        self.api = api
+        self._operations: list[_RouteFacts] | None = None
 
     def _route_facts(self, scope: Scope) -> _RouteFacts | None:
-        for route in self.routes:
-            if not isinstance(route, APIRoute):
-                continue
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                facts = self._facts.get(id(route))
-                if facts is None:
-                    facts = self._facts[id(route)] = _RouteFacts(route)
+        """The documented operation this request is for; None for undocumented routes
+        (health, metrics, docs assets), which are left alone."""
+        if self._operations is None:
+            self._operations = _operations(self.api)
+        path = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        method = scope["method"]
+        for facts in self._operations:
+            if facts.method == method and facts.pattern.fullmatch(path):
                 return facts
         return None
 
@@ -121,4 +126,4 @@ class RequestRules:
 
 
 def install_request_rules(app: FastAPI) -> None:
-    app.add_middleware(RequestRules, routes=app.router.routes)
+    app.add_middleware(RequestRules, api=app)

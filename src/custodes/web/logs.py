@@ -54,4 +54,7 @@ def configure_logging(level: str = "info", stream: Any = None) -> logging.Handle
         logger.handlers.clear()
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our access log replaces it
+    for name in ("httpx", "httpcore"):
+        # They log every URL they fetch at info; URLs are not ours to vouch for.
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler

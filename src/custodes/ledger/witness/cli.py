@@ -14,7 +14,12 @@ from typing import Annotated
 import typer
 
 from custodes.ledger.witness.client import is_loopback_host
-from custodes.ledger.witness.state import WitnessState, generate_witness_key, write_witness_key
+from custodes.ledger.witness.state import (
+    WitnessState,
+    WitnessStateError,
+    generate_witness_key,
+    write_witness_key,
+)
 
 witness_app = typer.Typer(
     help="A tlog witness: cosigns ledger checkpoints that extend what it saw before.",
@@ -81,6 +86,8 @@ def status(
     state: Annotated[Path, typer.Option("--state", help="The witness's JSON state file.")],
 ) -> None:
     """Print each witnessed log as a JSON line: origin, size, root_hash, cosigned_at."""
+    if not state.is_file():
+        raise WitnessStateError(f"{state}: no witness state file (`witness serve` creates it)")
     records = WitnessState(state).records()
     if not records:
         typer.echo("no checkpoint cosigned yet", err=True)

@@ -235,3 +235,16 @@ def test_witness_serve_takes_the_log_key_from_a_file(tmp_path: Path) -> None:
         ok=False,
     )
     assert missing.returncode == 1 and "nope.pub: no such key file" in missing.stderr
+
+
+def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run(home, "init")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run(home, "serve", "--port", str(port), ok=False)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "--port" in lines[0]

@@ -227,12 +227,13 @@ def serve(
     """
     import uvicorn
 
-    from custodes.cli.serving import banner
+    from custodes.cli.serving import banner, check_listen
     from custodes.web.app import create_app
     from custodes.web.logs import configure_logging
 
     rt = Runtime.from_env()
     engine = rt.migrated_engine()
+    check_listen(host, port)
     services = rt.services()
     sha256 = services.policy.sha256 if services.policy is not None else "-"
     run_options: dict[str, Any] = {

@@ -51,6 +51,29 @@ def banner(
     ]
 
 
+def check_listen(host: str, port: int) -> None:
+    """Fail in one line before anything starts if the address cannot be bound (uvicorn would
+    log several lines and exit)."""
+    import socket
+
+    from custodes.errors import ConfigError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise ConfigError(f"--host {host}: not an address this machine can resolve") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); "
+                "is another server running there? choose another --port"
+            ) from None
+
+
 def create_logged_worker_app() -> FastAPI:
     """`serve --workers N`: each worker process sets up the same JSON logs, then the app."""
     from custodes.web.logs import configure_logging

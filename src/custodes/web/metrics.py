@@ -91,23 +91,24 @@ class _TimedLedger:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def append(self, data: bytes, index: Sequence[Any] = (), timeout: float = 10.0) -> int:
+    def append(self, data: bytes, index: Sequence[Any] = (), timeout: float = 10.0) -> Any:
+        # Whatever the appender returns (an index, a receipt) is passed through untouched.
         started = time.perf_counter()
         result = self._inner.append(data, index, timeout)
         APPEND_SECONDS.observe(time.perf_counter() - started)
         count_entry(data)
-        return int(result)
+        return result
 
 
 class _TimedAsyncLedger(_TimedLedger):
     async def append_async(
         self, data: bytes, index: Sequence[Any] = (), timeout: float = 10.0
-    ) -> int:
+    ) -> Any:
         started = time.perf_counter()
         result = await self._inner.append_async(data, index, timeout)
         APPEND_SECONDS.observe(time.perf_counter() - started)
         count_entry(data)
-        return int(result)
+        return result
 
 
 def timed_ledger(inner: Any) -> Any:

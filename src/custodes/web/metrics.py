@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,21 +91,19 @@ class _TimedLedger:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def append(self, data: bytes, index: Sequence[Any] = (), timeout: float = 10.0) -> Any:
-        # Whatever the appender returns (an index, a receipt) is passed through untouched.
+    def append(self, data: bytes, *args: Any, **kwargs: Any) -> Any:
+        # Arguments and answer (an index, a receipt) pass through untouched.
         started = time.perf_counter()
-        result = self._inner.append(data, index, timeout)
+        result = self._inner.append(data, *args, **kwargs)
         APPEND_SECONDS.observe(time.perf_counter() - started)
         count_entry(data)
         return result
 
 
 class _TimedAsyncLedger(_TimedLedger):
-    async def append_async(
-        self, data: bytes, index: Sequence[Any] = (), timeout: float = 10.0
-    ) -> Any:
+    async def append_async(self, data: bytes, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
-        result = await self._inner.append_async(data, index, timeout)
+        result = await self._inner.append_async(data, *args, **kwargs)
         APPEND_SECONDS.observe(time.perf_counter() - started)
         count_entry(data)
         return result

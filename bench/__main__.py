@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from bench import access_bench, detect_bench, ledger_bench, vault_bench
+from bench import access_bench, detect_bench, ledger_bench, vault_bench, web_bench
 from bench.report import print_rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    groups = ["vault", "ledger", "access", "detect"]
+    groups = ["vault", "ledger", "access", "detect", "web"]
     parser.add_argument("--only", choices=groups, help="run one group")
     args = parser.parse_args()
     rows = []
@@ -23,6 +23,8 @@ def main() -> None:
         rows += access_bench.run(args.quick)
     if args.only in (None, "detect"):
         rows += detect_bench.run(args.quick)
+    if args.only in (None, "web"):
+        rows += web_bench.run(args.quick)
     print_rows(rows)
 
 

@@ -53,7 +53,6 @@ class AccessLog:
             return
         started = time.perf_counter()
         request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
 
         async def send_with_id(message: Message) -> None:
@@ -69,18 +68,15 @@ class AccessLog:
             await self.app(scope, receive, send_with_id)
         finally:
             if log.isEnabledFor(logging.INFO):
-                log.info(
-                    "request",
-                    extra={
-                        "fields": {
-                            "method": scope["method"],
-                            "route": route_template(scope),
-                            "status": status,
-                            "ms": round((time.perf_counter() - started) * 1000, 2),
-                            "request_id": request_id,
-                        }
-                    },
-                )
+                fields = {
+                    "method": scope["method"],
+                    "route": route_template(scope),
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "request_id": request_id,
+                }
+                # `_log` directly: `info` would ask isEnabledFor a second time.
+                log._log(logging.INFO, "request", (), extra={"fields": fields})
 
 
 def install_access_log(app: FastAPI) -> None:

@@ -181,6 +181,10 @@ class _DefaultRegistry(Collector):
 class HttpMetrics:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Label children looked up once per (method, route, status): `labels()` validates and
+        # locks on every call, which is most of a counter's cost. Bounded by the route table.
+        self._requests: dict[tuple[str, str, int], Any] = {}
+        self._seconds: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -198,9 +202,17 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, watch)
         finally:
+            elapsed = time.perf_counter() - started
             route = route_template(scope)
-            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            HTTP_SECONDS.labels(route).observe(time.perf_counter() - started)
+            key = (scope["method"], route, status)
+            counter = self._requests.get(key)
+            if counter is None:
+                counter = self._requests[key] = HTTP_REQUESTS.labels(key[0], route, str(status))
+            counter.inc()
+            histogram = self._seconds.get(route)
+            if histogram is None:
+                histogram = self._seconds[route] = HTTP_SECONDS.labels(route)
+            histogram.observe(elapsed)
 
 
 def install_metrics(app: FastAPI) -> None:

@@ -5,7 +5,8 @@ Counted where they happen:
   every decision the door ledgers passes through its ledger appender, which this module wraps;
   the entry is already canonical JSON without PII, so action, decision and reason are read
   from it after the append succeeded (a decision that was not recorded is not counted).
-  `DECISIONS.labels(action, outcome).inc()` is public for any other place that decides.
+  Every decision appended through the door's ledger is therefore counted already: do not also
+  increment `DECISIONS` for those. It is public for decisions recorded some other way.
 - `custodes_ledger_append_seconds`: the same wrapper times each append as a request sees it.
 - `custodes_http_requests_total{method, route, status}` / `custodes_http_request_seconds{route}`:
   route templates only, never raw paths.

@@ -55,7 +55,15 @@ def _os_error(exc: OSError) -> str:
     if where is None:
         return f"{what}"
     other = f" -> {exc.filename2}" if exc.filename2 else ""
-    return f"{where}{other}: {what}; check the path (and CUSTODES_HOME)"
+    return f"{where}{other}: {what}; {_path_hint(str(where))}"
+
+
+def _path_hint(path: str) -> str:
+    """Point at CUSTODES_HOME when the path came from it, at the argument otherwise."""
+    home = os.environ.get("CUSTODES_HOME") or ".custodes"
+    if path == home or path.startswith(home.rstrip("/") + "/"):
+        return "check CUSTODES_HOME"
+    return "check the path"
 
 
 def _sqlalchemy(exc: Exception) -> str | None:

@@ -156,8 +156,8 @@ def test_access_log_is_json_with_route_templates_and_no_ids(api: Api, log_lines)
 def test_access_log_never_keeps_a_pii_shaped_request_id(api: Api, log_lines) -> None:  # type: ignore[no-untyped-def]
     own = api.client.get("/healthz", headers={"X-Request-ID": "req-abc-def-ghi"})
     assert own.headers["x-request-id"] == "req-abc-def-ghi"
-    pii = api.client.get("/healthz", headers={"X-Request-ID": "4155552671-4155552671"})
-    assert "4155552671" not in pii.headers["x-request-id"]
+    pii = api.client.get("/healthz", headers={"X-Request-ID": "14155552671"})
+    assert "14155552671" not in pii.headers["x-request-id"]
     unmatched = api.client.get("/v1/nothing/ros.rev@inbox.example")
     assert unmatched.status_code == 404
     assert "inbox.example" not in log_lines.getvalue()

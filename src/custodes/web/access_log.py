@@ -16,6 +16,9 @@ import time
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from custodes.ledger.entry import check_token
+from custodes.ledger.errors import FormatError
+
 log = logging.getLogger("custodes.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.-]{8,64}$")
 UNMATCHED = "(unmatched)"
@@ -35,10 +38,11 @@ def _request_id(scope: Scope) -> str:
         if name == b"x-request-id":
             text = value.decode("latin-1")
             if _REQUEST_ID.fullmatch(text):
-                from custodes.web.problems import safe_name
-
-                if safe_name("r" + text.replace("-", "_").replace(".", "_")):
+                try:
+                    check_token("request id", text)  # the ledger's PII guard decides
                     return text
+                except FormatError:
+                    pass
             break
     return secrets.token_hex(8)
 

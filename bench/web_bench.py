@@ -4,8 +4,8 @@ The same app is driven in-process over ASGI (no sockets, so the figures are the 
 itself) with and without the three middlewares, interleaved, best of several rounds. The
 figure is the time they add per request (the bound that matters whatever the route costs); the
 ratio is the throughput they leave on that route. Two routes: `/healthz` (nothing else to
-do, the worst case for a relative cost) and `/v1/decisions?subject_id=…` (token check, a query string the rules must
-match against the OpenAPI operations, one indexed read).
+do, the worst case for a relative cost) and `/v1/decisions?subject_id=…` (token check, a
+query string the rules must match against the OpenAPI operations, one indexed read).
 """
 
 from __future__ import annotations

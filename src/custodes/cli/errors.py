@@ -60,7 +60,12 @@ def _os_error(exc: OSError) -> str:
 
 def _path_hint(path: str) -> str:
     """Point at CUSTODES_HOME when the path came from it, at the argument otherwise."""
-    home = os.environ.get("CUSTODES_HOME") or ".custodes"
+    from custodes.config import DEFAULT_HOME, Settings
+
+    try:
+        home = str(Settings.from_env().home)
+    except CustodesError:
+        home = str(DEFAULT_HOME)
     if path == home or path.startswith(home.rstrip("/") + "/"):
         return "check CUSTODES_HOME"
     return "check the path"

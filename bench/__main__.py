@@ -12,6 +12,7 @@ from bench import (
     ledger_bench,
     relay_bench,
     vault_bench,
+    web_bench,
 )
 from bench.report import print_rows
 
@@ -19,7 +20,7 @@ from bench.report import print_rows
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    groups = ["vault", "ledger", "access", "detect", "identity", "forensics", "relay"]
+    groups = ["vault", "ledger", "access", "detect", "identity", "forensics", "relay", "web"]
     parser.add_argument("--only", choices=groups, help="run one group")
     args = parser.parse_args()
     rows = []
@@ -37,6 +38,8 @@ def main() -> None:
         rows += forensics_bench.run(args.quick)
     if args.only in (None, "relay"):
         rows += relay_bench.run(args.quick)
+    if args.only in (None, "web"):
+        rows += web_bench.run(args.quick)
     print_rows(rows)
 
 

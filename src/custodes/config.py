@@ -1,17 +1,139 @@
-"""Settings from the environment, so the same code runs embedded (SQLite) or against PostgreSQL."""
+"""Settings from the environment, so the same code runs embedded (SQLite) or against PostgreSQL.
+
+Every `CUSTODES_*` variable is declared once in `SETTINGS` (name, default, meaning) and read only
+here: a bad value is a `ConfigError` naming the variable, never a stray `ValueError` later on.
+The README's settings table is checked against `SETTINGS` by a test, so the two cannot drift.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from custodes.errors import ConfigError
+
 DEFAULT_HOME = Path(".custodes")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, its default as the README shows it, what it means."""
+
+    env: str
+    default: str
+    meaning: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("CUSTODES_HOME", "./.custodes", "keys (never in git, never in the database); 0700"),
+    Setting(
+        "CUSTODES_DATABASE_URL",
+        "sqlite:///$CUSTODES_HOME/custodes.db",
+        "any SQLAlchemy URL; `postgresql://…` uses psycopg 3",
+    ),
+    Setting(
+        "CUSTODES_LEDGER_ORIGIN",
+        "custodes.example/ledger",
+        "the log's origin line and signing-key name",
+    ),
+    Setting(
+        "CUSTODES_REVEAL_LIMIT_HOUR",
+        "30",
+        "distinct customers an employee may reveal per hour before approval is needed",
+    ),
+    Setting(
+        "CUSTODES_REVEAL_LIMIT_DAY",
+        "150",
+        "distinct customers an employee may reveal per day before approval is needed",
+    ),
+    Setting(
+        "CUSTODES_SMTP_HOST", "unset", "SMTP relay for approver notifications (unset: in-memory)"
+    ),
+    Setting("CUSTODES_SMTP_PORT", "25", "port of the SMTP relay"),
+    Setting(
+        "CUSTODES_LOG_LEVEL",
+        "info",
+        f"application log level: {', '.join(LOG_LEVELS)} (JSON lines on stderr)",
+    ),
+    Setting(
+        "CUSTODES_WITNESS_URL",
+        "unset",
+        "witness base URLs (comma-separated, loopback): asked to cosign every new checkpoint, "
+        "checked by `/readyz`",
+    ),
+    Setting(
+        "CUSTODES_WITNESS_KEYS",
+        "unset",
+        "the witnesses' cosigner verifier keys (or files), comma-separated, same order as the URLs",
+    ),
+)
+# Identity settings are parsed by `custodes.identity.settings` (declared here so they are listed).
+SETTINGS = (
+    *SETTINGS,
+    Setting(
+        "CUSTODES_WEB_ORIGIN",
+        "http://localhost:8000",
+        "the pages' exact origin (https, or http on loopback); read by identity.settings",
+    ),
+    Setting(
+        "CUSTODES_WEBAUTHN_RP_ID",
+        "localhost",
+        "the passkeys' relying-party id (the origin's host)",
+    ),
+    Setting(
+        "CUSTODES_OIDC_ISSUER",
+        "unset",
+        "the identity provider whose employee ID tokens are trusted (unset: passkeys only)",
+    ),
+    Setting(
+        "CUSTODES_OIDC_JWKS_URL",
+        "unset",
+        "the provider's JWKS URL (https, or http on loopback)",
+    ),
+    Setting(
+        "CUSTODES_OIDC_AUDIENCE",
+        "unset",
+        "the audience employee ID tokens must name",
+    ),
+    Setting(
+        "CUSTODES_OIDC_EMPLOYEE_CLAIM",
+        "employee_id",
+        "the claim holding the employee id",
+    ),
+    Setting(
+        "CUSTODES_OIDC_LEEWAY",
+        "30",
+        "clock-skew allowance in seconds for exp/nbf",
+    ),
+    Setting(
+        "CUSTODES_OIDC_ALGORITHMS",
+        "RS256,ES256,EdDSA",
+        "allowed (asymmetric) signing algorithms",
+    ),
+)
+SETTING_NAMES = frozenset(s.env for s in SETTINGS)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
+    return value
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the database and the key material live.
+    """Where the database and the key material live, and the knobs an operator may turn.
 
     `home` holds keys (never in git, never in the database); `database_url` is any SQLAlchemy
     URL, defaulting to an SQLite file under `home` so a laptop needs no server.
@@ -20,15 +142,56 @@ class Settings:
     home: Path
     database_url: str
     ledger_origin: str = "custodes.example/ledger"
+    reveal_limit_hour: int = 30
+    reveal_limit_day: int = 150
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    log_level: str = "info"
+    witness_urls: tuple[str, ...] = ()
+    witness_keys: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        home = Path(env.get("CUSTODES_HOME", str(DEFAULT_HOME)))
+        home = Path(env.get("CUSTODES_HOME") or str(DEFAULT_HOME))
         url = env.get("CUSTODES_DATABASE_URL") or f"sqlite:///{home / 'custodes.db'}"
-        origin = env.get("CUSTODES_LEDGER_ORIGIN", "custodes.example/ledger")
-        return cls(home=home, database_url=url, ledger_origin=origin)
+        origin = env.get("CUSTODES_LEDGER_ORIGIN") or "custodes.example/ledger"
+        level = (env.get("CUSTODES_LOG_LEVEL") or "info").strip().lower()
+        if level not in LOG_LEVELS:
+            raise ConfigError(f"CUSTODES_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+        witnesses = tuple(
+            u.strip() for u in (env.get("CUSTODES_WITNESS_URL") or "").split(",") if u.strip()
+        )
+        witness_keys = tuple(
+            k.strip() for k in (env.get("CUSTODES_WITNESS_KEYS") or "").split(",") if k.strip()
+        )
+        return cls(
+            home=home,
+            database_url=url,
+            ledger_origin=origin,
+            reveal_limit_hour=_int(env, "CUSTODES_REVEAL_LIMIT_HOUR", 30, 1, 1_000_000),
+            reveal_limit_day=_int(env, "CUSTODES_REVEAL_LIMIT_DAY", 150, 1, 1_000_000),
+            smtp_host=(env.get("CUSTODES_SMTP_HOST") or "").strip() or None,
+            smtp_port=_int(env, "CUSTODES_SMTP_PORT", 25, 1, 65535),
+            log_level=level,
+            witness_urls=witnesses,
+            witness_keys=witness_keys,
+        )
 
     @property
     def keys_dir(self) -> Path:
         return self.home / "keys"
+
+    @property
+    def log_level_number(self) -> int:
+        return int(logging.getLevelName(self.log_level.upper()))
+
+    def database_display(self) -> str:
+        """The database URL with any password hidden, for logs and start-up banners."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return make_url(self.database_url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "(unparseable URL)"

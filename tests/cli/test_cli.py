@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -154,6 +155,7 @@ def test_serve_end_to_end(home: Path, tmp_path: Path, workers: int) -> None:
         "CUSTODES_LEDGER_ORIGIN": "custodes.test/ledger",
     }
     env.pop("CUSTODES_DATABASE_URL", None)
+    out_file, err_file = tmp_path / "serve.out", tmp_path / "serve.err"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -166,6 +168,8 @@ def test_serve_end_to_end(home: Path, tmp_path: Path, workers: int) -> None:
             str(workers),
         ],
         env=env,
+        stdout=out_file.open("w"),
+        stderr=err_file.open("w"),
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -183,9 +187,29 @@ def test_serve_end_to_end(home: Path, tmp_path: Path, workers: int) -> None:
         denied = httpx.post(f"{base}/v1/customers/C2/reveal", json=body, headers=headers)
         assert denied.status_code == 403
         assert denied.headers["content-type"] == "application/problem+json"
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        ready = httpx.get(f"{base}/readyz")
+        assert ready.status_code == 200, ready.text
+        # Whichever worker answers, the counters are the sum over all of them.
+        for _ in range(2 * workers):
+            metrics = httpx.get(f"{base}/metrics").text
+            assert 'custodes_decisions_total{action="customer.view",outcome="allow"} 1.0' in (
+                metrics
+            ), metrics
+            assert 'outcome="deny"} 1.0' in metrics
+            assert "custodes_ledger_size 2.0" in metrics
     finally:
         server.terminate()
         server.wait(timeout=30)
+    banner = out_file.read_text()
+    assert f"custodes serving on http://127.0.0.1:{port}" in banner
+    assert f"home:     {home.resolve()}" in banner and "database: sqlite:///" in banner
+    assert "ledger:   0 entries" in banner and "policy:   shipped default" in banner
+    logs = [json.loads(line) for line in err_file.read_text().splitlines() if line.startswith("{")]
+    access = [line for line in logs if line.get("logger") == "custodes.access"]
+    routes = {line["route"] for line in access}
+    assert "/v1/customers/{customer_id}/reveal" in routes, access
+    assert "C1" not in err_file.read_text() and "quentin" not in err_file.read_text()
     run(home, "ledger", "checkpoint")
     run(home, "ledger", "export", str(tmp_path / "export"))
     pub = str(home / "keys" / "ledger.pub")

@@ -71,6 +71,7 @@ class ApiToken(Base):
     scopes: Mapped[str] = mapped_column(Text)  # space-separated
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: never
 
 
 class PolicyVersion(Base):

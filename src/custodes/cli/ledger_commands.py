@@ -206,5 +206,6 @@ def verify_proof(
 
 
 def _read_key(text: str) -> str:
-    path = Path(text)
-    return path.read_text().strip() if path.is_file() else text
+    from custodes.ledger.keys import key_text
+
+    return key_text(text)

@@ -14,10 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from custodes.cli.ledger_commands import ledger_app
 from custodes.cli.runtime import Runtime
 from custodes.detect.cli import detect_command, eval_app
-from custodes.errors import CustodesError
 from custodes.forensics.cli import canary_app, forensics_app
 from custodes.identity.cli import employees_app
-from custodes.ledger.errors import LedgerError
 from custodes.ledger.witness.cli import witness_app
 from custodes.relay.cli import relay_app
 
@@ -49,15 +47,43 @@ app.add_typer(canary_app, name="canary")
 console = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from custodes import __version__
+
+        typer.echo(f"custodes {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Who watches the watchmen? Protects customer data from insiders, provably."""
+
+
 @app.command()
 def init() -> None:
-    """Create the keys (keyring, ledger signing key, approval key; all 0600) and migrate."""
+    """Create the keys (keyring, ledger signing key, approval key; all 0600) and migrate.
+
+    CUSTODES_HOME is made 0700 and an SQLite database 0600. On a database that already holds
+    sealed data or ledger entries, a missing key is an error to fix, never a key to remake.
+    """
     from custodes.access.signing import load_or_create_approval_key
+    from custodes.cli.home import prepare_home, refuse_orphaning_keys
     from custodes.ledger.keys import SIGNER_FILE, write_log_keys
     from custodes.store.migrate import upgrade
     from custodes.vault.keyring import FileKeyring
 
     rt = Runtime.from_env()
+    for warning in prepare_home(rt.settings):
+        console.print(f"custodes: warning: {warning}", markup=False, highlight=False)
+    refuse_orphaning_keys(rt.engine, rt.settings.keys_dir)
     keyring = FileKeyring.open_or_create(rt.settings.keys_dir)
     if not (rt.settings.keys_dir / SIGNER_FILE).exists():
         write_log_keys(rt.settings.keys_dir, rt.settings.ledger_origin)
@@ -122,14 +148,20 @@ def _folder_summary(folder: Path) -> dict[str, str | int | bool | None]:
 
 
 @keys_app.command("status")
-def keys_status() -> None:
-    """Show KEK versions and how many data keys each one wraps."""
+def keys_status(
+    sample: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Data keys to unwrap per KEK version.")
+    ] = 8,
+) -> None:
+    """Show KEK versions, how many data keys each wraps, and prove the keyring opens a sample."""
     from sqlalchemy.orm import Session
 
+    from custodes.vault.health import check_data_keys
     from custodes.vault.service import vault_stats
 
     rt = Runtime.from_env()
-    with Session(rt.migrated_engine()) as session:
+    engine = rt.migrated_engine()
+    with Session(engine) as session:
         stats = vault_stats(session)
     keyring = rt.keyring
     typer.echo(
@@ -137,6 +169,11 @@ def keys_status() -> None:
         f"retired: {keyring.retired_versions}"
     )
     typer.echo(" ".join(f"{k}={v}" for k, v in stats.items()))
+    check = check_data_keys(engine, keyring, sample)
+    if not check.ok:
+        print(f"custodes: error: {check.describe()}", file=sys.stderr)
+        raise typer.Exit(1)
+    typer.echo(check.describe())
 
 
 @keys_app.command("rotate")
@@ -267,33 +304,47 @@ def serve(
         int, typer.Option(min=1, help="API worker processes; above 1, a sequencer process too.")
     ] = 1,
 ) -> None:
-    """Run the HTTP API (uvicorn) on the configured database."""
+    """Run the HTTP API (uvicorn) on the configured database.
+
+    Prints where it listens, the home, database, ledger size and policy; then logs JSON lines
+    (access log and application logs) on stderr at CUSTODES_LOG_LEVEL.
+    """
     import uvicorn
 
+    from custodes.cli.serving import banner, check_listen
     from custodes.web.app import create_app
+    from custodes.web.logs import configure_logging
 
     rt = Runtime.from_env()
+    engine = rt.migrated_engine()
+    check_listen(host, port)
+    services = rt.services()
+    sha256 = services.policy.sha256 if services.policy is not None else "-"
+    run_options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,  # our JSON-lines handler, not uvicorn's text format
+        "access_log": False,  # replaced by custodes.web.access_log (route templates only)
+        "log_level": rt.settings.log_level,
+    }
+    for line in banner(rt, engine, sha256, host, port, workers):
+        typer.echo(line)
+    configure_logging(rt.settings.log_level)
     if workers == 1:
-        uvicorn.run(
-            create_app(rt.migrated_engine(), rt.services()),
-            host=host,
-            port=port,
-            log_level="warning",
-            h11_max_incomplete_event_size=16 * 1024,  # header block bound
-        )
+        uvicorn.run(create_app(engine, services), **run_options)
         return
+    from custodes.web.metrics import prepare_multiprocess
     from custodes.web.worker import sequencer_socket
 
-    rt.migrated_engine()
+    # Before any worker starts: their counters live in files the /metrics answer sums.
+    prepare_multiprocess(rt.settings.home / "run" / "metrics")
     sequencer = _start_sequencer(sequencer_socket(rt.settings.home))
     try:
         uvicorn.run(
-            "custodes.web.worker:create_worker_app",
+            "custodes.cli.serving:create_logged_worker_app",
             factory=True,
             workers=workers,
-            host=host,
-            port=port,
-            log_level="warning",
+            **run_options,
         )
     finally:
         sequencer.terminate()
@@ -405,22 +456,60 @@ def policy_show() -> None:
     typer.echo(current_policy(Runtime.from_env().migrated_engine()).text, nl=False)
 
 
+def _scope_help() -> str:
+    from custodes.access.tokens import SCOPES
+
+    return f"A scope; repeat for several. One of: {', '.join(SCOPES)}."
+
+
 @tokens_app.command("create")
 def tokens_create(
     name: str,
-    scope: Annotated[list[str], typer.Option(help="A scope; repeat for several.")],
+    scope: Annotated[list[str], typer.Option(help=_scope_help())],
+    expires_in: Annotated[
+        str | None,
+        typer.Option(help="Lifetime such as 30m, 12h, 90d or 2w (default: until revoked)."),
+    ] = None,
 ) -> None:
     """Create an API token for a calling service; it is printed once and stored hashed."""
-    from custodes.access.tokens import create_token
+    from custodes.access.tokens import create_token, parse_duration
     from custodes.cli.recording import recorded, safe_id
     from custodes.store.engine import transaction
 
+    lifetime = parse_duration(expires_in) if expires_in is not None else None
     rt = Runtime.from_env()
     engine = rt.migrated_engine()
     extra = {"name": safe_id(rt, name), "scopes": "/".join(sorted(set(scope)))}
     with recorded(rt, "token.create", extra=extra), transaction(engine) as session:
-        token_id, token = create_token(session, name, scope)
+        token_id, token = create_token(session, name, scope, lifetime)
     typer.echo(f"token id {token_id}\n{token}")
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """Every token: id, name, scopes, created, expires, state (never the secret)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from custodes.access.tokens import list_tokens
+
+    with Session(Runtime.from_env().migrated_engine()) as session:
+        records = list_tokens(session)
+    if not records:
+        typer.echo("no tokens; create one with `custodes tokens create NAME --scope …`")
+        return
+    now = datetime.now(UTC)
+
+    def when(moment: datetime | None) -> str:
+        return "-" if moment is None else moment.strftime("%Y-%m-%dT%H:%MZ")
+
+    typer.echo(f"{'id':<16}  {'state':<7}  {'created':<17}  {'expires':<17}  name  scopes")
+    for r in records:
+        typer.echo(
+            f"{r.token_id:<16}  {r.state(now):<7}  {when(r.created_at):<17}  "
+            f"{when(r.expires_at):<17}  {r.name}  {','.join(r.scopes)}"
+        )
 
 
 @tokens_app.command("revoke")
@@ -450,21 +539,26 @@ def _progress() -> Progress:
 
 
 def _usage_error(exc: Exception) -> None:
-    """A bad option or argument: one line on stderr (click's message), no traceback."""
-    message = getattr(exc, "format_message", lambda: str(exc))()
-    print(f"custodes: error: {' '.join(str(message).split())}", file=sys.stderr)
+    """A bad option or argument: one line on stderr (click's message), no traceback.
+
+    A group run without a command has already printed its help: that is an answer, not an
+    error, so nothing more is printed and the exit is 0.
+    """
+    message = " ".join(str(getattr(exc, "format_message", lambda: str(exc))()).split())
+    if type(exc).__name__ == "NoArgsIsHelpError" or not message:
+        sys.exit(0)
+    print(f"custodes: error: {message}", file=sys.stderr)
     sys.exit(int(getattr(exc, "exit_code", 2)))
 
 
 def run() -> None:
-    """Entry point: user errors become one line on stderr and a non-zero exit."""
+    """Entry point: every failure becomes one line on stderr and a non-zero exit."""
+    from custodes.cli.errors import debugging, explain
+
     try:
         # With standalone_mode off, click returns an Exit's code instead of raising it.
         code = app(standalone_mode=False)
-    except (CustodesError, LedgerError) as exc:
-        print(f"custodes: error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except (click.exceptions.Abort, typer.Abort):
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         print("custodes: aborted", file=sys.stderr)
         sys.exit(130)
     except (click.exceptions.Exit, typer.Exit) as exc:
@@ -472,6 +566,11 @@ def run() -> None:
     except (click.ClickException, typer.TyperException) as exc:
         # Newer typer vendors its own click: usage errors arrive as TyperException.
         _usage_error(exc)
+    except Exception as exc:
+        if debugging():
+            raise
+        print(f"custodes: error: {explain(exc)}", file=sys.stderr)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
 

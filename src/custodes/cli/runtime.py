@@ -33,6 +33,14 @@ class Runtime:
 
     def migrated_engine(self) -> Engine:
         """The engine, refusing to run on a database `custodes init` has not set up."""
+        from custodes.cli.home import sqlite_path
+
+        path = sqlite_path(self.settings.database_url)
+        if path is not None and not path.is_file():
+            # Checked before connecting: SQLite would create an empty file (and folders).
+            raise ConfigError(
+                f"no database at {path}; run `custodes init` first (or set CUSTODES_HOME)"
+            )
         if not is_initialised(self.engine):
             raise ConfigError("the database is not initialised; run `custodes init` first")
         upgrade(self.engine)
@@ -54,41 +62,32 @@ class Runtime:
         )
 
     def services(self) -> Services:
-        """Everything the one door needs, from CUSTODES_HOME and the environment."""
-        import os
-
+        """Everything the one door needs, from CUSTODES_HOME and the settings."""
+        from custodes.access.door import DoorConfig
+        from custodes.access.facts import RateLimits
         from custodes.access.notify import Notifier, SmtpNotifier
+        from custodes.access.policy_store import current_policy
         from custodes.access.signing import load_or_create_approval_key
         from custodes.ledger.keys import load_log_signer, load_signer_state
 
+        settings = self.settings
         notifier: Notifier | None = None
-        if os.environ.get("CUSTODES_SMTP_HOST"):
-            notifier = SmtpNotifier(
-                os.environ["CUSTODES_SMTP_HOST"], int(os.environ.get("CUSTODES_SMTP_PORT", "25"))
-            )
-        from custodes.access.door import DoorConfig
-        from custodes.access.facts import RateLimits
-        from custodes.access.policy_store import current_policy
-
-        limits = RateLimits(
-            per_hour=int(os.environ.get("CUSTODES_REVEAL_LIMIT_HOUR", "30")),
-            per_day=int(os.environ.get("CUSTODES_REVEAL_LIMIT_DAY", "150")),
-        )
+        if settings.smtp_host:
+            notifier = SmtpNotifier(settings.smtp_host, settings.smtp_port)
+        limits = RateLimits(per_hour=settings.reveal_limit_hour, per_day=settings.reveal_limit_day)
         from custodes.ledger.witnessing import parse_witnesses
 
-        witnesses = parse_witnesses(
-            os.environ.get("CUSTODES_WITNESS_URLS", ""), os.environ.get("CUSTODES_WITNESS_KEYS", "")
-        )
-        signer = load_log_signer(self.settings.keys_dir)
+        witnesses = parse_witnesses(settings.witness_urls, settings.witness_keys)
+        signer = load_log_signer(settings.keys_dir)
         return Services(
             config=DoorConfig(limits=limits),
             witnesses=witnesses,
             keyring=self.keyring,
             policy=current_policy(self.migrated_engine(), signer.verifier()),
             log_verifier=signer.verifier(),
-            socket_path=self.settings.home / "run" / "sequencer.sock",
-            approval_key=load_or_create_approval_key(self.settings.keys_dir),
+            socket_path=settings.home / "run" / "sequencer.sock",
+            approval_key=load_or_create_approval_key(settings.keys_dir),
             signer=signer,
-            signer_state=load_signer_state(self.settings.keys_dir, self.settings.ledger_origin),
+            signer_state=load_signer_state(settings.keys_dir, settings.ledger_origin),
             notifier=notifier,
         )

@@ -41,9 +41,26 @@ def load_log_signer(keys_dir: Path) -> Signer:
 
 def load_verifier(text_or_path: str) -> Verifier:
     """A verifier key given inline (`name+id+key`) or as a file holding one."""
+    return Verifier.from_vkey(key_text(text_or_path))
+
+
+def key_text(text_or_path: str) -> str:
+    """One rule for every `--key`-like option: a file holding a key, or the key itself inline.
+
+    Keys in the note format always contain `+`; text without one is a path, so a missing file
+    is reported as missing rather than as a malformed key.
+    """
     candidate = Path(text_or_path)
-    text = candidate.read_text().strip() if candidate.is_file() else text_or_path.strip()
-    return Verifier.from_vkey(text)
+    if candidate.is_file():
+        try:
+            return candidate.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LedgerError(
+                f"{candidate}: cannot read the key file ({exc.__class__.__name__})"
+            ) from None
+    if "+" not in text_or_path:
+        raise LedgerError(f"{text_or_path}: no such key file (and not an inline name+id+key)")
+    return text_or_path.strip()
 
 
 def load_signer_state(keys_dir: Path, origin: str) -> SignerState:

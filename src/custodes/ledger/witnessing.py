@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -108,18 +109,16 @@ def witness_status(engine: Engine) -> list[LedgerWitnessStatus]:
         )
 
 
-def parse_witnesses(urls: str, keys: str) -> list[WitnessConfig]:
-    """CUSTODES_WITNESS_URLS and CUSTODES_WITNESS_KEYS: comma-separated, same order; a key is
-    a verifier key or a file holding one."""
-    from pathlib import Path
+def parse_witnesses(urls: Sequence[str], keys: Sequence[str]) -> list[WitnessConfig]:
+    """CUSTODES_WITNESS_URL and CUSTODES_WITNESS_KEYS, same order; a key is a verifier key or a
+    file holding one. URLs without keys are only checked for reachability (`/readyz`)."""
+    from custodes.ledger.keys import key_text
 
-    url_list = [u.strip() for u in urls.split(",") if u.strip()]
-    key_list = [k.strip() for k in keys.split(",") if k.strip()]
-    if len(url_list) != len(key_list):
-        raise LedgerError("CUSTODES_WITNESS_URLS and CUSTODES_WITNESS_KEYS need one key per URL")
-    out = []
-    for url, key in zip(url_list, key_list, strict=True):
-        path = Path(key)
-        text = path.read_text().strip() if path.is_file() else key
-        out.append(WitnessConfig(url, CosignerKey.from_vkey(text)))
-    return out
+    if not keys:
+        return []
+    if len(urls) != len(keys):
+        raise LedgerError("CUSTODES_WITNESS_URL and CUSTODES_WITNESS_KEYS need one key per URL")
+    return [
+        WitnessConfig(url, CosignerKey.from_vkey(key_text(key)))
+        for url, key in zip(urls, keys, strict=True)
+    ]

@@ -29,8 +29,13 @@ from custodes.ledger.signer_state import SignerState
 from custodes.ledger.witnessing import WitnessConfig, WitnessLoop
 from custodes.relay.http import relay_router
 from custodes.vault.keyring import Keyring
+from custodes.web.access_log import install_access_log
+from custodes.web.api_docs import install_offline_docs
+from custodes.web.health import install_health
 from custodes.web.limits import RequestLimits
+from custodes.web.metrics import install_metrics
 from custodes.web.problems import install_problem_handlers
+from custodes.web.request_rules import install_request_rules
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +126,11 @@ def create_app(
     app.include_router(access_router())
     app.include_router(identity_pages(engine, ledger))
     app.include_router(relay_router())
+    install_request_rules(app)
+    install_health(app)
+    install_metrics(app)
+    install_offline_docs(app)
+    install_access_log(app)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 
@@ -28,12 +29,38 @@ def problem(status: int, detail: str, title: str | None = None, **extra: object)
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+_KEY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def safe_name(name: str) -> bool:
+    """Whether a caller-chosen name (an unknown key, a query parameter) may be echoed back:
+    identifier-shaped and passing the ledger's PII guard, so an e-mail or a phone number sent
+    as a key never comes back in an error (or lands in a proxy's log)."""
+    from custodes.ledger.entry import check_token
+    from custodes.ledger.errors import FormatError
+
+    if not _KEY_NAME.fullmatch(name):
+        return False
+    try:
+        check_token("key", name)
+    except FormatError:
+        return False
+    return True
+
+
 def _location(error: Mapping[str, object]) -> list[str]:
-    """Where the error is; an unknown key is named by the caller, so it is not echoed."""
+    """Where the error is. An unknown key is named when its name is not PII-shaped."""
     loc = [str(p) for p in error.get("loc", ()) or ()]  # type: ignore[attr-defined]
-    if error.get("type") == "extra_forbidden" and loc:
+    if error.get("type") == "extra_forbidden" and loc and not safe_name(loc[-1]):
         loc[-1] = "(unknown key)"
     return loc
+
+
+def _message(error: Mapping[str, object]) -> str:
+    if error.get("type") == "extra_forbidden":
+        loc = _location(error)
+        return f"unknown key {loc[-1]}" if loc and loc[-1] != "(unknown key)" else "unknown key"
+    return str(error.get("msg", ""))
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -44,7 +71,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # Field locations and messages only: never echo the submitted values (they may be PII).
-        errors = [{"loc": _location(e), "msg": e.get("msg", "")} for e in exc.errors()]
+        raw = exc.errors()
+        broken = next((e for e in raw if e.get("type") == "json_invalid"), None)
+        if broken is not None:
+            # Not a schema mismatch: the body is not JSON at all (RFC 9110: 400).
+            where = [str(p) for p in broken.get("loc", ())[1:]]
+            at = f" at character {where[0]}" if where else ""
+            return problem(400, f"the request body is not valid JSON{at}")
+        errors = [{"loc": _location(e), "msg": _message(e)} for e in raw]
         return problem(422, "the request does not match the schema", errors=errors)
 
     @app.exception_handler(Exception)

@@ -14,7 +14,12 @@ from typing import Annotated
 import typer
 
 from custodes.ledger.witness.client import is_loopback_host
-from custodes.ledger.witness.state import WitnessState, generate_witness_key, write_witness_key
+from custodes.ledger.witness.state import (
+    WitnessState,
+    WitnessStateError,
+    generate_witness_key,
+    write_witness_key,
+)
 
 witness_app = typer.Typer(
     help="A tlog witness: cosigns ledger checkpoints that extend what it saw before.",
@@ -43,7 +48,10 @@ def serve(
         list[str],
         typer.Option(
             "--log-key",
-            help="Trusted log vkey (repeatable); its key name is the checkpoint origin.",
+            help=(
+                "Trusted log verifier key, inline or a file holding it (like `ledger verify "
+                "--key`); repeatable; its key name is the checkpoint origin."
+            ),
         ),
     ],
     host: Annotated[str, typer.Option(help="Loopback address to bind.")] = "127.0.0.1",
@@ -62,7 +70,9 @@ def serve(
         )
     if not log_key:
         raise typer.BadParameter("give at least one --log-key", param_hint="--log-key")
-    witness = Witness.from_files(key, state, log_key)
+    from custodes.ledger.keys import key_text
+
+    witness = Witness.from_files(key, state, [key_text(k) for k in log_key])
     typer.echo(
         f"witness {witness.name} ({witness.key.vkey}) on http://{host}:{port} "
         f"for {', '.join(witness.origins)}",
@@ -76,6 +86,8 @@ def status(
     state: Annotated[Path, typer.Option("--state", help="The witness's JSON state file.")],
 ) -> None:
     """Print each witnessed log as a JSON line: origin, size, root_hash, cosigned_at."""
+    if not state.is_file():
+        raise WitnessStateError(f"{state}: no witness state file (`witness serve` creates it)")
     records = WitnessState(state).records()
     if not records:
         typer.echo("no checkpoint cosigned yet", err=True)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from custodes.access.notify import Outbox
 from custodes.access.tokens import SCOPES, create_token
 from custodes.identity.service import IdentityService
+from custodes.identity.sessions import NewSession
 from custodes.identity.settings import OIDCSettings, WebAuthnSettings
 from custodes.ledger.note import Signer, generate_signer_key
 from custodes.marketplace.models import Case, Customer, Employee, Order, Product, Review, Seller
@@ -143,6 +144,7 @@ class Api:
     provider: Provider
     service: IdentityService
     authenticators: dict[str, SoftAuthenticator] = field(default_factory=dict)
+    sessions: dict[str, NewSession] = field(default_factory=dict)
     _enrolling: threading.Lock = field(default_factory=threading.Lock)
 
     def id_token(self, employee: str, **claims: object) -> str:
@@ -180,7 +182,9 @@ class Api:
                 options = self.service.registration_options(link.token)
                 authenticator = SoftAuthenticator()
                 credential = authenticator.register(options.options_json)
-                self.service.finish_registration(link.token, options.challenge_id, credential)
+                self.sessions[employee] = self.service.finish_registration(
+                    link.token, options.challenge_id, credential
+                )
                 self.authenticators[employee] = authenticator
             return self.authenticators[employee]
 
@@ -223,7 +227,7 @@ def api(engine: Engine, keyring: FileKeyring, tmp_path: Path, provider: Provider
             signer=signer,
             notifier=outbox,
             webauthn=WebAuthnSettings(),
-            oidc=OIDCSettings(ISSUER, provider.url, AUDIENCE),
+            oidc=OIDCSettings(ISSUER, provider.url, AUDIENCE, jwks_min_refresh=timedelta(0)),
         ),
     )
     client = TestClient(app, raise_server_exceptions=False)

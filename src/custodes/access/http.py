@@ -338,7 +338,8 @@ def access_router() -> APIRouter:
         why = Justification("break_glass", None, body.reason)
         if not who.proven:  # an emergency is the employee's own call, never a service's
             resource = Resource("customer", (body.customer_id,), ())
-            return _refused(door.record_refusal(who.employee_id, "break_glass", resource, why))
+            refused = door.record_refusal(who.employee_id, "break_glass", resource, why)
+            return _refused(refused.decision)
         return _outcome_response(door.break_glass(who.employee_id, body.customer_id, why))
 
     for path, action in (
@@ -410,7 +411,8 @@ def access_router() -> APIRouter:
         )
         why = body.justification.to_model()
         if not who.proven:
-            return _refused(door.record_refusal(who.employee_id, body.action, resource, why))
+            refused = door.record_refusal(who.employee_id, body.action, resource, why)
+            return _refused(refused.decision)
         return _outcome_response(door.request(who.employee_id, body.action, resource, why))
 
     @router.post(
@@ -430,7 +432,8 @@ def access_router() -> APIRouter:
             why = Justification("legal", None, "policy change")
             door = _door(request)
             resource = Resource("policy", (sha,))
-            return _refused(door.record_refusal(who.employee_id, "policy.apply", resource, why))
+            refused = door.record_refusal(who.employee_id, "policy.apply", resource, why)
+            return _refused(refused.decision)
         try:
             outcome = propose_policy(_door(request), body.text, who.employee_id)
         except ConfigError as exc:  # the text does not parse or validate: the caller's to fix
@@ -462,7 +465,7 @@ def access_router() -> APIRouter:
                 raise NotFound(f"no request {request_id}")
             action, resource, why = subject
             refused = door.record_refusal(who.employee_id, action, resource, why, request_id)
-            return _refused(refused)
+            return _refused(refused.decision)
         return _outcome_response(door.execute(who.employee_id, request_id))
 
     @router.get("/decisions", responses=responses, summary="Ledgered decisions about a subject")

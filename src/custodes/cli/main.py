@@ -396,12 +396,23 @@ def policy_show() -> None:
 def tokens_create(
     name: str,
     scope: Annotated[list[str], typer.Option(help="A scope; repeat for several.")],
+    trust_employee_header: Annotated[
+        bool,
+        typer.Option(
+            help="Legacy: the service may name the employee in X-Custodes-Employee for reads "
+            "(each decision marked asserted by service); never for approvals, executions, "
+            "requests, break-glass or case opening."
+        ),
+    ] = False,
 ) -> None:
     """Create an API token for a calling service; it is printed once and stored hashed."""
+    from custodes.access.principal import ASSERT_SCOPE
     from custodes.access.tokens import create_token
     from custodes.cli.recording import recorded, safe_id
     from custodes.store.engine import transaction
 
+    if trust_employee_header:
+        scope = [*scope, ASSERT_SCOPE]
     rt = Runtime.from_env()
     engine = rt.migrated_engine()
     extra = {"name": safe_id(rt, name), "scopes": "/".join(sorted(set(scope)))}

@@ -478,7 +478,7 @@ class IdentityService:
         approval_id = approval_id or new_id("ap")
         challenge = approval_challenge(digest, approval_id, decision)
         now = self.clock()
-        with transaction(self.engine) as db:
+        with transaction(self.engine, immediate=True) as db:
             self.directory.require_active(approver_id)
             allowed = self._passkey_ids(db, approver_id)
             if not allowed:
@@ -507,7 +507,7 @@ class IdentityService:
         The returned proof goes into the approval's ledger entry (`proof.ledger_extra()`)."""
         now = self.clock()
         try:
-            with transaction(self.engine) as db:
+            with transaction(self.engine, immediate=True) as db:
                 challenge = passkeys.consume_challenge(db, approval_id, "approve", now)
         except CredentialRefused as exc:
             raise ApprovalRefused(exc.reason, "start the approval again") from None
@@ -543,7 +543,7 @@ class IdentityService:
         ).with_signed_count()
         count = check_approval(proof, registered, previous, self.settings.origins)
         try:
-            with transaction(self.engine) as db:
+            with transaction(self.engine, immediate=True) as db:
                 self._advance_count(db, cred_id, previous, count, now)
         except CredentialRefused as exc:
             raise ApprovalRefused(exc.reason, "the passkey was used concurrently") from None

@@ -129,6 +129,13 @@ def _free_port() -> int:
 def _wrk_rows(quick: bool, workers: int = 1) -> list[Row]:
     if shutil.which("wrk") is None:
         return [Row("HTTP reveal under wrk", 0, "skipped: wrk not installed")]
+    rate, p50, p99, errors = _wrk(quick, workers, "header")
+    shape = "1 process" if workers == 1 else f"{workers} workers + sequencer"
+    return _rows(rate, p50, p99, errors, shape)
+
+
+def _wrk(quick: bool, workers: int, mode: str) -> tuple[float, float, float, int]:
+    """One server in `mode` (header, jwt, bare) under wrk: requests/s, p50, p99, non-2xx."""
     tmp = Path(tempfile.mkdtemp(prefix="custodes-http-bench-"))
     port = _free_port()
     env = {
@@ -140,7 +147,7 @@ def _wrk_rows(quick: bool, workers: int = 1) -> list[Row]:
     }
     env.pop("CUSTODES_DATABASE_URL")
     server = subprocess.Popen(
-        [sys.executable, str(SERVER), str(tmp), str(port)],
+        [sys.executable, str(SERVER), str(tmp), str(port), str(workers), mode],
         env=env,
         stdout=subprocess.PIPE,
         text=True,
@@ -150,7 +157,7 @@ def _wrk_rows(quick: bool, workers: int = 1) -> list[Row]:
         ready = json.loads(server.stdout.readline())
         _wait_for_port(port)
         script = tmp / "reveal.lua"
-        script.write_text(_lua(ready["token"], ready["pairs"]))
+        script.write_text(_lua(ready["token"], ready["pairs"], mode))
         duration = "5s" if quick else "15s"
         out = subprocess.run(
             [
@@ -180,7 +187,51 @@ def _wrk_rows(quick: bool, workers: int = 1) -> list[Row]:
     p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(non2xx.group(1)) if non2xx else 0
-    shape = "1 process" if workers == 1 else f"{workers} workers + sequencer"
+    return rate, p50, p99, errors
+
+
+def _modes_rows(quick: bool) -> list[Row]:
+    """The employee's proof over HTTP, in one run: the reveal with the agent's OIDC ID token
+    against the legacy header and against a bare FastAPI endpoint (same route, body, wrk)."""
+    if shutil.which("wrk") is None:
+        return [Row("HTTP reveal by proof mode", 0, "skipped: wrk not installed")]
+    results = {mode: _wrk(quick, 1, mode) for mode in ("bare", "header", "jwt")}
+    bare, header, jwt = (results[m][0] for m in ("bare", "header", "jwt"))
+    errors = sum(results[m][3] for m in ("header", "jwt"))
+    return [
+        Row(
+            "HTTP reveal, employee proven by ID token (JWT, ES256)",
+            jwt,
+            "requests/s",
+            f"p99 {results['jwt'][2]:.1f} ms",
+            None,
+            "",
+        ),
+        Row(
+            "HTTP reveal, employee asserted by header (legacy)",
+            header,
+            "requests/s",
+            f"p99 {results['header'][2]:.1f} ms",
+            None,
+            "",
+        ),
+        Row(
+            "bare FastAPI endpoint, same route and body",
+            bare,
+            "requests/s",
+            f"p99 {results['bare'][2]:.1f} ms",
+            None,
+            "",
+        ),
+        Row("JWT reveal / header reveal", jwt / header, "x", "", None, ">= 0.9x"),
+        Row("JWT reveal / bare FastAPI endpoint", jwt / bare, "x", "", None, ">= 0.5x"),
+        Row(
+            "HTTP reveal non-2xx responses, header + JWT modes", errors, "responses", "", None, "0"
+        ),
+    ]
+
+
+def _rows(rate: float, p50: float, p99: float, errors: int, shape: str) -> list[Row]:
     return [
         Row(
             f"HTTP justified reveal + committed append, wrk -t2 -c32, {shape}",
@@ -219,8 +270,12 @@ def _ms(text: str) -> float:
     return value * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def _lua(token: str, pairs: list[list[str]]) -> str:
-    rows = ",\n".join(f'{{"/v1/customers/{c}/reveal", "{e}", "{k}"}}' for e, c, k in pairs)
+def _lua(token: str, pairs: list[list[str]], mode: str = "header") -> str:
+    rows = ",\n".join(
+        f'{{"/v1/customers/{p[1]}/reveal", "{p[3] if mode == "jwt" else p[0]}", "{p[2]}"}}'
+        for p in pairs
+    )
+    header = "X-Custodes-Employee-Token" if mode == "jwt" else "X-Custodes-Employee"
     return f"""
 local pairs = {{
 {rows}
@@ -233,7 +288,7 @@ request = function()
     '{{"code":"customer_contact","case_id":"' .. p[3] .. '"}}}}'
   return wrk.format("POST", p[1], {{
     ["Authorization"] = "Bearer {token}",
-    ["X-Custodes-Employee"] = p[2],
+    ["{header}"] = p[2],
     ["Content-Type"] = "application/json",
   }}, body)
 end
@@ -242,6 +297,7 @@ end
 
 def run(quick: bool = False) -> list[Row]:
     rows = _decide_rows(quick)
+    rows += _modes_rows(quick)
     rows += _wrk_rows(quick)
     rows += _wrk_rows(quick, workers=2)
     return rows

@@ -126,38 +126,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wrk_rows(quick: bool, workers: int = 1) -> list[Row]:
-    if shutil.which("wrk") is None:
-        return [Row("HTTP reveal under wrk", 0, "skipped: wrk not installed")]
-    rate, p50, p99, errors = _wrk(quick, workers, "header")
-    shape = "1 process" if workers == 1 else f"{workers} workers + sequencer"
-    return _rows(rate, p50, p99, errors, shape)
+BARE = Path(__file__).with_name("bare_server.py")
 
 
-def _wrk(quick: bool, workers: int, mode: str) -> tuple[float, float, float, int]:
-    """One server in `mode` (header, jwt, bare) under wrk: requests/s, p50, p99, non-2xx."""
-    tmp = Path(tempfile.mkdtemp(prefix="custodes-http-bench-"))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CUSTODES_HOME": str(tmp),
-        "CUSTODES_DATABASE_URL": "",
-        "CUSTODES_REVEAL_LIMIT_HOUR": "1000000",
-        "CUSTODES_REVEAL_LIMIT_DAY": "1000000",
-    }
-    env.pop("CUSTODES_DATABASE_URL")
-    server = subprocess.Popen(
-        [sys.executable, str(SERVER), str(tmp), str(port), str(workers), mode],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def _wrk(
+    command: list[str], env: dict[str, str], port: int, tmp: Path, quick: bool
+) -> dict[str, float]:
+    """Start a server that prints its token and (agent, customer, case) triples, then load it
+    with wrk -t2 -c32; requests/s, p50 and p99 (ms), and non-2xx answers."""
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         ready = json.loads(server.stdout.readline())
         _wait_for_port(port)
         script = tmp / "reveal.lua"
-        script.write_text(_lua(ready["token"], ready["pairs"], mode))
+        script.write_text(_lua(ready["token"], ready["pairs"]))
         duration = "5s" if quick else "15s"
         out = subprocess.run(
             [
@@ -181,75 +164,131 @@ def _wrk(quick: bool, workers: int, mode: str) -> tuple[float, float, float, int
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = int(non2xx.group(1)) if non2xx else 0
-    return rate, p50, p99, errors
+    return {
+        "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "errors": float(non2xx.group(1)) if non2xx else 0.0,
+    }
 
 
-def _modes_rows(quick: bool) -> list[Row]:
-    """The employee's proof over HTTP, in one run: the reveal with the agent's OIDC ID token
-    against the legacy header and against a bare FastAPI endpoint (same route, body, wrk)."""
+def _custodes(
+    quick: bool, workers: int, source: Path | None = None, mode: str = "header"
+) -> dict[str, float]:
+    """The seeded custodes server (this checkout, or `source`: an older checkout to compare);
+    `mode` is how the employee is proven (`header`: legacy, `jwt`: their OIDC ID token)."""
+    tmp = Path(tempfile.mkdtemp(prefix="custodes-http-bench-"))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CUSTODES_HOME": str(tmp),
+        "CUSTODES_REVEAL_LIMIT_HOUR": "1000000",
+        "CUSTODES_REVEAL_LIMIT_DAY": "1000000",
+    }
+    env.pop("CUSTODES_DATABASE_URL", None)
+    server = SERVER
+    if source is not None:
+        env["PYTHONPATH"] = f"{source / 'src'}:{source}"
+        server = source / "bench" / "access_server.py"
+    try:
+        command = [sys.executable, str(server), str(tmp), str(port), str(workers)]
+        if source is None:
+            command.append(mode)
+        return _wrk(command, env, port, tmp, quick)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bare(quick: bool) -> dict[str, float]:
+    tmp = Path(tempfile.mkdtemp(prefix="custodes-bare-bench-"))
+    port = _free_port()
+    try:
+        return _wrk([sys.executable, str(BARE), str(port)], dict(os.environ), port, tmp, quick)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _wrk_rows(quick: bool) -> list[Row]:
+    """Bare FastAPI, then custodes (one process, two workers), in one run: the ratio is what
+    the target is about. With CUSTODES_BENCH_BEFORE=<folder of an older checkout>, that
+    checkout is measured in the same run too (before/after)."""
     if shutil.which("wrk") is None:
-        return [Row("HTTP reveal by proof mode", 0, "skipped: wrk not installed")]
-    results = {mode: _wrk(quick, 1, mode) for mode in ("bare", "header", "jwt")}
-    bare, header, jwt = (results[m][0] for m in ("bare", "header", "jwt"))
-    errors = sum(results[m][3] for m in ("header", "jwt"))
-    return [
+        return [Row("HTTP reveal under wrk", 0, "skipped: wrk not installed")]
+    bare = _bare(quick)
+    rows = [
         Row(
-            "HTTP reveal, employee proven by ID token (JWT, ES256)",
-            jwt,
+            "bare FastAPI endpoint, same body, wrk -t2 -c32",
+            bare["rate"],
             "requests/s",
-            f"p99 {results['jwt'][2]:.1f} ms",
+            f"p99 {bare['p99']:.1f} ms",
             None,
-            "",
-        ),
-        Row(
-            "HTTP reveal, employee asserted by header (legacy)",
-            header,
-            "requests/s",
-            f"p99 {results['header'][2]:.1f} ms",
-            None,
-            "",
-        ),
-        Row(
-            "bare FastAPI endpoint, same route and body",
-            bare,
-            "requests/s",
-            f"p99 {results['bare'][2]:.1f} ms",
-            None,
-            "",
-        ),
-        Row("JWT reveal / header reveal", jwt / header, "x", "", None, ">= 0.9x"),
-        Row("JWT reveal / bare FastAPI endpoint", jwt / bare, "x", "", None, ">= 0.5x"),
-        Row(
-            "HTTP reveal non-2xx responses, header + JWT modes", errors, "responses", "", None, "0"
+            "peer",
         ),
     ]
+    shapes = [("1 process", 1, None), ("2 workers + sequencer", 2, None)]
+    before = os.environ.get("CUSTODES_BENCH_BEFORE")
+    if before:
+        shapes.insert(0, ("1 process, BEFORE", 1, Path(before)))
+    header: dict[str, float] = {}
+    for shape, workers, source in shapes:
+        got = _custodes(quick, workers, source)
+        if workers == 1 and source is None:
+            header = got
+        rows += [
+            Row(
+                f"HTTP reveal, signed before answering, wrk -t2 -c32, {shape}",
+                got["rate"],
+                "requests/s",
+                "bare FastAPI",
+                got["rate"] / bare["rate"],
+                ">= 0.5x bare",
+            ),
+            Row(
+                f"HTTP reveal latency p99, {shape}",
+                got["p99"],
+                "ms p99",
+                f"p50 {got['p50']:.1f} ms",
+                None,
+                "p99 <= 50 ms",
+            ),
+            Row(
+                f"HTTP reveal non-2xx responses, {shape}", got["errors"], "responses", "", None, "0"
+            ),
+        ]
+    return rows + _jwt_rows(quick, bare, header)
 
 
-def _rows(rate: float, p50: float, p99: float, errors: int, shape: str) -> list[Row]:
+def _jwt_rows(quick: bool, bare: dict[str, float], header: dict[str, float]) -> list[Row]:
+    """The same reveal with the employee proven by their OIDC ID token (ES256, JWKS on
+    loopback, one token per agent), in the same run as the header mode and the bare peer."""
+    jwt = _custodes(quick, 1, mode="jwt")
     return [
         Row(
-            f"HTTP justified reveal + committed append, wrk -t2 -c32, {shape}",
-            rate,
+            "HTTP reveal, employee's ID token (JWT), 1 process",
+            jwt["rate"],
             "requests/s",
-            "",
-            None,
-            ">= 1,000/s",
+            "header mode",
+            jwt["rate"] / header["rate"],
+            ">= 0.9x header",
         ),
         Row(
-            f"HTTP reveal latency p50 / p99, {shape}",
-            p99,
+            "HTTP reveal with JWT against bare FastAPI",
+            jwt["rate"],
+            "requests/s",
+            "bare FastAPI",
+            jwt["rate"] / bare["rate"],
+            ">= 0.5x bare",
+        ),
+        Row(
+            "HTTP reveal latency p99, JWT, 1 process",
+            jwt["p99"],
             "ms p99",
-            f"p50 {p50:.1f} ms",
+            f"p50 {jwt['p50']:.1f} ms",
             None,
             "p99 <= 50 ms",
         ),
-        Row(f"HTTP reveal non-2xx responses, {shape}", errors, "responses", "", None, "0"),
+        Row("HTTP reveal non-2xx responses, JWT", jwt["errors"], "responses", "", None, "0"),
     ]
 
 
@@ -270,12 +309,13 @@ def _ms(text: str) -> float:
     return value * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def _lua(token: str, pairs: list[list[str]], mode: str = "header") -> str:
+def _lua(token: str, pairs: list[list[str]]) -> str:
+    """Pairs of (agent, customer, case), or (agent, customer, case, ID token) in JWT mode."""
+    jwt = bool(pairs) and len(pairs[0]) > 3
     rows = ",\n".join(
-        f'{{"/v1/customers/{p[1]}/reveal", "{p[3] if mode == "jwt" else p[0]}", "{p[2]}"}}'
-        for p in pairs
+        f'{{"/v1/customers/{p[1]}/reveal", "{p[3] if jwt else p[0]}", "{p[2]}"}}' for p in pairs
     )
-    header = "X-Custodes-Employee-Token" if mode == "jwt" else "X-Custodes-Employee"
+    header = "X-Custodes-Employee-Token" if jwt else "X-Custodes-Employee"
     return f"""
 local pairs = {{
 {rows}
@@ -297,7 +337,5 @@ end
 
 def run(quick: bool = False) -> list[Row]:
     rows = _decide_rows(quick)
-    rows += _modes_rows(quick)
     rows += _wrk_rows(quick)
-    rows += _wrk_rows(quick, workers=2)
     return rows

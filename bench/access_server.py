@@ -2,9 +2,8 @@
 
 Run by bench/access_bench.py in its own process (one uvicorn worker: one sequencer per log).
 The mode (4th argument) says how the employee is proven: `header` (a --trust-employee-header
-token naming the agent), `jwt` (the agent's OIDC ID token, checked against a JWKS this process
-serves on loopback with a key made here), or `bare` (a FastAPI endpoint that only answers: the
-framework's own ceiling on this machine).
+token naming the agent), or `jwt` (the agent's OIDC ID token, checked against a JWKS this process
+serves on loopback with a key made here).
 """
 
 from __future__ import annotations
@@ -21,10 +20,7 @@ from pathlib import Path
 import jwt
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from jwt.algorithms import ECAlgorithm
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from custodes.access.signing import load_or_create_approval_key
@@ -40,25 +36,6 @@ from custodes.vault.service import CustomerPII, insert_prepared, prepare_custome
 from custodes.web.app import create_app
 
 AGENTS, CUSTOMERS = 50, 2000
-
-
-def _bare_app() -> FastAPI:
-    """The same route and body shape, no door: parse, answer."""
-    app = FastAPI()
-
-    class Why(BaseModel):
-        code: str
-        case_id: str | None = None
-
-    class Body(BaseModel):
-        fields: list[str]
-        justification: Why
-
-    @app.post("/v1/customers/{customer_id}/reveal")
-    async def reveal(customer_id: str, body: Body) -> JSONResponse:
-        return JSONResponse({"decision": {"outcome": "allow"}, "values": {"email": "x"}})
-
-    return app
 
 
 def _identity_provider(agents: list[str]) -> tuple[OIDCSettings, dict[str, str]]:
@@ -106,11 +83,6 @@ def main() -> None:
     home, port = Path(sys.argv[1]), int(sys.argv[2])
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     mode = sys.argv[4] if len(sys.argv) > 4 else "header"
-    if mode == "bare":
-        pairs = [[f"A{c % AGENTS:03d}", f"C{c:05d}", f"K{c:05d}"] for c in range(500)]
-        print(json.dumps({"token": "-", "pairs": pairs, "home": str(home)}), flush=True)
-        uvicorn.run(_bare_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-        return
     rt = Runtime.from_env()
     keyring = FileKeyring.create(rt.settings.keys_dir)
     write_log_keys(rt.settings.keys_dir, rt.settings.ledger_origin)

@@ -93,6 +93,8 @@ def keyring(tmp_path: Path) -> FileKeyring:
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():
+        if os.environ.get("CUSTODES_CI") == "1":
+            pytest.fail(f"{SHARED} is absent: CI needs the shared vectors beside the checkout")
         pytest.skip(f"{SHARED} is absent: the shared vectors folder sits beside the checkout")
     return SHARED
 

@@ -216,6 +216,9 @@ class Door:
         refs = listed
         if request_id:
             extra["request"] = request_id
+        if facts is not None and facts.context.get("case_kind") == "investigation":
+            # Reads under an investigation someone else opened: flagged for review.
+            extra["case_kind"] = "investigation"
         extra.update(acting_extra())  # how the actor was proven (access.principal)
         if evidence:
             extra.update(evidence)  # e.g. the approver's WebAuthn assertion

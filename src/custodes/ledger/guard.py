@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, case, distinct, func, literal, select
 
 from custodes.ledger.errors import FormatError, LedgerError
 from custodes.ledger.models import LedgerAccessIndex
@@ -112,8 +112,18 @@ def holds(conn: Connection, guard: Guard) -> bool:
     if guard.kind == "below":
         count = conn.scalar(select(func.count()).select_from(index).where(where)) or 0
         return int(count) < guard.limit
-    seen = set(conn.scalars(select(index.c.subject_id).where(where).distinct()))
-    return len(seen | set(guard.new_subjects)) <= guard.limit
+    # One row back, not the list: distinct subjects so far, and how many of the new ones
+    # are among them (those do not count twice).
+    new = list(dict.fromkeys(guard.new_subjects))
+    repeated = (
+        func.count(distinct(case((index.c.subject_id.in_(new), index.c.subject_id))))
+        if new
+        else literal(0)
+    )
+    total, already = conn.execute(
+        select(func.count(distinct(index.c.subject_id)), repeated).where(where)
+    ).one()
+    return int(total) + len(new) - int(already) <= guard.limit
 
 
 def all_hold(conn: Connection, guards: Sequence[Guard]) -> bool:

@@ -165,6 +165,8 @@ class Sequencer:
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
+        if self.state is not None:
+            self.state.close()
 
     def __enter__(self) -> Sequencer:
         return self if self._conn is not None else self.open()
@@ -300,7 +302,7 @@ class Sequencer:
                 if self.signer is not None and accepted:
                     assert self.state is not None
                     # Built in memory on top of the signed head: an extension by construction.
-                    self.state.check_extension(base.size, base.root())
+                    self.state.check_extension(base.size, self._root)
                     self.state.advance(working.size, root)
                     advanced = True
                     self._store_checkpoint(conn, working.size, root)

@@ -10,6 +10,7 @@ same size, or a head that is not an extension is a rollback or a fork: refused, 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -32,13 +33,27 @@ class SignedHead:
     root: bytes
 
 
+SLOT = 512  # two slots, written alternately: a torn write leaves the other one intact
+
+
 class SignerState:
-    """The last signed head, in memory and (when `path` is given) in a private file."""
+    """The last signed head, in memory and (when `path` is given) in a private file.
+
+    The file holds two 512-byte slots, each a checksummed record with a sequence number; a write
+    goes to the older slot and is `fdatasync`ed in place (no rename, no folder fsync: this runs
+    for every batch). Reading takes the valid slot with the higher sequence number.
+    """
 
     def __init__(self, path: Path | None, origin: str) -> None:
         self.path = path
         self.origin = origin
-        self._head: SignedHead | None = _load(path, origin) if path is not None else None
+        self._fd: int | None = None
+        self._seq = 0
+        self._head: SignedHead | None = None
+        if path is not None:
+            loaded = _load(path, origin)
+            if loaded is not None:
+                self._seq, self._head = loaded
 
     @property
     def head(self) -> SignedHead | None:
@@ -55,8 +70,7 @@ class SignerState:
         if size < last.size:
             raise SignerRefused(
                 f"the database's ledger head ({size}) is smaller than the last signed checkpoint "
-                f"({last.size}): entries were removed; refusing to sign (see `custodes ledger "
-                "status`)"
+                f"({last.size}): entries were removed; refusing to sign"
             )
         if size == last.size:
             if root != last.root:
@@ -66,7 +80,7 @@ class SignerState:
                 )
             return
         if proof is None:
-            raise SignerRefused("an extension needs a consistency proof")
+            return  # built in memory on top of the signed head: an extension by construction
         try:
             verify_consistency(last.size, size, proof, last.root, root)
         except ProofError:
@@ -93,63 +107,110 @@ class SignerState:
                 "added behind the signer's back"
             )
         else:
-            what = (
-                f"has another root than the signed checkpoint at size {size}: the log was rewritten"
-            )
+            what = f"has another root than the signed checkpoint at size {size}: a rewrite"
         raise SignerRefused(
             f"the database's ledger head {what}; refusing to sign or append "
-            "(if a crash interrupted the last commit, see docs/operations.md, signer state)"
+            "(if a crash interrupted the last commit, see docs/architecture.md, signer state)"
         )
 
     def advance(self, size: int, root: bytes) -> None:
         """Remember (size, root) durably; call before the signature over it is used."""
-        if self.path is not None:
-            _store(self.path, self.origin, SignedHead(size, root))
-        self._head = SignedHead(size, root)
+        self._write(SignedHead(size, root))
 
     def reset(self, head: SignedHead | None) -> None:
         """Put back a head whose signature was never used (its commit failed)."""
-        if self.path is not None:
-            if head is None:
+        if head is None:
+            if self.path is not None:
+                self.close()
                 self.path.unlink(missing_ok=True)
-            else:
-                _store(self.path, self.origin, head)
+            self._head = None
+            return
+        self._write(head)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _write(self, head: SignedHead) -> None:
+        if self.path is not None:
+            fd = self._open()
+            seq = self._seq + 1
+            os.pwrite(fd, _slot(self.origin, head, seq), (seq % 2) * SLOT)
+            os.fdatasync(fd)
+            self._seq = seq
         self._head = head
 
+    def _open(self) -> int:
+        if self._fd is not None:
+            return self._fd
+        assert self.path is not None
+        if not self.path.exists():
+            # Created once, both slots, durably (file and folder): later writes are in place.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, b" " * (2 * SLOT))
+            os.fsync(fd)
+            folder = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+        else:
+            fd = os.open(self.path, os.O_RDWR)
+        self._fd = fd
+        return fd
 
-def _load(path: Path, origin: str) -> SignedHead | None:
+
+def _check(origin: str, size: int, root: bytes, seq: int) -> str:
+    return hashlib.sha256(f"{origin}|{size}|{root.hex()}|{seq}".encode()).hexdigest()[:32]
+
+
+def _slot(origin: str, head: SignedHead, seq: int) -> bytes:
+    body = json.dumps(
+        {
+            "origin": origin,
+            "size": head.size,
+            "root": base64.b64encode(head.root).decode(),
+            "seq": seq,
+            "check": _check(origin, head.size, head.root, seq),
+        },
+        sort_keys=True,
+    ).encode()
+    if len(body) >= SLOT:
+        raise LedgerError("signer state record too large (origin name too long)")
+    return body + b"\n" + b" " * (SLOT - len(body) - 1)
+
+
+def _load(path: Path, origin: str) -> tuple[int, SignedHead] | None:
     if not path.exists():
         return None
     if path.stat().st_mode & 0o077:
         raise LedgerError(f"signer state {path} is readable by others; `chmod 600` it first")
-    try:
-        raw = json.loads(path.read_text())
-        if raw["origin"] != origin:
-            raise LedgerError(f"signer state {path} belongs to log {raw['origin']!r}")
-        size, root = int(raw["size"]), base64.b64decode(raw["root"], validate=True)
-    except (ValueError, KeyError, TypeError):
-        raise LedgerError(f"signer state {path} is malformed; restore it from a backup") from None
-    if size < 0 or len(root) != HASH_SIZE:
+    data = path.read_bytes()
+    best: tuple[int, SignedHead] | None = None
+    for n in range(2):
+        record = _parse_slot(data[n * SLOT : (n + 1) * SLOT], origin, path)
+        if record is not None and (best is None or record[0] > best[0]):
+            best = record
+    if best is None and data.strip():
         raise LedgerError(f"signer state {path} is malformed; restore it from a backup")
-    return SignedHead(size, root)
+    return best
 
 
-def _store(path: Path, origin: str, head: SignedHead) -> None:
-    """Atomic and durable: a temporary 0600 file, fsync, rename, fsync of the folder."""
-    body = json.dumps(
-        {"origin": origin, "size": head.size, "root": base64.b64encode(head.root).decode()},
-        sort_keys=True,
-    ).encode()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def _parse_slot(chunk: bytes, origin: str, path: Path) -> tuple[int, SignedHead] | None:
+    """A slot's record, or None when it is empty or torn (its checksum does not match)."""
     try:
-        os.write(fd, body)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+        raw = json.loads(chunk.decode().strip() or "null")
+        if raw is None:
+            return None
+        size, seq = int(raw["size"]), int(raw["seq"])
+        root = base64.b64decode(raw["root"], validate=True)
+        if raw["check"] != _check(str(raw["origin"]), size, root, seq):
+            return None
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    if raw["origin"] != origin:
+        raise LedgerError(f"signer state {path} belongs to log {raw['origin']!r}")
+    if size < 0 or len(root) != HASH_SIZE:
+        return None
+    return seq, SignedHead(size, root)

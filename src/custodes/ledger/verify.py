@@ -278,13 +278,17 @@ def describe(report: VerifyReport) -> str:
 
 
 def witnessed_head(
-    witness_url: str, key: CosignerKey, log_key: Verifier, origin: str
+    witness_url: str,
+    key: CosignerKey,
+    log_key: Verifier,
+    origin: str,
+    client: httpx.Client | None = None,
 ) -> Trusted | None:
     """The newest checkpoint a witness cosigned for this log (its signature and the witness's
     both checked), so a verifier can tell when the log shows less than the witness saw."""
     from urllib.parse import quote
 
-    fetch = url_fetcher(witness_url)
+    fetch = url_fetcher(witness_url, client)
     data = fetch(f"latest/{quote(origin, safe='/')}")
     if data is None:
         return None

@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -31,11 +32,16 @@ class WitnessLoop:
     """Every `interval` seconds: for each witness behind the latest checkpoint, ask it."""
 
     def __init__(
-        self, engine: Engine, witnesses: list[WitnessConfig], interval: float = 1.0
+        self,
+        engine: Engine,
+        witnesses: list[WitnessConfig],
+        interval: float = 1.0,
+        client: httpx.Client | None = None,
     ) -> None:
         self.engine = engine
         self.witnesses = witnesses
         self.interval = interval
+        self.client = client  # tests hand in a client bound to an in-process witness
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -70,7 +76,7 @@ class WitnessLoop:
             try:
                 if reader.last_cosigned_size(name) == latest[0]:
                     continue
-                size, _ = request_cosignature(self.engine, witness.url, witness.key)
+                size, _ = request_cosignature(self.engine, witness.url, witness.key, self.client)
                 _note(self.engine, name, size, None)
             except Exception as exc:
                 message = f"{type(exc).__name__}: {exc}"[:200]

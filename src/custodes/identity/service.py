@@ -141,7 +141,7 @@ class IdentityService:
     def registration_options(self, token: str) -> WebAuthnOptions:
         now = self.clock()
         challenge = secrets.token_bytes(32)
-        with transaction(self.engine) as db:
+        with transaction(self.engine, immediate=True) as db:
             enrollment = self._enrollment(db, token, now)
             self.directory.require_active(enrollment.employee_id)
             existing = self._passkey_ids(db, enrollment.employee_id)
@@ -232,7 +232,7 @@ class IdentityService:
         """Discoverable-credential sign-in (no id typed), or limited to one employee's keys."""
         now = self.clock()
         challenge = secrets.token_bytes(32)
-        with transaction(self.engine) as db:
+        with transaction(self.engine, immediate=True) as db:
             allowed = self._passkey_ids(db, employee_id) if employee_id else []
             row = passkeys.new_challenge(
                 db, "signin", challenge, now, now + self.settings.challenge_ttl

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
@@ -76,4 +75,4 @@ def web_env(port: int) -> dict[str, str]:
     return {"CUSTODES_WEB_ORIGIN": f"http://localhost:{port}"}
 
 
-__all__ = ["Path", "Person", "enroll", "link_of", "web_env"]
+__all__ = ["Person", "enroll", "link_of", "web_env"]

@@ -173,8 +173,11 @@ def _wrk(
     }
 
 
-def _custodes(quick: bool, workers: int, source: Path | None = None) -> dict[str, float]:
-    """The seeded custodes server (this checkout, or `source`: an older checkout to compare)."""
+def _custodes(
+    quick: bool, workers: int, source: Path | None = None, mode: str = "header"
+) -> dict[str, float]:
+    """The seeded custodes server (this checkout, or `source`: an older checkout to compare);
+    `mode` is how the employee is proven (`header`: legacy, `jwt`: their OIDC ID token)."""
     tmp = Path(tempfile.mkdtemp(prefix="custodes-http-bench-"))
     port = _free_port()
     env = {
@@ -189,9 +192,10 @@ def _custodes(quick: bool, workers: int, source: Path | None = None) -> dict[str
         env["PYTHONPATH"] = f"{source / 'src'}:{source}"
         server = source / "bench" / "access_server.py"
     try:
-        return _wrk(
-            [sys.executable, str(server), str(tmp), str(port), str(workers)], env, port, tmp, quick
-        )
+        command = [sys.executable, str(server), str(tmp), str(port), str(workers)]
+        if source is None:
+            command.append(mode)
+        return _wrk(command, env, port, tmp, quick)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -226,8 +230,11 @@ def _wrk_rows(quick: bool) -> list[Row]:
     before = os.environ.get("CUSTODES_BENCH_BEFORE")
     if before:
         shapes.insert(0, ("1 process, BEFORE", 1, Path(before)))
+    header: dict[str, float] = {}
     for shape, workers, source in shapes:
         got = _custodes(quick, workers, source)
+        if workers == 1 and source is None:
+            header = got
         rows += [
             Row(
                 f"HTTP reveal, signed before answering, wrk -t2 -c32, {shape}",
@@ -249,7 +256,44 @@ def _wrk_rows(quick: bool) -> list[Row]:
                 f"HTTP reveal non-2xx responses, {shape}", got["errors"], "responses", "", None, "0"
             ),
         ]
-    return rows
+    return rows + _jwt_rows(quick, bare, header)
+
+
+def _jwt_rows(quick: bool, bare: dict[str, float], header: dict[str, float]) -> list[Row]:
+    """The same reveal with the employee proven by their OIDC ID token (ES256, JWKS on
+    loopback, one token per agent), in the same run as the header mode and the bare peer."""
+    jwt = _custodes(quick, 1, mode="jwt")
+    # Header mode again right after: the JWT run is compared with the mean of the header runs
+    # on either side of it, so load drifting on a shared machine does not pass for a cost.
+    after = _custodes(quick, 1)
+    header_rate = (header["rate"] + after["rate"]) / 2
+    return [
+        Row(
+            "HTTP reveal, employee's ID token (JWT), 1 process",
+            jwt["rate"],
+            "requests/s",
+            f"header mode {header['rate']:.0f} / {after['rate']:.0f} req/s before / after",
+            jwt["rate"] / header_rate,
+            ">= 0.9x header",
+        ),
+        Row(
+            "HTTP reveal with JWT against bare FastAPI",
+            jwt["rate"],
+            "requests/s",
+            "bare FastAPI",
+            jwt["rate"] / bare["rate"],
+            ">= 0.5x bare",
+        ),
+        Row(
+            "HTTP reveal latency p99, JWT, 1 process",
+            jwt["p99"],
+            "ms p99",
+            f"p50 {jwt['p50']:.1f} ms",
+            None,
+            "p99 <= 50 ms",
+        ),
+        Row("HTTP reveal non-2xx responses, JWT", jwt["errors"], "responses", "", None, "0"),
+    ]
 
 
 def _wait_for_port(port: int, timeout: float = 30.0) -> None:
@@ -270,7 +314,12 @@ def _ms(text: str) -> float:
 
 
 def _lua(token: str, pairs: list[list[str]]) -> str:
-    rows = ",\n".join(f'{{"/v1/customers/{c}/reveal", "{e}", "{k}"}}' for e, c, k in pairs)
+    """Pairs of (agent, customer, case), or (agent, customer, case, ID token) in JWT mode."""
+    jwt = bool(pairs) and len(pairs[0]) > 3
+    rows = ",\n".join(
+        f'{{"/v1/customers/{p[1]}/reveal", "{p[3] if jwt else p[0]}", "{p[2]}"}}' for p in pairs
+    )
+    header = "X-Custodes-Employee-Token" if jwt else "X-Custodes-Employee"
     return f"""
 local pairs = {{
 {rows}
@@ -283,7 +332,7 @@ request = function()
     '{{"code":"customer_contact","case_id":"' .. p[3] .. '"}}}}'
   return wrk.format("POST", p[1], {{
     ["Authorization"] = "Bearer {token}",
-    ["X-Custodes-Employee"] = p[2],
+    ["{header}"] = p[2],
     ["Content-Type"] = "application/json",
   }}, body)
 end

@@ -80,7 +80,12 @@ def test_a_manager_closes_a_case_once_and_the_close_is_ledgered(api: Api) -> Non
 
 def test_a_suspended_employee_opens_no_case(api: Api) -> None:
     body = {**CASE_C2_FOR_A2, "case_id": "KS"}
-    assert api.call("POST", "/v1/cases", "X1", json=body).status_code == 403
+    # A suspended employee's own proof is refused before the door (401, recorded); a service
+    # asserting their name is refused by the door's rule (403, recorded).
+    assert api.call("POST", "/v1/cases", "X1", json=body).status_code == 401
+    assert _entries(api)[-1]["reason"] == "employee_suspended"
+    assert api.call("POST", "/v1/cases", "X1", proof="header", json=body).status_code == 403
+    assert _entries(api)[-1]["reason"] == "own_proof_required"
 
 
 def test_executing_an_export_needs_the_reveal_scope(api: Api) -> None:
@@ -95,7 +100,10 @@ def test_executing_an_export_needs_the_reveal_scope(api: Api) -> None:
         _, narrow = create_token(session, "workflow", ["requests:write"])
     response = api.client.post(
         f"/v1/requests/{request_id}/execute",
-        headers={"Authorization": f"Bearer {narrow}", "X-Custodes-Employee": "P1"},
+        headers={
+            "Authorization": f"Bearer {narrow}",
+            "X-Custodes-Employee-Token": api.id_token("P1"),
+        },
     )
     assert response.status_code == 403 and "quentin" not in response.text
     # With the scope, it executes (once).

@@ -131,6 +131,7 @@ def expected(name: str, role: str, with_case: bool) -> int:
 
 
 DECISION = {200: "allow", 202: "pending", 403: "deny"}
+REQUESTED = ("review.delete", "seller.reinstate", "customer.export")
 ENDPOINTS = [
     "customer.view",
     "customer.search",
@@ -154,6 +155,15 @@ def test_authorization_matrix(api: Api, name: str) -> None:
             before = reader.head().size
             response = api.call(method, path, employee, **kw)
             want = expected(name, role, with_case)
+            if role == "suspended" and name in REQUESTED:
+                # Requests need the employee's own proof: a suspended employee's ID token is
+                # refused before the door, and that refusal is the one new entry.
+                assert response.status_code == 401, (role, with_case, response.text)
+                assert reader.head().size == before + 1, (role, with_case)
+                entry = json.loads(reader.entry(before))
+                assert entry["action"] == "employee.authenticate"
+                assert entry["reason"] == "employee_suspended" and entry["decision"] == "deny"
+                continue
             assert response.status_code == want, (role, with_case, response.text)
             # Exactly one new ledger entry, saying what happened.
             assert reader.head().size == before + 1, (role, with_case)

@@ -113,6 +113,8 @@ def test_racing_approvals_give_one_allow(api: Api) -> None:
     request_id = asked["request_id"]
     digest = api.call("GET", f"/v1/requests/{request_id}", "T2").json()["digest"]
     approvers = ["T2", "M1", "T2", "M1"] * 5
+    for who in ("T2", "M1"):
+        api.enroll(who)  # their passkeys exist before the race
     with ThreadPoolExecutor(20) as pool:
         codes = list(
             pool.map(

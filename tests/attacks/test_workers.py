@@ -17,6 +17,7 @@ import pytest
 
 from custodes.ledger.storage import LedgerReader
 from custodes.store.engine import make_engine
+from tests.cli.passkeys import enroll, link_of, web_env
 
 T = "2025-01-01T00:00:00Z"
 CUSTOMERS = [f"C{i:03d}" for i in range(60)]
@@ -61,20 +62,29 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 @pytest.mark.slow
 def test_limits_and_once_hold_across_four_workers(db_url: str, tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     env = {
         **os.environ,
         "CUSTODES_HOME": str(tmp_path / "home"),
         "CUSTODES_DATABASE_URL": db_url,
         "CUSTODES_LEDGER_ORIGIN": "custodes.test/ledger",
+        **web_env(port),
     }
     _cli(env, "init")
     _cli(env, "import", str(_dataset(tmp_path / "ds")))
     scopes = ["customers:reveal", "requests:write", "approvals:write"]
-    token = _cli(env, "tokens", "create", "tool", *[a for s in scopes for a in ("--scope", s)])
+    token = _cli(
+        env,
+        "tokens",
+        "create",
+        "tool",
+        *[a for s in scopes for a in ("--scope", s)],
+        "--trust-employee-header",  # the reveals name E2; requests and approvals need more
+    )
     secret = token.strip().splitlines()[-1]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    links = {who: link_of(_cli(env, "employees", "enroll", who)) for who in ("E3", "E4", "E5")}
     server = subprocess.Popen(
         [sys.executable, "-m", "custodes.cli.main", "serve", "--port", str(port), "--workers", "4"],
         env=env,
@@ -102,14 +112,17 @@ def test_limits_and_once_hold_across_four_workers(db_url: str, tmp_path: Path) -
         assert codes.count(200) == 30, codes
         assert codes.count(202) == 30, codes
 
-        asked = call(
-            "/v1/requests",
-            "E3",
-            {
+        origin = f"http://localhost:{port}"
+        people = {who: enroll(base, origin, link, who) for who, link in links.items()}
+        asked = httpx.post(
+            f"{base}/v1/requests",
+            json={
                 "action": "review.delete",
                 "resource": {"kind": "review", "ids": ["R1"]},
                 "justification": {"code": "review_report", "case_id": "KR"},
             },
+            headers=people["E3"].headers(secret),
+            timeout=60,
         )
         assert asked.status_code == 202, asked.text
         request_id = asked.json()["decision"]["request_id"]
@@ -117,8 +130,7 @@ def test_limits_and_once_hold_across_four_workers(db_url: str, tmp_path: Path) -
         digest = httpx.get(f"{base}/v1/requests/{request_id}", headers=headers).json()["digest"]
 
         def approve(who: str) -> int:
-            path = f"/v1/requests/{request_id}/approve"
-            return call(path, who, {"digest": digest}).status_code
+            return people[who].decide(base, secret, request_id, digest).status_code
 
         with ThreadPoolExecutor(20) as pool:
             approvals = list(pool.map(approve, ["E4", "E5"] * 10))

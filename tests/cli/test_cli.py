@@ -144,7 +144,15 @@ def test_serve_end_to_end(home: Path, tmp_path: Path, workers: int) -> None:
     import httpx
 
     run(home, "import", str(write_dataset(tmp_path / "ds")))
-    token = run(home, "tokens", "create", "support-tool", "--scope", "customers:reveal")
+    token = run(
+        home,
+        "tokens",
+        "create",
+        "support-tool",
+        "--scope",
+        "customers:reveal",
+        "--trust-employee-header",
+    )
     secret = token.stdout.strip().splitlines()[-1]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from custodes.access.policy import default_policy_text
+from tests.cli.passkeys import enroll, link_of, web_env
 from tests.cli.test_cli import run
 from tests.dataset.conftest import write_dataset
 
@@ -26,7 +27,9 @@ def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
         employees.write("E8,Pat Privacy,privacy_officer,legal,,2020-01-01T00:00:00Z,,EU\n")
     run(home, "import", str(folder))
     scopes = ("--scope", "customers:reveal", "--scope", "approvals:write")
-    secret = run(home, "tokens", "create", "t", *scopes).stdout.split()[-1]
+    secret = run(home, "tokens", "create", "t", *scopes, "--trust-employee-header").stdout.split()[
+        -1
+    ]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -34,6 +37,7 @@ def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
         **os.environ,
         "CUSTODES_HOME": str(home),
         "CUSTODES_LEDGER_ORIGIN": "custodes.test/ledger",
+        **web_env(port),
     }
     env.pop("CUSTODES_DATABASE_URL", None)
     server = subprocess.Popen(
@@ -69,9 +73,18 @@ def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
         # Not yet: one privacy officer alone changes nothing.
         early = run(home, "policy", "execute", request_id, "--by", "E9", ok=False)
         assert early.returncode == 1 and "not_approved" in early.stderr
-        approver = {**headers, "X-Custodes-Employee": "E8"}
-        path = f"{base}/v1/requests/{request_id}/approve"
-        assert httpx.post(path, json={"digest": digest}, headers=approver).status_code == 200
+        # The second privacy officer approves with their own passkey, on their own session.
+        link = link_of(run(home, "employees", "enroll", "E8").stdout)
+        approver = enroll(base, f"http://localhost:{port}", link, "E8")
+        # A service naming E8 in the header cannot approve (recorded deny).
+        asserted = {**headers, "X-Custodes-Employee": "E8"}
+        start = f"{base}/v1/requests/{request_id}/approval"
+        refused = httpx.post(
+            start, json={"decision": "approve", "digest": digest}, headers=asserted
+        )
+        assert refused.status_code == 403 and "own_proof_required" in refused.text
+        approved = approver.decide(base, secret, request_id, digest)
+        assert approved.status_code == 200, approved.text
         applied = run(home, "policy", "execute", request_id, "--by", "E9")
         assert "policy v1" in applied.stdout
         for _ in range(100):
@@ -87,3 +100,17 @@ def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
     bundles = (tmp_path / "export" / "tile" / "entries").rglob("*")
     text = b"".join(p.read_bytes() for p in bundles if p.is_file())
     assert b'"policy.apply"' in text and b'"token.create"' in text and b'"dataset.import"' in text
+    # The approval's assertion checks out offline against the passkey the ledger registered.
+    pub = str(home / "keys" / "ledger.pub")
+    origin = f"http://localhost:{port}"
+    audit = run(
+        home,
+        "ledger",
+        "verify-approvals",
+        str(tmp_path / "export"),
+        "--key",
+        pub,
+        "--origin",
+        origin,
+    )
+    assert "1 approvals checked against 1 registered passkeys" in audit.stdout

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from custodes.access.door import Conflict, Door, Forbidden, NotFound, ledger_id
 from custodes.access.facts import employee_active, management_chain
+from custodes.access.principal import acting_extra
 from custodes.errors import InputError
 from custodes.ledger.entry import LedgerEntry, check_token
 from custodes.ledger.errors import FormatError
@@ -44,9 +45,13 @@ class CaseSpec:
     seller_id: str | None = None
 
 
-def open_case(door: Door, actor_id: str, spec: CaseSpec) -> Case:
+_UNPROVEN = (Forbidden, "own_proof_required", "opening a case needs the employee's own proof")
+
+
+def open_case(door: Door, actor_id: str, spec: CaseSpec, proven: bool = True) -> Case:
     """Check, record (refusals too), then create. One case id gives one case and one
-    `case.open` entry, however many callers race (the entry is guarded where it is sequenced)."""
+    `case.open` entry, however many callers race (the entry is guarded where it is sequenced).
+    `proven=False` (a name a service asserted, not the employee's own proof) is refused."""
     now = datetime.now(UTC)
     try:
         check_token("case", spec.case_id)
@@ -54,7 +59,7 @@ def open_case(door: Door, actor_id: str, spec: CaseSpec) -> Case:
         raise InputError("case ids must not look like an e-mail address or phone number") from None
     with Session(door.engine) as session:
         actor = session.get(Employee, actor_id)
-        refusal = _open_refusal(session, actor, spec, now)
+        refusal = _open_refusal(session, actor, spec, now) if proven else _UNPROVEN
         customer = session.get(Customer, spec.customer_id) if spec.customer_id else None
         if refusal is None and spec.customer_id and customer is None:
             raise NotFound(f"no customer {spec.customer_id}")
@@ -192,7 +197,11 @@ def _record(
         case=spec.case_id,
         reason=reason,
         kind="case",
-        extra={"assignee": ledger_id(key, spec.assignee, True), "case_kind": spec.kind},
+        extra={
+            "assignee": ledger_id(key, spec.assignee, True),
+            "case_kind": spec.kind,
+            **acting_extra(),  # how the actor was proven (access.principal)
+        },
     )
     row = {
         "actor": actor,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select, text, update
@@ -51,6 +51,7 @@ from custodes.access.models import (
 )
 from custodes.access.notify import Notifier, Outbox
 from custodes.access.policy import Policy
+from custodes.access.principal import acting_extra
 from custodes.access.ratelimit import DAY, HOUR, InFlight, RevealWindows
 from custodes.errors import CustodesError, InputError
 from custodes.ledger.entry import LedgerEntry, check_token
@@ -63,6 +64,9 @@ from custodes.vault import _hazmat
 from custodes.vault.errors import ShreddedError
 from custodes.vault.keyring import Keyring
 from custodes.vault.service import MaskedCustomer, find_by_email, masked_view
+
+if TYPE_CHECKING:
+    from custodes.identity.approvals import ApprovalProof
 
 log = logging.getLogger(__name__)
 _VAULT_ROW = (
@@ -183,6 +187,7 @@ class Door:
         request_id: str | None = None,
         kind: str = "access.decision",
         actor_known: bool | None = None,
+        evidence: dict[str, str | int | bool | None] | None = None,
     ) -> tuple[bytes, list[dict[str, Any]]]:
         """The ledger entry (no PII: pseudonyms only) and its access-index rows.
 
@@ -214,6 +219,9 @@ class Door:
         if facts is not None and facts.context.get("case_kind") == "investigation":
             # Reads under an investigation someone else opened: flagged for review.
             extra["case_kind"] = "investigation"
+        extra.update(acting_extra())  # how the actor was proven (access.principal)
+        if evidence:
+            extra.update(evidence)  # e.g. the approver's WebAuthn assertion
         if actor_known is None:
             actor_known = bool(facts and facts.employee)
         case_known = bool(facts and facts.case_known)
@@ -678,11 +686,18 @@ class Door:
                 "masked_preview": masked,
             }
 
-    def approve(self, approver_id: str, request_id: str, digest_hex: str) -> Outcome:
-        with _stripe(self._deciding, request_id):
-            return self._approve(approver_id, request_id, digest_hex)
+    def approve(self, proof: ApprovalProof) -> Outcome:
+        """Approve with the approver's verified WebAuthn assertion (`identity.finish_approval`)
+        over (request digest, approval id, "approve"): the actor is the approver, and the
+        assertion goes into the entry, so `audit_approvals` can check it from the ledger."""
+        if proof.decision != "approve":
+            raise InputError("this assertion refuses the request; it cannot approve it")
+        with _stripe(self._deciding, proof.request_id):
+            return self._approve(proof.approver_id, proof.request_id, proof.digest.hex(), proof)
 
-    def _approve(self, approver_id: str, request_id: str, digest_hex: str) -> Outcome:
+    def _approve(
+        self, approver_id: str, request_id: str, digest_hex: str, proof: ApprovalProof
+    ) -> Outcome:
         """An independent approver signs an approval bound to the exact request they saw."""
         now = self.clock()
         with Session(self.engine) as session:
@@ -711,7 +726,7 @@ class Door:
             outcome, reason = "deny", "request_modified"
         else:
             outcome, reason = "allow", answer.policies[0]
-        approval_id = new_id("ap") if outcome == "allow" else None
+        approval_id = proof.approval_id if outcome == "allow" else None
         facts = self._facts_for(resource)
         record = partial(
             self._record,
@@ -724,6 +739,7 @@ class Door:
             request_id=request_id,
             kind="access.approval",
             actor_known=approver is not None,
+            evidence=proof.ledger_extra(),
         )
         try:
             # One decision per request, wherever the racing approvers are: sequenced.
@@ -769,11 +785,15 @@ class Door:
             )
         return Outcome(decision, {"approval_id": approval_id})
 
-    def refuse(self, approver_id: str, request_id: str) -> Outcome:
-        with _stripe(self._deciding, request_id):
-            return self._refuse(approver_id, request_id)
+    def refuse(self, proof: ApprovalProof) -> Outcome:
+        """Refuse with the approver's verified WebAuthn assertion over (digest, approval id,
+        "refuse"); recorded like an approval, assertion included."""
+        if proof.decision != "refuse":
+            raise InputError("this assertion approves the request; it cannot refuse it")
+        with _stripe(self._deciding, proof.request_id):
+            return self._refuse(proof.approver_id, proof.request_id, proof)
 
-    def _refuse(self, approver_id: str, request_id: str) -> Outcome:
+    def _refuse(self, approver_id: str, request_id: str, proof: ApprovalProof) -> Outcome:
         now = self.clock()
         with Session(self.engine) as session:
             request = session.get(AccessRequest, request_id)
@@ -786,6 +806,8 @@ class Door:
         allowed = self.policy.evaluate(action, context).allowed and request.status == "pending"
         outcome = "refused" if allowed else "deny"
         reason = "refused_by_approver" if allowed else "cannot_decide"
+        if allowed and proof.digest != request.digest:
+            allowed, outcome, reason = False, "deny", "request_modified"
         record = partial(
             self._record,
             approver_id,
@@ -797,6 +819,7 @@ class Door:
             request_id=request_id,
             kind="access.approval",
             actor_known=approver is not None,
+            evidence=proof.ledger_extra(),
         )
         try:
             guards = (_decided_once(action, request_id),) if allowed else ()
@@ -1002,6 +1025,46 @@ class Door:
                 )
             )
         return int(count or 0)
+
+    def record_refusal(
+        self,
+        employee_id: str,
+        action: str,
+        resource: Resource,
+        why: Justification | None,
+        request_id: str | None = None,
+        reason: str = "own_proof_required",
+    ) -> Outcome:
+        """Record a deny for a step refused before the door's own rules ran: by default one
+        that needs the employee's own proof (an ID token or a session) but came with a name a
+        service asserted (`access.principal`); or an approval whose assertion was refused."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            known = session.get(Employee, employee_id) is not None
+        receipt = self._record(
+            employee_id,
+            action,
+            resource,
+            why,
+            "deny",
+            reason,
+            self._facts_for(resource, why),
+            now,
+            request_id=request_id,
+            actor_known=known,
+        )
+        return Outcome(
+            Decision("deny", reason, action, receipt.index, request_id, (), receipt.checkpoint_size)
+        )
+
+    def request_subject(self, request_id: str) -> tuple[str, Resource, Justification] | None:
+        """A request's action, resource and justification (None if there is no such request)."""
+        with Session(self.engine) as session:
+            request = session.get(AccessRequest, request_id)
+            if request is None:
+                return None
+            why = Justification(**json.loads(request.justification))
+            return request.action, _resource_of(request), why
 
     def expire(self) -> int:
         """Mark pending requests past their deadline as expired, each on the record."""

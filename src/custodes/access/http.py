@@ -1,13 +1,15 @@
 """`/v1`: the HTTP face of the one door. Services call with a scoped token, acting for an
-employee named in `X-Custodes-Employee`. Every outcome is a ledgered decision; errors are
-RFC 9457 problem+json."""
+employee who proves who they are (an ID token or a session; legacy tokens may assert a name for
+reads, see `access.principal`). Every outcome is a ledgered decision; errors are RFC 9457
+problem+json."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from custodes.access.acting import MissingScope, Unauthenticated, employee, require
+from custodes.access.approvals_api import approvals_router
 from custodes.access.cases import CaseSpec
 from custodes.access.cases import close_case as close_case_service
 from custodes.access.cases import open_case as open_case_service
@@ -28,7 +32,8 @@ from custodes.access.model import (
     Resource,
 )
 from custodes.access.policy_store import propose_policy
-from custodes.access.tokens import TokenInfo, authenticate
+from custodes.access.principal import Principal
+from custodes.access.tokens import TokenInfo
 from custodes.errors import ConfigError, InputError
 from custodes.ledger.entry import LedgerEntry
 from custodes.ledger.errors import FormatError
@@ -147,10 +152,6 @@ class PolicyIn(Strict):
     text: Annotated[str, Field(min_length=1, max_length=200_000)]
 
 
-class ApproveIn(Strict):
-    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-
-
 class BreakGlassIn(Strict):
     customer_id: Id
     reason: Annotated[str, Field(min_length=10, max_length=1000)]
@@ -159,12 +160,6 @@ class BreakGlassIn(Strict):
 class OutcomeOut(BaseModel):
     decision: DecisionOut
     result: dict[str, Any] | None = None
-
-
-Employee_ = Annotated[
-    str,
-    Header(alias="X-Custodes-Employee", min_length=1, max_length=64, pattern=ID_CHARS),
-]
 
 
 def _decision_out(decision: Decision) -> DecisionOut:
@@ -187,33 +182,8 @@ def _refused(decision: Decision) -> JSONResponse:
     return problem(status, f"{decision.action} {decision.outcome}: {decision.reason}", decision=out)
 
 
-def require(scope: str) -> Any:
-    """Dependency: a live bearer token carrying `scope` (401 without one, 403 without scope)."""
-
-    async def check(
-        request: Request, authorization: Annotated[str | None, Header()] = None
-    ) -> TokenInfo:
-        # Async on purpose: a sync dependency costs every request an extra thread hop, and
-        # the lookup is cached (a miss is one indexed query).
-        if not authorization or not authorization.startswith("Bearer "):
-            raise _Unauthorized("a bearer token is required")
-        with Session(request.app.state.engine) as session:
-            token = authenticate(session, authorization.removeprefix("Bearer ").strip())
-        if token is None:
-            raise _Unauthorized("the token is unknown or revoked")
-        if scope not in token.scopes:
-            raise _Forbidden(f"the token lacks scope {scope}")
-        return token
-
-    return Depends(check)
-
-
-class _Unauthorized(Exception):
-    pass
-
-
-class _Forbidden(Exception):
-    pass
+_Unauthorized = Unauthenticated
+_Forbidden = MissingScope
 
 
 def _door(request: Request) -> Door:
@@ -292,11 +262,10 @@ def access_router() -> APIRouter:
     def search_by_body(
         request: Request,
         body: SearchIn,
-        employee: Employee_,
-        _: TokenInfo = require("customers:read"),
+        who: Principal = employee("customers:read"),
     ) -> Any:
         why = _why(body.justification, body.case_id)
-        return _search_response(_door(request).search_email(employee, body.email, why))
+        return _search_response(_door(request).search_email(who.employee_id, body.email, why))
 
     @router.get(
         "/customers/{customer_id}",
@@ -307,12 +276,11 @@ def access_router() -> APIRouter:
     def get_customer(
         request: Request,
         customer_id: PathId,
-        employee: Employee_,
         justification: Code = "customer_contact",
         case_id: CaseQuery = None,
-        _: TokenInfo = require("customers:read"),
+        who: Principal = employee("customers:read"),
     ) -> Any:
-        outcome = _door(request).masked(employee, customer_id, _why(justification, case_id))
+        outcome = _door(request).masked(who.employee_id, customer_id, _why(justification, case_id))
         return _search_response(outcome)
 
     @router.post(
@@ -325,18 +293,18 @@ def access_router() -> APIRouter:
         request: Request,
         customer_id: PathId,
         body: RevealIn,
-        employee: Employee_,
-        _: TokenInfo = require("customers:reveal"),
+        who: Principal = employee("customers:reveal"),
     ) -> Any:
         door = _door(request)
         fields, why = tuple(body.fields), body.justification.to_model()
+        employee_id = who.employee_id
         # The hot path stays on the event loop where it can (local SQLite reads, an awaited
         # group commit): a thread hop per request cost more than the work (bench/README.md).
         outcome = None
         if door.inline:
-            outcome = await door.reveal_async(employee, customer_id, fields, why)
+            outcome = await door.reveal_async(employee_id, customer_id, fields, why)
         if outcome is None:
-            outcome = await run_in_threadpool(door.reveal, employee, customer_id, fields, why)
+            outcome = await run_in_threadpool(door.reveal, employee_id, customer_id, fields, why)
         if not outcome.decision.allowed:
             return _refused(outcome.decision)
         # The hot path: build the JSON directly instead of validating our own model again.
@@ -364,13 +332,15 @@ def access_router() -> APIRouter:
     def break_glass(
         request: Request,
         body: BreakGlassIn,
-        employee: Employee_,
-        _: TokenInfo = require("customers:reveal"),
+        who: Principal = employee("customers:reveal"),
     ) -> Any:
-        outcome = _door(request).break_glass(
-            employee, body.customer_id, Justification("break_glass", None, body.reason)
-        )
-        return _outcome_response(outcome)
+        door = _door(request)
+        why = Justification("break_glass", None, body.reason)
+        if not who.proven:  # an emergency is the employee's own call, never a service's
+            resource = Resource("customer", (body.customer_id,), ())
+            refused = door.record_refusal(who.employee_id, "break_glass", resource, why)
+            return _refused(refused.decision)
+        return _outcome_response(door.break_glass(who.employee_id, body.customer_id, why))
 
     for path, action in (
         ("/orders/{record_id}", "order.view"),
@@ -395,11 +365,12 @@ def access_router() -> APIRouter:
         summary="Open a case (assigns an employee to a customer and/or seller)",
     )
     def open_case(
-        body: CaseIn, request: Request, employee: Employee_, _: TokenInfo = require("cases:write")
+        body: CaseIn, request: Request, who: Principal = employee("cases:write")
     ) -> CaseOut:
-        """Who may open which kind for whom is `access.cases`' rule; every attempt is recorded."""
+        """Who may open which kind for whom is `access.cases`' rule; every attempt is recorded.
+        Only on the employee's own proof: a service's word opens no case."""
         spec = CaseSpec(body.case_id, body.kind, body.assignee, body.customer_id, body.seller_id)
-        return _case_out(open_case_service(_door(request), employee, spec))
+        return _case_out(open_case_service(_door(request), who.employee_id, spec, who.proven))
 
     @router.get("/cases/{case_id}", response_model=CaseOut, responses=responses)
     def get_case(
@@ -415,11 +386,10 @@ def access_router() -> APIRouter:
     def close_case(
         case_id: PathId,
         request: Request,
-        employee: Employee_,
-        _: TokenInfo = require("cases:write"),
+        who: Principal = employee("cases:write"),
     ) -> CaseOut:
         """Closed by its assignee, someone above them, or a privacy officer; recorded first."""
-        return _case_out(close_case_service(_door(request), employee, case_id))
+        return _case_out(close_case_service(_door(request), who.employee_id, case_id))
 
     @router.post(
         "/requests",
@@ -431,16 +401,19 @@ def access_router() -> APIRouter:
     def create_request(
         body: RequestIn,
         request: Request,
-        employee: Employee_,
-        _: TokenInfo = require("requests:write"),
+        who: Principal = employee("requests:write"),
     ) -> Any:
+        """The requester's own proof is required and recorded with the request (who, and the
+        service token that carried them); executing needs it again."""
+        door = _door(request)
         resource = Resource(
             body.resource.kind, tuple(body.resource.ids), tuple(body.resource.fields)
         )
-        outcome = _door(request).request(
-            employee, body.action, resource, body.justification.to_model()
-        )
-        return _outcome_response(outcome)
+        why = body.justification.to_model()
+        if not who.proven:
+            refused = door.record_refusal(who.employee_id, body.action, resource, why)
+            return _refused(refused.decision)
+        return _outcome_response(door.request(who.employee_id, body.action, resource, why))
 
     @router.post(
         "/policy",
@@ -452,11 +425,17 @@ def access_router() -> APIRouter:
     def propose(
         body: PolicyIn,
         request: Request,
-        employee: Employee_,
-        _: TokenInfo = require("requests:write"),
+        who: Principal = employee("requests:write"),
     ) -> Any:
+        if not who.proven:  # a proposal is a request: the proposer's own proof, recorded
+            sha = hashlib.sha256(body.text.encode()).hexdigest()
+            why = Justification("legal", None, "policy change")
+            door = _door(request)
+            resource = Resource("policy", (sha,))
+            refused = door.record_refusal(who.employee_id, "policy.apply", resource, why)
+            return _refused(refused.decision)
         try:
-            outcome = propose_policy(_door(request), body.text, employee)
+            outcome = propose_policy(_door(request), body.text, who.employee_id)
         except ConfigError as exc:  # the text does not parse or validate: the caller's to fix
             raise InputError(str(exc)) from None
         return _outcome_response(outcome)
@@ -467,37 +446,27 @@ def access_router() -> APIRouter:
     ) -> dict[str, Any]:
         return _door(request).preview(request_id)
 
-    @router.post("/requests/{request_id}/approve", response_model=OutcomeOut, responses=responses)
-    def approve(
-        request_id: PathId,
-        body: ApproveIn,
-        request: Request,
-        employee: Employee_,
-        _: TokenInfo = require("approvals:write"),
-    ) -> Any:
-        return _outcome_response(_door(request).approve(employee, request_id, body.digest))
-
-    @router.post("/requests/{request_id}/refuse", response_model=OutcomeOut, responses=responses)
-    def refuse(
-        request_id: PathId,
-        request: Request,
-        employee: Employee_,
-        _: TokenInfo = require("approvals:write"),
-    ) -> Any:
-        return _outcome_response(_door(request).refuse(employee, request_id))
-
     @router.post("/requests/{request_id}/execute", response_model=OutcomeOut, responses=responses)
     def execute(
         request_id: PathId,
         request: Request,
-        employee: Employee_,
-        token: TokenInfo = require("requests:write"),
+        who: Principal = employee("requests:write"),
     ) -> Any:
+        """Only the requester, on their own proof again (never a service's word)."""
         door = _door(request)
+        token = who.token
+        assert token is not None
         # Executing a reveal or an export hands out PII: the same scope as a direct reveal.
         if "customers:reveal" not in token.scopes and door.request_action(request_id) in REVEALING:
             raise _Forbidden("this request returns customer data: the token lacks customers:reveal")
-        return _outcome_response(door.execute(employee, request_id))
+        if not who.proven:
+            subject = door.request_subject(request_id)
+            if subject is None:
+                raise NotFound(f"no request {request_id}")
+            action, resource, why = subject
+            refused = door.record_refusal(who.employee_id, action, resource, why, request_id)
+            return _refused(refused.decision)
+        return _outcome_response(door.execute(who.employee_id, request_id))
 
     @router.get("/decisions", responses=responses, summary="Ledgered decisions about a subject")
     def decisions(
@@ -531,6 +500,7 @@ def access_router() -> APIRouter:
             for r in rows
         ]
 
+    router.include_router(approvals_router(responses))
     return router
 
 
@@ -538,12 +508,12 @@ def _record_endpoint(action: str) -> Any:
     def endpoint(
         request: Request,
         record_id: PathId,
-        employee: Employee_,
         justification: Code = "customer_contact",
         case_id: CaseQuery = None,
-        _: TokenInfo = require("records:read"),
+        who: Principal = employee("records:read"),
     ) -> Any:
-        outcome = _door(request).view(employee, action, record_id, _why(justification, case_id))
+        why = _why(justification, case_id)
+        outcome = _door(request).view(who.employee_id, action, record_id, why)
         return _outcome_response(outcome)
 
     endpoint.__name__ = action.replace(".", "_")

@@ -24,6 +24,9 @@ SCOPES = (
     "requests:write",
     "approvals:write",
     "decisions:read",
+    # Legacy: the service may name the employee in X-Custodes-Employee (reads only, and each
+    # decision is marked "asserted by service"); `tokens create --trust-employee-header`.
+    "employee:assert",
 )
 PREFIX = "cst_"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -167,14 +168,15 @@ def _one_door_story(
             f"(request {request_id}), ledger #{asked.decision.ledger_index}"
         )
         if request_id:
-            digest = door.preview(request_id)["digest"]
-            selfish = door.approve(tns, request_id, digest)
+            digest = bytes.fromhex(door.preview(request_id)["digest"])
+            passkeys = _Passkeys(engine, committer)
+            selfish = door.approve(passkeys.approval(tns, request_id, digest))
             console.print(
-                f"   {tns} approves their own request: [red]{selfish.decision.outcome}[/] "
-                f"({selfish.decision.reason})"
+                f"   {tns} approves their own request with their passkey: "
+                f"[red]{selfish.decision.outcome}[/] ({selfish.decision.reason})"
             )
             if approver:
-                door.approve(approver, request_id, digest)
+                door.approve(passkeys.approval(approver, request_id, digest))
                 done = door.execute(tns, request_id)
                 console.print(
                     f"   {approver} (independent) approves; executed once: "
@@ -190,6 +192,35 @@ def _one_door_story(
         f"[bold]5.[/] ledger: {report_.size} entries, exported to {export}; offline verify: "
         f"{'[green]ok[/]' if report_.ok else '[red]FAILED[/]'}"
     )
+
+
+class _Passkeys:
+    """The demo's employees approve with passkeys like everyone else: a software authenticator
+    each, enrolled through the identity service (ledgered), answering the approval challenge."""
+
+    def __init__(self, engine: Engine, ledger: Any) -> None:
+        from custodes.identity.recording import ledger_recorder
+        from custodes.identity.service import IdentityService
+        from custodes.identity.settings import WebAuthnSettings
+
+        self.settings = WebAuthnSettings()
+        record = ledger_recorder(lambda data: ledger.append(data).index)
+        self.service = IdentityService(engine, self.settings, record)
+        self.keys: dict[str, Any] = {}
+
+    def approval(self, employee_id: str, request_id: str, digest: bytes) -> Any:
+        from custodes.identity.softkey import SoftAuthenticator
+
+        key = self.keys.get(employee_id)
+        if key is None:
+            key = self.keys[employee_id] = SoftAuthenticator(origin=self.settings.origin)
+            link = self.service.enroll(employee_id)
+            options = self.service.registration_options(link.token)
+            credential = key.register(options.options_json)
+            self.service.finish_registration(link.token, options.challenge_id, credential)
+        start = self.service.begin_approval(employee_id, request_id, digest, "approve")
+        answer = key.assert_(start.options_json, rp_id=self.settings.rp_id)
+        return self.service.finish_approval(start.challenge_id, employee_id, answer)
 
 
 def _story_cast(engine: Engine) -> tuple[str, str, str, str, str, str, str, str | None] | None:

@@ -131,7 +131,7 @@ def verify(
     ] = None,
     witness: Annotated[
         list[str] | None,
-        typer.Option(help="Witness base URL to compare with (its newest cosigned checkpoint).")
+        typer.Option(help="Witness base URL to compare with (its newest cosigned checkpoint)."),
     ] = None,
     state: Annotated[
         Path | None,
@@ -182,6 +182,53 @@ def verify(
         raise typer.Exit(1)
     store.remember(origin, log_key.key_id, Trusted(report.size, report.root))
     typer.echo(describe(report))
+
+
+@ledger_app.command("verify-approvals")
+def verify_approvals(
+    source: Annotated[str, typer.Argument(help="Exported folder or loopback base URL.")],
+    key: Annotated[str, typer.Option(help="Log verifier key (or a file holding it).")],
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(help="Web origin the passkeys must have signed for; repeatable."),
+    ] = None,
+) -> None:
+    """Verify the log (as `verify` does, without changing trust state), then check every
+    approval entry's WebAuthn assertion against the approver's credential registered earlier
+    in the same log (`credential.register`), its sign count, approval id and request digest."""
+    import json
+
+    from custodes.identity.approvals import audit_approvals
+    from custodes.ledger.keys import load_verifier
+    from custodes.ledger.tiles import TILE_WIDTH, decode_entry_bundle, entries_path
+    from custodes.ledger.verify import describe, fetcher_for, verify_log
+
+    log_key = load_verifier(key)
+    fetch = fetcher_for(source)
+    report = verify_log(fetch, log_key, [], log_key.name, [])
+    if not report.ok:
+        print(f"custodes: {describe(report)}", file=sys.stderr)
+        raise typer.Exit(1)
+    entries: list[tuple[int, dict[str, object]]] = []
+    for n in range((report.size + TILE_WIDTH - 1) // TILE_WIDTH):
+        width = min(TILE_WIDTH, report.size - n * TILE_WIDTH)
+        data = fetch(entries_path(n, width))
+        if data is None:
+            raise LedgerError(f"entry bundle {n} vanished while reading it")
+        for raw in decode_entry_bundle(data, width):
+            entries.append((len(entries), json.loads(raw)))
+    audit = audit_approvals(entries, list(origin) if origin else None)
+    if not audit.ok:
+        first = ", ".join(f"#{index} {why}" for index, why in audit.failures[:5])
+        print(
+            f"custodes: {len(audit.failures)} approval(s) do not check out: {first}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
+    typer.echo(
+        f"{audit.approvals} approvals checked against {audit.credentials} registered passkeys "
+        f"in {report.size} entries: ok"
+    )
 
 
 @ledger_app.command("verify-proof")

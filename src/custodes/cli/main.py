@@ -470,12 +470,23 @@ def tokens_create(
         str | None,
         typer.Option(help="Lifetime such as 30m, 12h, 90d or 2w (default: until revoked)."),
     ] = None,
+    trust_employee_header: Annotated[
+        bool,
+        typer.Option(
+            help="Legacy: the service may name the employee in X-Custodes-Employee for reads "
+            "(each decision marked asserted by service); never for approvals, executions, "
+            "requests, break-glass or case opening."
+        ),
+    ] = False,
 ) -> None:
     """Create an API token for a calling service; it is printed once and stored hashed."""
+    from custodes.access.principal import ASSERT_SCOPE
     from custodes.access.tokens import create_token, parse_duration
     from custodes.cli.recording import recorded, safe_id
     from custodes.store.engine import transaction
 
+    if trust_employee_header:
+        scope = [*scope, ASSERT_SCOPE]
     lifetime = parse_duration(expires_in) if expires_in is not None else None
     rt = Runtime.from_env()
     engine = rt.migrated_engine()

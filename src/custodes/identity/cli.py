@@ -31,16 +31,15 @@ def _engine() -> Engine:
 
 @contextmanager
 def _ledger(engine: Engine) -> Iterator[Recorder]:
-    """This process appends through its own sequencer (as `custodes policy apply` does)."""
-    from custodes.config import Settings
+    """Appends through a running server's sequencer socket if one answers, else through this
+    process's own sequencer (as `custodes policy apply` does). These commands are the CLI
+    layer's, registered by `custodes.cli.main`, so they use its recording helper."""
+    from custodes.cli.recording import append
+    from custodes.cli.runtime import Runtime
     from custodes.identity.recording import ledger_recorder
-    from custodes.ledger.keys import load_log_signer
-    from custodes.ledger.sequencer import open_sequencer_for
 
-    settings = Settings.from_env()
-    signer = load_log_signer(settings.keys_dir)
-    with open_sequencer_for(engine, signer, settings.ledger_origin) as sequencer:
-        yield ledger_recorder(lambda data: sequencer.append_batch([data])[0])
+    rt = Runtime.from_env()
+    yield ledger_recorder(lambda data: append(rt, data).index)
 
 
 @employees_app.command("enroll")

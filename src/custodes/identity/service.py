@@ -141,7 +141,7 @@ class IdentityService:
     def registration_options(self, token: str) -> WebAuthnOptions:
         now = self.clock()
         challenge = secrets.token_bytes(32)
-        with transaction(self.engine) as db:
+        with transaction(self.engine, immediate=True) as db:
             enrollment = self._enrollment(db, token, now)
             self.directory.require_active(enrollment.employee_id)
             existing = self._passkey_ids(db, enrollment.employee_id)
@@ -232,7 +232,7 @@ class IdentityService:
         """Discoverable-credential sign-in (no id typed), or limited to one employee's keys."""
         now = self.clock()
         challenge = secrets.token_bytes(32)
-        with transaction(self.engine) as db:
+        with transaction(self.engine, immediate=True) as db:
             allowed = self._passkey_ids(db, employee_id) if employee_id else []
             row = passkeys.new_challenge(
                 db, "signin", challenge, now, now + self.settings.challenge_ttl
@@ -478,7 +478,7 @@ class IdentityService:
         approval_id = approval_id or new_id("ap")
         challenge = approval_challenge(digest, approval_id, decision)
         now = self.clock()
-        with transaction(self.engine) as db:
+        with transaction(self.engine, immediate=True) as db:
             self.directory.require_active(approver_id)
             allowed = self._passkey_ids(db, approver_id)
             if not allowed:
@@ -507,7 +507,7 @@ class IdentityService:
         The returned proof goes into the approval's ledger entry (`proof.ledger_extra()`)."""
         now = self.clock()
         try:
-            with transaction(self.engine) as db:
+            with transaction(self.engine, immediate=True) as db:
                 challenge = passkeys.consume_challenge(db, approval_id, "approve", now)
         except CredentialRefused as exc:
             raise ApprovalRefused(exc.reason, "start the approval again") from None
@@ -543,7 +543,7 @@ class IdentityService:
         ).with_signed_count()
         count = check_approval(proof, registered, previous, self.settings.origins)
         try:
-            with transaction(self.engine) as db:
+            with transaction(self.engine, immediate=True) as db:
                 self._advance_count(db, cred_id, previous, count, now)
         except CredentialRefused as exc:
             raise ApprovalRefused(exc.reason, "the passkey was used concurrently") from None

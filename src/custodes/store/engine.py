@@ -73,7 +73,10 @@ READ_ONLY = {"custodes_read_only": True}
 def _begin(conn: Any) -> None:
     """Open a real SQLite transaction, except on connections marked read-only: a lone SELECT
     in autocommit mode reads a consistent snapshot anyway, and the hot path saves a statement."""
-    if not conn.get_execution_options().get("custodes_read_only"):
+    options = conn.get_execution_options()
+    if options.get("custodes_immediate"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock now (waits busy_timeout)
+    elif not options.get("custodes_read_only"):
         conn.exec_driver_sql("BEGIN")
 
 
@@ -90,7 +93,12 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back everything on any error."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+def transaction(engine: Engine, immediate: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back everything on any error.
+
+    `immediate=True` for a unit that reads and then writes and may race other processes: on
+    SQLite it takes the write lock at BEGIN (waiting for it), instead of failing at once with
+    "database is locked" when a read transaction cannot be upgraded."""
+    bind = engine.execution_options(custodes_immediate=True) if immediate else engine
+    with Session(bind, expire_on_commit=False) as session, session.begin():
         yield session

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,6 +22,7 @@ from custodes.access.http import access_router, install_access_errors
 from custodes.access.notify import Notifier
 from custodes.access.policy import Policy
 from custodes.identity.pages import identity_pages
+from custodes.identity.settings import OIDCSettings, WebAuthnSettings
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.http import ledger_router
 from custodes.ledger.note import Signer, Verifier
@@ -56,6 +58,8 @@ class Services:
     policy_interval: float = 2.0  # seconds between checks for a newly applied policy
     log_verifier: Verifier | None = None  # checks the policy's ledger entry is signed
     socket_path: Path | None = None  # where operator commands reach this process's sequencer
+    webauthn: WebAuthnSettings | None = None  # passkeys and sessions (default: from the env)
+    oidc: OIDCSettings | None = None  # the identity provider (default: from the env, if any)
 
 
 def create_app(
@@ -124,7 +128,7 @@ def create_app(
     app.add_middleware(RequestLimits)
     app.include_router(ledger_router())
     app.include_router(access_router())
-    app.include_router(identity_pages(engine, ledger))
+    app.include_router(_identity(app, engine, services, ledger))
     app.include_router(relay_router())
     install_request_rules(app)
     install_health(app)
@@ -132,6 +136,37 @@ def create_app(
     install_offline_docs(app)
     install_access_log(app)
     return app
+
+
+def _identity(
+    app: FastAPI, engine: Engine, services: Services | None, ledger: Ledger | None
+) -> Any:
+    """Who employees are: the session service and ID-token verifier `/v1` proves employees
+    with, and the pages (enroll, sign in, the approvals inbox backed by the door)."""
+    from custodes.access.inbox import door_decide, door_inbox
+    from custodes.access.principal import VerifiedTokens
+    from custodes.identity.directory import EmployeeDirectory
+    from custodes.identity.oidc import IDTokenVerifier
+    from custodes.identity.recording import ledger_recorder
+    from custodes.identity.service import IdentityService
+
+    app.state.identity = None
+    app.state.id_tokens = None
+    door = app.state.door
+    if services is None or door is None or ledger is None:
+        return identity_pages(engine, None)
+    appender = ledger
+    settings = services.webauthn or WebAuthnSettings.from_env()
+    service = IdentityService(
+        engine, settings, ledger_recorder(lambda data: appender.append(data).index)
+    )
+    oidc = services.oidc or OIDCSettings.from_env()
+    app.state.identity = service
+    if oidc is not None:
+        app.state.id_tokens = VerifiedTokens(IDTokenVerifier(oidc, EmployeeDirectory(engine)))
+    return identity_pages(
+        engine, None, service=service, inbox=door_inbox(door), decide=door_decide(door)
+    )
 
 
 class _Sweeper:

@@ -205,14 +205,14 @@ def test_serve_end_to_end(home: Path, tmp_path: Path, workers: int) -> None:
                 metrics
             ), metrics
             assert 'outcome="deny"} 1.0' in metrics
-            assert "custodes_ledger_size 2.0" in metrics
+            assert "custodes_ledger_size 4.0" in metrics  # import, token, two reveals
     finally:
         server.terminate()
         server.wait(timeout=30)
     banner = out_file.read_text()
     assert f"custodes serving on http://127.0.0.1:{port}" in banner
     assert f"home:     {home.resolve()}" in banner and "database: sqlite:///" in banner
-    assert "ledger:   0 entries" in banner and "policy:   shipped default" in banner
+    assert "ledger:   2 entries" in banner and "policy:   shipped default" in banner
     logs = [json.loads(line) for line in err_file.read_text().splitlines() if line.startswith("{")]
     access = [line for line in logs if line.get("logger") == "custodes.access"]
     routes = {line["route"] for line in access}

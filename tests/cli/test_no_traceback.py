@@ -50,6 +50,7 @@ OVERRIDES: dict[tuple[str, ...], list[str]] = {
     ("detect",): ["detect", "--data", BROKEN, "--out", f"{BROKEN}/alerts.jsonl"],
     ("demo",): ["demo", "--home", BROKEN, "--customers", "20", "--employees", "10"],
     ("eval", "detect"): ["eval", "detect", "--customers", "0"],
+    ("forensics", "eval"): ["forensics", "eval", "--customers", "0"],
 }
 
 COMMANDS = sorted(OVERRIDES.get(p, _filled(p, c)) for p, c in _commands())

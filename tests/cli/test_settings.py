@@ -11,7 +11,7 @@ from custodes.config import SETTINGS, Settings
 from custodes.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_SETTINGS = {"CUSTODES_DEBUG"}  # a bug-report switch, documented under the table
+NOT_SETTINGS = {"CUSTODES_DEBUG", "CUSTODES_OIDC_"}  # a bug-report switch; a message prefix
 
 
 def _readme_settings() -> dict[str, str]:

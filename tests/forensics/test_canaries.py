@@ -80,7 +80,10 @@ def test_a_leaked_export_names_its_exporter(
     request_id = asked.decision.request_id
     assert request_id
     digest = door.preview(request_id)["digest"]
-    assert door.approve("P2", request_id, digest).decision.allowed
+    from custodes.cli.demo import _Passkeys
+
+    proof = _Passkeys(engine, door.ledger).approval("P2", request_id, bytes.fromhex(digest))
+    assert door.approve(proof).decision.allowed
     out = tmp_path / "export.csv"
     result = write_export(engine, keyring, door, "P1", request_id, out, canaries=3)
     assert result.decision.allowed and result.rows == 5

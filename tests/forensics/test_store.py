@@ -82,7 +82,7 @@ def test_ledger_reads_are_indexed_with_their_entry(engine: Engine, keyring: File
     proofs: dict[str, str] = {}
 
     def proof(index: int) -> str:  # what --proofs does: a tlog-proof per cited entry
-        proofs[f"proofs/{index}.proof"] = proof_document(engine, index, signer)
+        proofs[f"proofs/{index}.proof"] = proof_document(engine, index)
         return f"proofs/{index}.proof"
 
     doc = findings(attribute(leak, source), source, shower(keyring.pseudonym_key, ["A1"]), proof)

@@ -13,7 +13,7 @@ from custodes.relay.models import SellerContact
 from custodes.relay.service import Relay, RelayConfig
 from custodes.store.engine import transaction
 from custodes.vault.keyring import FileKeyring
-from tests.access.conftest import OPEN, Api, api  # noqa: F401 - the fixture
+from tests.access.conftest import OPEN, Api, api, provider  # noqa: F401 - the fixtures
 from tests.relay.conftest import ACME
 from tests.relay.test_relay import mail
 

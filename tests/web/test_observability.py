@@ -58,7 +58,11 @@ def test_readyz_checks_a_configured_witness(engine, keyring, monkeypatch) -> Non
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     monkeypatch.setenv("CUSTODES_WITNESS_URL", f"http://127.0.0.1:{port}")
-    app = create_app(engine, Services(keyring=keyring, approval_key=Ed25519PrivateKey.generate()))
+    from custodes.ledger.note import Signer, generate_signer_key
+
+    signer = Signer.from_skey(generate_signer_key("custodes.test/ledger")[0])
+    services = Services(keyring=keyring, approval_key=Ed25519PrivateKey.generate(), signer=signer)
+    app = create_app(engine, services)
     try:
         ready = TestClient(app).get("/readyz")
         assert ready.status_code == 503

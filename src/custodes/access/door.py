@@ -334,42 +334,15 @@ class Door:
             cap = self.config.break_glass_per_day
             return (Guard("below", (action,), ("allow",), actor, "customer", None, since, cap),)
         limits = self.config.limits
-        if action == "customer.search" and judged.facts.customer_ids:
+        customers = tuple(judged.facts.customer_ids)
+        if action == "customer.search" and customers:
             # Masked results still map e-mails to customers: searches are counted too.
-            return tuple(
-                Guard(
-                    "distinct",
-                    (action,),
-                    ("allow",),
-                    actor,
-                    "customer",
-                    None,
-                    judged.now - window,
-                    limit,
-                    tuple(judged.facts.customer_ids),
-                )
-                for window, limit in (
-                    (HOUR, limits.searches_per_hour),
-                    (DAY, limits.searches_per_day),
-                )
-            )
+            caps = (limits.searches_per_hour, limits.searches_per_day)
+            return _window_guards(action, actor, judged.now, customers, caps)
         reveal = action == "customer.view" and not judged.facts.context["break_glass_active"]
         if reveal and not self.config.local_rate_windows:
-            customers = tuple(judged.facts.customer_ids)
-            return tuple(
-                Guard(
-                    "distinct",
-                    (action,),
-                    ("allow",),
-                    actor,
-                    "customer",
-                    None,
-                    judged.now - window,
-                    limit,
-                    customers,
-                )
-                for window, limit in ((HOUR, limits.per_hour), (DAY, limits.per_day))
-            )
+            caps = (limits.per_hour, limits.per_day)
+            return _window_guards(action, actor, judged.now, customers, caps)
         return ()
 
     def _judge(
@@ -1117,11 +1090,6 @@ class Door:
             expired += 1
         return expired
 
-
-def _decided_once(action: str, request_id: str) -> Guard:
-    """An approval or refusal is appended only if the request has neither yet."""
-    return Guard("absent", (action,), ("allow", "refused"), None, "request", request_id)
-
     # -- the buyer-seller relay -------------------------------------------------------------------
     def relay_address(self, service: str, seller_id: str, customer_id: str) -> Outcome:
         """The relay forwards a seller's message: the customer's real address for delivery,
@@ -1147,7 +1115,7 @@ def _decided_once(action: str, request_id: str) -> Guard:
         answer = self.policy.evaluate("message.relay", context)
         outcome = "allow" if answer.allowed else "deny"
         reason = answer.policies[0] if answer.policies else "no_rule_permits"
-        index = self._record(
+        receipt = self._record(
             service,
             "message.relay",
             resource,
@@ -1156,8 +1124,17 @@ def _decided_once(action: str, request_id: str) -> Guard:
             reason,
             self._facts_for(resource),
             now,
+            actor_known=True,  # the relay's own service principal
         )
-        decision = Decision(outcome, reason, "message.relay", index, None, answer.policies)
+        decision = Decision(
+            outcome,
+            reason,
+            "message.relay",
+            receipt.index,
+            None,
+            answer.policies,
+            receipt.checkpoint_size,
+        )
         if not decision.allowed:
             return Outcome(decision)
         return Outcome(decision, self._decrypt(customer_id, ("email",)).get("email"))
@@ -1168,6 +1145,23 @@ def _decided_once(action: str, request_id: str) -> Guard:
         resource = Resource("customer", (customer_id,))
         decision, _ = self._decide(employee_id, "message.view", resource, why)
         return decision
+
+
+def _window_guards(
+    action: str, actor: str, now: datetime, customers: tuple[str, ...], caps: tuple[int, int]
+) -> tuple[Guard, ...]:
+    """Distinct customers in the last hour and day, this entry's included, within the caps."""
+    return tuple(
+        Guard(
+            "distinct", (action,), ("allow",), actor, "customer", None, now - window, cap, customers
+        )
+        for window, cap in zip((HOUR, DAY), caps, strict=True)
+    )
+
+
+def _decided_once(action: str, request_id: str) -> Guard:
+    """An approval or refusal is appended only if the request has neither yet."""
+    return Guard("absent", (action,), ("allow", "refused"), None, "request", request_id)
 
 
 def _stripe(locks: list[threading.Lock], key: str) -> threading.Lock:

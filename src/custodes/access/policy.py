@@ -108,20 +108,37 @@ CONTEXT_TYPES = {
 }
 
 
+SERVICE_ACTIONS = frozenset({"message.relay"})
+SERVICE_CONTEXT_TYPES = {
+    "role": "String",
+    "active": "Boolean",
+    "service": "String",
+    "pair_has_order": "Boolean",
+    "seller_active": "Boolean",
+}
+
+
 def schema_json(actions: list[str]) -> str:
     """A Cedar schema for our requests: one principal type, one resource type, the facts."""
     import json
 
-    context = {
-        "type": "Record",
-        "attributes": {name: {"type": kind} for name, kind in CONTEXT_TYPES.items()},
-    }
-    applies = {"principalTypes": ["Employee"], "resourceTypes": ["Resource"], "context": context}
+    def record(types: dict[str, str]) -> dict[str, object]:
+        return {"type": "Record", "attributes": {n: {"type": k} for n, k in types.items()}}
+
+    def applies(action: str) -> dict[str, object]:
+        # The relay's service principal decides on its own facts.
+        types = SERVICE_CONTEXT_TYPES if action in SERVICE_ACTIONS else CONTEXT_TYPES
+        return {
+            "principalTypes": ["Employee"],
+            "resourceTypes": ["Resource"],
+            "context": record(types),
+        }
+
     return json.dumps(
         {
             "": {
                 "entityTypes": {"Employee": {}, "Resource": {}},
-                "actions": {action: {"appliesTo": applies} for action in actions},
+                "actions": {action: {"appliesTo": applies(action)} for action in actions},
             }
         }
     )

@@ -86,18 +86,16 @@ def _no_proof(_: int) -> str | None:
 
 
 def _proof_writer(rt: object, out: Path):  # type: ignore[no-untyped-def]
-    from custodes.ledger.keys import load_log_signer
     from custodes.ledger.service import proof_document
 
     engine = rt.migrated_engine()  # type: ignore[attr-defined]
-    signer = load_log_signer(rt.settings.keys_dir)  # type: ignore[attr-defined]
     folder = out / "proofs"
 
     def write(index: int) -> str | None:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{index}.proof"
         if not path.exists():
-            path.write_text(proof_document(engine, index, signer), encoding="utf-8")
+            path.write_text(proof_document(engine, index), encoding="utf-8")
         return f"proofs/{index}.proof"
 
     return write

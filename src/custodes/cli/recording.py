@@ -8,18 +8,16 @@ otherwise this process opens the log itself.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import getpass
-import hmac
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from custodes.cli.runtime import Runtime
-from custodes.ledger.entry import LedgerEntry, check_token
-from custodes.ledger.errors import FormatError
+from custodes.ledger.entry import LedgerEntry
 from custodes.ledger.sequencer import Item, Receipt, SequencerBusy
 
 if TYPE_CHECKING:
@@ -39,12 +37,9 @@ def operator() -> str:
 
 def safe_id(rt: Runtime, ident: str) -> str:
     """An id the operator typed: itself if it passes the PII guard, else a keyed digest."""
-    try:
-        check_token("id", ident)
-        return ident
-    except FormatError:
-        mac = hmac.digest(rt.keyring.pseudonym_key, b"ledger-id|" + ident.encode(), "sha256")
-        return "id_" + base64.b32encode(mac[:20]).decode().lower()
+    from custodes.access.door import ledger_id
+
+    return ledger_id(rt.keyring.pseudonym_key, ident, known=True)
 
 
 @contextlib.contextmanager
@@ -90,20 +85,17 @@ def _entry(
 def append(rt: Runtime, data: bytes, rows: Sequence[dict[str, Any]] = ()) -> Receipt:
     """Through a running server's sequencer socket if one answers, else by opening the log."""
     from custodes.ledger.remote import RemoteLedger
-    from custodes.web.worker import sequencer_socket
 
-    path = sequencer_socket(rt.settings.home)
-    if path.exists():
-        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as probe:
-            probe.connect(str(path))
-            return RemoteLedger(path).append(data, rows)
+    path = _live_socket(rt)
+    if path is not None:
+        return RemoteLedger(path).append(data, rows)
     try:
         with rt.sequencer() as seq:
             result = seq.append_items([Item(data, rows)])[0]
     except SequencerBusy:
         raise SequencerBusy(
             "the running server holds the log but its sequencer socket does not answer; "
-            f"is {path} reachable by this user?"
+            f"is {rt.settings.home / 'run' / 'sequencer.sock'} reachable by this user?"
         ) from None
     if isinstance(result, Exception):
         raise result
@@ -117,10 +109,9 @@ def open_door(rt: Runtime) -> Iterator[Door]:
     from custodes.access.door import Door
     from custodes.ledger.remote import RemoteLedger
     from custodes.ledger.sequencer import GroupCommitter
-    from custodes.web.worker import sequencer_socket
 
     services = rt.services()
-    path = sequencer_socket(rt.settings.home)
+    path = _live_socket(rt)
 
     def build(ledger: Any) -> Door:
         return Door(
@@ -133,21 +124,30 @@ def open_door(rt: Runtime) -> Iterator[Door]:
             services.config,
         )
 
-    if path.exists():
-        try:
-            with socket.socket(socket.AF_UNIX) as probe:
-                probe.connect(str(path))
-        except OSError:
-            pass
-        else:
-            yield build(RemoteLedger(path))
-            return
+    if path is not None:
+        yield build(RemoteLedger(path))
+        return
     with rt.sequencer() as seq:
         committer = GroupCommitter(seq)
         try:
             yield build(committer)
         finally:
             committer.close()
+
+
+def _live_socket(rt: Runtime) -> Path | None:
+    """The running server's sequencer socket, if one answers."""
+    from custodes.web.worker import sequencer_socket
+
+    path = sequencer_socket(rt.settings.home)
+    if not path.exists():
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX) as probe:
+            probe.connect(str(path))
+    except OSError:
+        return None
+    return path
 
 
 def _default_policy() -> Any:

@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from custodes.access.signing import load_or_create_approval_key
 from custodes.access.tokens import create_token
-from custodes.cli.runtime import Runtime
 from custodes.identity.settings import OIDCSettings
 from custodes.ledger.keys import write_log_keys
 from custodes.marketplace.models import Case, Customer, Employee
+from custodes.runtime import Runtime
 from custodes.store.engine import transaction
 from custodes.store.migrate import upgrade
 from custodes.vault.keyring import FileKeyring

@@ -50,7 +50,7 @@ def test_progress_is_drawn_only_on_a_terminal() -> None:
 
     from rich.console import Console
 
-    from custodes.dataset.cli import progress_bar
+    from custodes.cli.dataset_commands import progress_bar
 
     assert progress_bar(Console(file=io.StringIO(), force_terminal=False)).disable
     shown = io.StringIO()

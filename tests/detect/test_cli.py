@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from custodes.detect.cli import detect_command, eval_app
+from custodes.cli.detect_commands import detect_command, eval_app
 from custodes.vault.keyring import FileKeyring
 
 

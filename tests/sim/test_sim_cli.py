@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from custodes.cli.sim_commands import chosen_scenarios, default_labels_path
 from custodes.errors import InputError
-from custodes.sim.cli import chosen_scenarios, default_labels_path
 
 
 def custodes(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, inspect
 
 from custodes.store.engine import make_engine
 from custodes.store.migrate import downgrade, upgrade
-from custodes.store.models import metadata
+from custodes.store.migrations.tables import metadata
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:

@@ -104,7 +104,7 @@ def test_rules_apply_to_any_route_without_code_of_its_own() -> None:
     from fastapi.testclient import TestClient
     from pydantic import BaseModel
 
-    from custodes.web.problems import install_problem_handlers
+    from custodes.problems import install_problem_handlers
     from custodes.web.request_rules import install_request_rules
 
     class Body(BaseModel):

@@ -25,7 +25,7 @@ from custodes.access.acting import employee
 from custodes.access.door import Door, NotFound, Outcome
 from custodes.access.principal import Principal
 from custodes.ledger.sequencer import LedgerUnavailable
-from custodes.web.problems import problem
+from custodes.problems import problem
 
 ID_CHARS = r"^[A-Za-z0-9_.:-]+$"
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_CHARS)]

@@ -40,9 +40,9 @@ from custodes.ledger.errors import FormatError
 from custodes.ledger.models import LedgerAccessIndex
 from custodes.ledger.sequencer import LedgerUnavailable
 from custodes.marketplace.models import CASE_KINDS, Case, Customer
+from custodes.problems import problem, problem_responses
 from custodes.vault.errors import ShreddedError
 from custodes.vault.service import CustomerPII, insert_prepared, masked_view, prepare_customer
-from custodes.web.problems import problem, problem_responses
 
 ID_CHARS = r"^[A-Za-z0-9_.:-]+$"  # the same ids `access.model.ID_PATTERN` accepts (1-64 chars)
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_CHARS)]

@@ -13,11 +13,11 @@ import stat
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from custodes.config import Settings
 from custodes.errors import ConfigError
+from custodes.store.engine import sqlite_path
 
 HOME_MODE = 0o700
 DB_MODE = 0o600
@@ -47,13 +47,6 @@ def prepare_home(settings: Settings) -> list[str]:
             os.chmod(path, DB_MODE)
             warnings.append(f"{path} was readable by others; now 0600")
     return warnings
-
-
-def sqlite_path(url: str) -> Path | None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
 
 
 def refuse_orphaning_keys(engine: Engine, keys_dir: Path) -> None:

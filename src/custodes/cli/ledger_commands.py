@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from custodes.cli.runtime import Runtime
 from custodes.ledger.errors import LedgerError
+from custodes.runtime import Runtime
 
 ledger_app = typer.Typer(help="The access ledger: an RFC 6962 Merkle log.", no_args_is_help=True)
 

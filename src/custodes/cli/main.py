@@ -11,13 +11,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from custodes.cli.detect_commands import detect_command, eval_app
+from custodes.cli.forensics_commands import canary_app, forensics_app
+from custodes.cli.identity_commands import employees_app
 from custodes.cli.ledger_commands import ledger_app
-from custodes.cli.runtime import Runtime
-from custodes.detect.cli import detect_command, eval_app
-from custodes.forensics.cli import canary_app, forensics_app
-from custodes.identity.cli import employees_app
+from custodes.cli.relay_commands import relay_app
 from custodes.ledger.witness.cli import witness_app
-from custodes.relay.cli import relay_app
+from custodes.runtime import Runtime
 
 app = typer.Typer(
     name="custodes",
@@ -111,8 +111,8 @@ def import_(
 ) -> None:
     """Load a dataset folder; PII is encrypted on the way in. All of it or nothing.
     The import is recorded in the ledger first (the files' digest), and its failure too."""
+    from custodes.cli.dataset_commands import import_command
     from custodes.cli.recording import recorded
-    from custodes.dataset.cli import import_command
 
     rt = Runtime.from_env()
     rt.migrated_engine()
@@ -289,8 +289,8 @@ def sim(
     force: Annotated[bool, typer.Option(help="Overwrite an existing dataset folder.")] = False,
 ) -> None:
     """Write a deterministic synthetic marketplace in the dataset-folder format."""
+    from custodes.cli.sim_commands import sim_command
     from custodes.sim import SimConfig
-    from custodes.sim.cli import sim_command
 
     config = SimConfig(seed=seed, customers=customers, employees=employees, days=days)
     sim_command(out_dir, config, insiders=insiders, scenarios=scenarios, labels=labels, force=force)

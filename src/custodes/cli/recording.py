@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from custodes.cli.runtime import Runtime
 from custodes.ledger.entry import LedgerEntry
 from custodes.ledger.sequencer import Item, Receipt, SequencerBusy
+from custodes.runtime import Runtime
 
 if TYPE_CHECKING:
     from custodes.access.door import Door

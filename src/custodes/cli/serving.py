@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from custodes.cli.runtime import Runtime
+from custodes.runtime import Runtime
 
 
 def policy_version(engine: Engine, sha256: str) -> str:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from custodes.ledger.errors import FormatError, LedgerError
 from custodes.ledger.storage import LedgerReader
 from custodes.ledger.tiles import TILE_WIDTH, parse_tile_path
-from custodes.web.problems import problem_responses
+from custodes.problems import problem_responses
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 

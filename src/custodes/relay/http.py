@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from custodes.access.http import require
 from custodes.access.model import JUSTIFICATIONS, Justification
 from custodes.access.tokens import TokenInfo
+from custodes.problems import problem, problem_responses
 from custodes.relay.models import RelayAlias, RelayMessage
 from custodes.relay.sealing import open_body
-from custodes.web.problems import problem, problem_responses
 
 _ID = r"^[A-Za-z0-9_.:-]+$"
 Code = Literal[JUSTIFICATIONS]  # type: ignore[valid-type]

@@ -102,3 +102,11 @@ def transaction(engine: Engine, immediate: bool = False) -> Iterator[Session]:
     bind = engine.execution_options(custodes_immediate=True) if immediate else engine
     with Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The SQLite database file a URL names, or None for other backends and in-memory ones."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)

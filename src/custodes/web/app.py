@@ -7,59 +7,35 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from custodes import __version__
-from custodes.access.door import Door, DoorConfig, Ledger
+from custodes.access.door import Door, Ledger
 from custodes.access.http import access_router, install_access_errors
-from custodes.access.notify import Notifier
 from custodes.access.policy import Policy
 from custodes.identity.pages import identity_pages
 from custodes.identity.settings import OIDCSettings, WebAuthnSettings
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.http import ledger_router
-from custodes.ledger.note import Signer, Verifier
+from custodes.ledger.note import Verifier
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
-from custodes.ledger.signer_state import SignerState
-from custodes.ledger.witnessing import WitnessConfig, WitnessLoop
+from custodes.ledger.witnessing import WitnessLoop
+from custodes.problems import install_problem_handlers
 from custodes.relay.http import relay_router
-from custodes.vault.keyring import Keyring
+from custodes.runtime import Services
 from custodes.web.access_log import install_access_log
 from custodes.web.api_docs import install_offline_docs
 from custodes.web.health import install_health
 from custodes.web.limits import RequestLimits
 from custodes.web.metrics import install_metrics
-from custodes.web.problems import install_problem_handlers
 from custodes.web.request_rules import install_request_rules
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """What the one door needs; without it the app serves the ledger read-only."""
-
-    keyring: Keyring
-    approval_key: Ed25519PrivateKey
-    signer: Signer | None = None
-    signer_state: SignerState | None = None
-    policy: Policy | None = None
-    notifier: Notifier | None = None
-    config: DoorConfig | None = None
-    witnesses: list[WitnessConfig] = field(default_factory=list)
-    expiry_interval: float = 60.0  # seconds between sweeps for expired requests
-    policy_interval: float = 2.0  # seconds between checks for a newly applied policy
-    log_verifier: Verifier | None = None  # checks the policy's ledger entry is signed
-    socket_path: Path | None = None  # where operator commands reach this process's sequencer
-    webauthn: WebAuthnSettings | None = None  # passkeys and sessions (default: from the env)
-    oidc: OIDCSettings | None = None  # the identity provider (default: from the env, if any)
 
 
 def create_app(

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from custodes.web.problems import problem, safe_name
+from custodes.problems import problem, safe_name
 
 _BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"})
 

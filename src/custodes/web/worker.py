@@ -12,8 +12,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from custodes.access.door import DoorConfig
-from custodes.cli.runtime import Runtime
 from custodes.ledger.remote import RemoteLedger
+from custodes.runtime import Runtime
 from custodes.web.app import create_app
 
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from custodes.store.models import metadata
+from custodes.store.migrations.tables import metadata
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

@@ -1,4 +1,5 @@
-"""Imports every package's tables so the shared metadata is complete (for Alembic and tests)."""
+"""Every package's tables, so the metadata Alembic compares against is complete. It lives with
+the migrations, the one place allowed to know every package's tables: `store/` stays below them."""
 
 from custodes.access import models as access_models
 from custodes.forensics import models as forensics_models

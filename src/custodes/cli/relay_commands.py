@@ -65,10 +65,10 @@ def serve(
 ) -> None:
     """Relay sellers' and customers' mail between aliases and real addresses."""
     from custodes.access.door import Door
-    from custodes.cli.runtime import Runtime
     from custodes.relay.aliases import sync_aliases
     from custodes.relay.server import start
     from custodes.relay.service import Relay, RelayConfig
+    from custodes.runtime import Runtime
 
     target = _smarthost(smarthost)
     rt = Runtime.from_env()
@@ -105,8 +105,8 @@ def serve(
 @relay_app.command("aliases")
 def aliases() -> None:
     """Create the alias of every (seller, customer) pair that has an order."""
-    from custodes.cli.runtime import Runtime
     from custodes.relay.aliases import sync_aliases
+    from custodes.runtime import Runtime
 
     typer.echo(f"{sync_aliases(Runtime.from_env().migrated_engine())} aliases created")
 
@@ -119,10 +119,10 @@ def contact(
     """Register the address a seller writes from and receives relayed mail at."""
     from sqlalchemy import delete
 
-    from custodes.cli.runtime import Runtime
     from custodes.errors import InputError
     from custodes.marketplace.models import Seller
     from custodes.relay.models import SellerContact
+    from custodes.runtime import Runtime
     from custodes.store.engine import transaction
     from custodes.vault.normalise import normalise_email
 
@@ -141,9 +141,9 @@ def status() -> None:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from custodes.cli.runtime import Runtime
     from custodes.relay.models import RelayMessage
     from custodes.relay.queue import pending
+    from custodes.runtime import Runtime
 
     engine = Runtime.from_env().migrated_engine()
     typer.echo(f"queue: {pending(engine)}")

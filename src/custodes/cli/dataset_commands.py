@@ -60,8 +60,8 @@ def delete_source(folder: Path) -> list[str]:
 
 def import_command(folder: Path, quarantine: Path | None, delete: bool) -> None:
     """Load a dataset folder into the database (see ``custodes import --help``)."""
-    from custodes.cli.runtime import Runtime
     from custodes.dataset.loader import import_dataset, total_rows
+    from custodes.runtime import Runtime
 
     if not folder.is_dir():
         raise InputError(f"{folder}: not a dataset folder")

@@ -15,8 +15,8 @@ forensics_app = typer.Typer(
 
 
 def _pseudonym_key() -> bytes:
-    from custodes.cli.runtime import Runtime
     from custodes.errors import ConfigError
+    from custodes.runtime import Runtime
 
     try:
         return Runtime.from_env().keyring.pseudonym_key
@@ -60,8 +60,8 @@ def attribute_command(
         if proofs:
             typer.echo("note: --proofs applies to ledger evidence; a folder has none", err=True)
     else:
-        from custodes.cli.runtime import Runtime
         from custodes.forensics.store import DatabaseSource, refresh_index
+        from custodes.runtime import Runtime
 
         rt = Runtime.from_env()
         engine = rt.migrated_engine()
@@ -104,8 +104,8 @@ def _proof_writer(rt: object, out: Path):  # type: ignore[no-untyped-def]
 @forensics_app.command("refresh")
 def refresh_command() -> None:
     """Bring the e-mail read index up to date with the ledger and imported events."""
-    from custodes.cli.runtime import Runtime
     from custodes.forensics.store import refresh_index
+    from custodes.runtime import Runtime
 
     merged = refresh_index(Runtime.from_env().migrated_engine())
     typer.echo(f"{merged} e-mail reads merged into the read index")
@@ -146,9 +146,9 @@ def canary_serve(
     import signal
     import threading
 
-    from custodes.cli.runtime import Runtime
     from custodes.detect.alerts import shower
     from custodes.forensics.intake import Intake, jsonl_alerts, start
+    from custodes.runtime import Runtime
 
     rt = Runtime.from_env()
     intake = Intake(
@@ -169,9 +169,9 @@ def canary_serve(
 @forensics_app.command("match-export")
 def match_export(file: Annotated[Path, typer.Argument(help="A CSV found outside.")]) -> None:
     """Which fingerprinted export these exact bytes are (if any)."""
-    from custodes.cli.runtime import Runtime
     from custodes.errors import InputError
     from custodes.forensics.exports import match_file
+    from custodes.runtime import Runtime
 
     if not file.is_file():
         raise InputError(f"{file}: no such file")
@@ -189,10 +189,10 @@ def signals_command(
     ),
 ) -> None:
     """Turn imported canary_hit signals that name a canary into hits and alerts (once each)."""
-    from custodes.cli.runtime import Runtime
     from custodes.detect.alerts import shower
     from custodes.forensics.intake import jsonl_alerts
     from custodes.forensics.signals import ingest_canary_signals
+    from custodes.runtime import Runtime
 
     n = ingest_canary_signals(
         Runtime.from_env().migrated_engine(), jsonl_alerts(alerts), shower(_pseudonym_key())

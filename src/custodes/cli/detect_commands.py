@@ -2,7 +2,7 @@
 
 Mount in ``custodes.cli.main``::
 
-    from custodes.detect.cli import detect_command, eval_app
+    from custodes.cli.detect_commands import detect_command, eval_app
     app.command("detect")(detect_command)
     app.add_typer(eval_app, name="eval")
 """
@@ -23,8 +23,8 @@ eval_app = typer.Typer(help="Evaluate detectors on labelled synthetic data.", no
 
 def _pseudonym_key() -> bytes:
     """The vault's pseudonym key (alerts show employees as ``ep_…`` pseudonyms)."""
-    from custodes.cli.runtime import Runtime
     from custodes.errors import ConfigError
+    from custodes.runtime import Runtime
 
     try:
         return Runtime.from_env().keyring.pseudonym_key
@@ -74,7 +74,7 @@ def detect_command(
     """Score every employee-day and write alerts with their evidence (no PII)."""
     from rich.console import Console
 
-    from custodes.dataset.cli import progress_bar
+    from custodes.cli.dataset_commands import progress_bar
     from custodes.detect.engine import BACKENDS, connect, spark_session
     from custodes.detect.inputs import load_database, load_folder
     from custodes.detect.pipeline import run, to_json_lines, write_jsonl
@@ -107,7 +107,7 @@ def detect_command(
             if data is not None:
                 inputs: Any = load_folder_spark(session, data)
             else:
-                from custodes.cli.runtime import Runtime
+                from custodes.runtime import Runtime
 
                 inputs = load_database(Runtime.from_env().migrated_engine())
         else:
@@ -116,7 +116,7 @@ def detect_command(
             if data is not None:
                 inputs = load_folder(Path(data))
             else:
-                from custodes.cli.runtime import Runtime
+                from custodes.runtime import Runtime
 
                 inputs = load_database(Runtime.from_env().migrated_engine())
             engine = connect("duckdb")

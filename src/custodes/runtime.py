@@ -1,9 +1,12 @@
-"""What every command needs: settings, a migrated engine, the keyring."""
+"""What every command and the server need: settings, a migrated engine, the keyring, and the
+services the one door runs on. It sits above the capabilities and below `web/` and `cli/`,
+which both assemble from it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -13,10 +16,19 @@ from custodes.errors import ConfigError
 from custodes.store.engine import make_engine
 from custodes.store.migrate import is_initialised, upgrade
 from custodes.vault.keyring import FileKeyring
-from custodes.web.app import Services
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from custodes.access.door import DoorConfig
+    from custodes.access.notify import Notifier
+    from custodes.access.policy import Policy
+    from custodes.identity.settings import OIDCSettings, WebAuthnSettings
+    from custodes.ledger.note import Signer, Verifier
     from custodes.ledger.sequencer import Sequencer
+    from custodes.ledger.signer_state import SignerState
+    from custodes.ledger.witnessing import WitnessConfig
+    from custodes.vault.keyring import Keyring
 
 
 @dataclass
@@ -33,7 +45,7 @@ class Runtime:
 
     def migrated_engine(self) -> Engine:
         """The engine, refusing to run on a database `custodes init` has not set up."""
-        from custodes.cli.home import sqlite_path
+        from custodes.store.engine import sqlite_path
 
         path = sqlite_path(self.settings.database_url)
         if path is not None and not path.is_file():
@@ -65,7 +77,7 @@ class Runtime:
         """Everything the one door needs, from CUSTODES_HOME and the settings."""
         from custodes.access.door import DoorConfig
         from custodes.access.facts import RateLimits
-        from custodes.access.notify import Notifier, SmtpNotifier
+        from custodes.access.notify import SmtpNotifier
         from custodes.access.policy_store import current_policy
         from custodes.access.signing import load_or_create_approval_key
         from custodes.ledger.keys import load_log_signer, load_signer_state
@@ -91,3 +103,23 @@ class Runtime:
             signer_state=load_signer_state(settings.keys_dir, settings.ledger_origin),
             notifier=notifier,
         )
+
+
+@dataclass
+class Services:
+    """What the one door needs; without it the app serves the ledger read-only."""
+
+    keyring: Keyring
+    approval_key: Ed25519PrivateKey
+    signer: Signer | None = None
+    signer_state: SignerState | None = None
+    policy: Policy | None = None
+    notifier: Notifier | None = None
+    config: DoorConfig | None = None
+    witnesses: list[WitnessConfig] = field(default_factory=list)
+    expiry_interval: float = 60.0  # seconds between sweeps for expired requests
+    policy_interval: float = 2.0  # seconds between checks for a newly applied policy
+    log_verifier: Verifier | None = None  # checks the policy's ledger entry is signed
+    socket_path: Path | None = None  # where operator commands reach this process's sequencer
+    webauthn: WebAuthnSettings | None = None  # passkeys and sessions (default: from the env)
+    oidc: OIDCSettings | None = None  # the identity provider (default: from the env, if any)

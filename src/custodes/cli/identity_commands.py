@@ -35,8 +35,8 @@ def _ledger(engine: Engine) -> Iterator[Recorder]:
     process's own sequencer (as `custodes policy apply` does). These commands are the CLI
     layer's, registered by `custodes.cli.main`, so they use its recording helper."""
     from custodes.cli.recording import append
-    from custodes.cli.runtime import Runtime
     from custodes.identity.recording import ledger_recorder
+    from custodes.runtime import Runtime
 
     rt = Runtime.from_env()
     yield ledger_recorder(lambda data: append(rt, data).index)

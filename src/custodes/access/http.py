@@ -43,8 +43,9 @@ from custodes.marketplace.models import CASE_KINDS, Case, Customer
 from custodes.problems import problem, problem_responses
 from custodes.vault.errors import ShreddedError
 from custodes.vault.service import CustomerPII, insert_prepared, masked_view, prepare_customer
+from custodes.vocabulary import ID_REGEX
 
-ID_CHARS = r"^[A-Za-z0-9_.:-]+$"  # the same ids `access.model.ID_PATTERN` accepts (1-64 chars)
+ID_CHARS = ID_REGEX  # the ids `custodes.vocabulary` defines
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_CHARS)]
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_CHARS)]
 CaseQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=ID_CHARS)]

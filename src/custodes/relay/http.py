@@ -18,8 +18,9 @@ from custodes.access.tokens import TokenInfo
 from custodes.problems import problem, problem_responses
 from custodes.relay.models import RelayAlias, RelayMessage
 from custodes.relay.sealing import open_body
+from custodes.vocabulary import ID_REGEX
 
-_ID = r"^[A-Za-z0-9_.:-]+$"
+_ID = ID_REGEX
 Code = Literal[JUSTIFICATIONS]  # type: ignore[valid-type]
 
 

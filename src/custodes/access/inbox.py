@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custodes.access.door import Door, _approver_context
+from custodes.access.door import Door
 from custodes.access.models import AccessRequest
 from custodes.access.principal import PROOF_SESSION, acting, make_principal
+from custodes.access.requests import approver_context
 from custodes.marketplace.models import Employee
 from custodes.vault.service import masked_view
 
@@ -49,7 +50,7 @@ def door_inbox(door: Door) -> Callable[[str], Sequence[PendingApproval]]:
             for request in pending:
                 if request.requester_id == approver_id:
                     continue
-                context = _approver_context(session, approver, request.requester_id, now)
+                context = approver_context(session, approver, request.requester_id, now)
                 if not door.policy.evaluate(f"approve.{request.action}", context).allowed:
                     continue
                 items.append(

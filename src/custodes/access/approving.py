@@ -23,6 +23,7 @@ from custodes.errors import InputError
 from custodes.ledger.guard import Guard, GuardRefused
 from custodes.ledger.sequencer import Receipt
 from custodes.marketplace.models import Employee
+from custodes.store.engine import rows_changed
 from custodes.vocabulary import Verdict
 
 if TYPE_CHECKING:
@@ -143,11 +144,13 @@ def _store_approval(core: Core, seen: _Seen, proof: ApprovalProof, digest_hex: s
     )
     text, signature = signing.sign(core.approval_key, payload)
     with Session(core.engine) as session, session.begin():
-        changed = session.execute(
-            update(AccessRequest)
-            .where(AccessRequest.request_id == request_id, AccessRequest.status == "pending")
-            .values(status="approved", decided_at=now)
-        ).rowcount
+        changed = rows_changed(
+            session.execute(
+                update(AccessRequest)
+                .where(AccessRequest.request_id == request_id, AccessRequest.status == "pending")
+                .values(status="approved", decided_at=now)
+            )
+        )
         if not changed:
             raise Conflict(f"request {request_id} was decided concurrently")
         session.add(

@@ -21,6 +21,7 @@ from custodes.ledger.entry import LedgerEntry, check_token
 from custodes.ledger.errors import FormatError
 from custodes.ledger.guard import Guard, GuardRefused
 from custodes.marketplace.models import Case, Customer, Employee, Seller
+from custodes.store.engine import rows_changed
 
 # Who may open a case of each kind (besides never for oneself). An investigation is opened by
 # a manager above the investigator, or a privacy officer, and only for an investigator.
@@ -158,11 +159,13 @@ def close_case(door: Door, actor_id: str, case_id: str) -> Case:
     except GuardRefused:
         raise Conflict(f"case {case_id} is already closed") from None
     with Session(door.engine) as session, session.begin():
-        closed = session.execute(
-            update(Case)
-            .where(Case.case_id == case_id, Case.closed_at.is_(None))
-            .values(closed_at=now)
-        ).rowcount
+        closed = rows_changed(
+            session.execute(
+                update(Case)
+                .where(Case.case_id == case_id, Case.closed_at.is_(None))
+                .values(closed_at=now)
+            )
+        )
     if not closed:
         raise Conflict(f"case {case_id} is already closed")
     case.closed_at = now

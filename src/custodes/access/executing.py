@@ -23,6 +23,7 @@ from custodes.access.reads import decrypt
 from custodes.access.recording import Record
 from custodes.access.requests import resource_of
 from custodes.marketplace.writes import reinstate_sellers, remove_reviews
+from custodes.store.engine import rows_changed
 from custodes.vault.errors import ShreddedError
 from custodes.vocabulary import Verdict
 
@@ -102,11 +103,13 @@ def _carry_out(
     resource = resource_of(request)
     employee_id = request.requester_id
     with Session(core.engine) as session, session.begin():
-        used = session.execute(
-            update(Approval)
-            .where(Approval.approval_id == approval.approval_id, Approval.used_at.is_(None))
-            .values(used_at=now)
-        ).rowcount
+        used = rows_changed(
+            session.execute(
+                update(Approval)
+                .where(Approval.approval_id == approval.approval_id, Approval.used_at.is_(None))
+                .values(used_at=now)
+            )
+        )
         if not used:
             raise Conflict("this approval was already used")
         session.execute(

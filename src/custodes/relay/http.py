@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 from sqlalchemy.orm import Session
 
-from custodes.access.http import require
+from custodes.access.acting import require
 from custodes.access.model import JUSTIFICATIONS, Justification
 from custodes.access.tokens import TokenInfo
 from custodes.problems import problem, problem_responses

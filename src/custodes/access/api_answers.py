@@ -45,14 +45,7 @@ def why(code: str, case_id: str | None) -> Justification:
 
 
 def decision_out(decision: Decision) -> DecisionOut:
-    return DecisionOut(
-        outcome=decision.outcome,
-        reason=decision.reason,
-        action=decision.action,
-        ledger_index=decision.ledger_index,
-        request_id=decision.request_id,
-        checkpoint_size=decision.checkpoint_size,
-    )
+    return DecisionOut(**decision_body(decision))
 
 
 def decision_body(decision: Decision) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from custodes.access.principal import PROOF_SESSION, acting, make_principal
 from custodes.access.requests import approver_context
 from custodes.marketplace.models import Employee
 from custodes.vault.service import masked_view
+from custodes.vocabulary import Verdict
 
 MAX_ITEMS = 100
 MAX_LISTED = 10  # ids shown per request; the digest covers them all
@@ -103,7 +104,7 @@ def door_decide(door: Door) -> Callable[[ApprovalProof, EmployeeSession], Mappin
         with acting(principal):
             act = door.approve if proof.decision == "approve" else door.refuse
             decision = act(proof).decision
-        if decision.outcome == "deny":
+        if decision.outcome == Verdict.DENY:
             raise ApprovalRefused(decision.reason, f"the door refused: {decision.reason}")
         return {
             "outcome": decision.outcome,

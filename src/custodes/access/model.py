@@ -10,7 +10,7 @@ from custodes.errors import InputError
 from custodes.marketplace.models import ACCESS_ACTIONS, CASE_KINDS
 from custodes.pii import free_text_pii
 from custodes.vault.models import PII_FIELDS as VAULT_FIELDS
-from custodes.vocabulary import ID
+from custodes.vocabulary import ID, Verdict
 from custodes.vocabulary import RESOURCE_KINDS as KINDS
 
 ACTIONS = (*ACCESS_ACTIONS, "break_glass", "policy.apply", "message.relay")
@@ -94,7 +94,7 @@ class Resource:
 class Decision:
     """The answer of the one door, and where the ledger recorded it."""
 
-    outcome: str  # allow | deny | pending
+    outcome: str  # a `Verdict`: allow | deny | pending
     reason: str
     action: str
     ledger_index: int | None = None
@@ -104,4 +104,4 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
-        return self.outcome == "allow"
+        return self.outcome == Verdict.ALLOW

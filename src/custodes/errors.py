@@ -7,9 +7,11 @@ CLI prints any of them as one line on stderr.
 
 
 class CustodesError(Exception):
-    """Base for errors a user can act on; the CLI prints them as one line on stderr."""
+    """Base for errors a user can act on; the CLI prints them as one line on stderr.
 
-    status = 400
+    An error that names no category is ours to fix, and its message stays out of the answer."""
+
+    status = 500
 
 
 class ConfigError(CustodesError):

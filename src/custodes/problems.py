@@ -91,11 +91,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 def error_problem(status: int, exc: Exception) -> JSONResponse:
     """An error as problem+json. Below 500 the message is the caller's to act on (it never
     carries PII, see `custodes.errors`); above, only the fact: details go to the log."""
-    if status == 503:
-        detail = "the ledger could not record; nothing was revealed"
-    elif status >= 500:
-        log.error("%s while serving a request", type(exc).__name__)
-        detail = "internal error; nothing was revealed"
+    if status >= 500:
+        # The type and traceback go to the log (a DecryptionError is a tamper signal); the
+        # answer says only what did not happen.
+        log.error("unexpected %s while serving a request", type(exc).__name__, exc_info=exc)
+        detail = (
+            "the ledger could not record; nothing was revealed"
+            if status == 503
+            else "internal error; nothing was revealed"
+        )
     else:
         detail = str(exc)
     response = problem(status, detail)

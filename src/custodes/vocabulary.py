@@ -12,7 +12,7 @@ from enum import StrEnum
 
 # Record ids are opaque strings from the marketplace: 1-64 letters, digits or _.:-
 ID_CHARS = r"[A-Za-z0-9_.:-]{1,64}"
-ID = re.compile(ID_CHARS)  # use with fullmatch
+ID = re.compile(rf"\A{ID_CHARS}\Z")  # anchored: match, search and fullmatch agree
 ID_REGEX = f"^{ID_CHARS}$"  # for pydantic/FastAPI `pattern=`
 
 # Kinds of record a decision acts on (an access `Resource`).

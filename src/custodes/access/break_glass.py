@@ -26,6 +26,7 @@ def break_glass(core: Core, employee_id: str, customer_id: str, why: Justificati
     resource = Resource("customer", (customer_id,), ())
     if grants_today(core, employee_id) >= core.config.break_glass_per_day:
         # Emergencies are rare: past the daily cap, the answer is a recorded no.
+        now = core.clock()
         facts = core.facts_for(resource, why)
         return core.refusal(
             Record(
@@ -36,7 +37,7 @@ def break_glass(core: Core, employee_id: str, customer_id: str, why: Justificati
                 Verdict.DENY,
                 "break_glass_limit",
                 facts,
-                core.clock(),
+                now,
                 actor_known=True,
             )
         )

@@ -29,7 +29,8 @@ router = APIRouter(prefix="/v1", tags=["access"])
 def open_case(
     body: CaseIn, who: Principal = employee("cases:write"), door: Door = TheDoor
 ) -> CaseOut:
-    """Only on the employee's own proof: a service's word opens no case."""
+    """Who may open which kind for whom is `access.cases`' rule; every attempt is recorded.
+    Only on the employee's own proof: a service's word opens no case."""
     spec = cases.CaseSpec(body.case_id, body.kind, body.assignee, body.customer_id, body.seller_id)
     return case_out(cases.open_case(door, who.employee_id, spec, who.proven))
 

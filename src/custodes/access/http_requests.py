@@ -33,6 +33,8 @@ router = APIRouter(prefix="/v1", tags=["access"])
 def create_request(
     body: RequestIn, who: Principal = employee("requests:write"), door: Door = TheDoor
 ) -> Any:
+    """The requester's own proof is required and recorded with the request (who, and the
+    service token that carried them); executing needs it again."""
     resource = Resource(body.resource.kind, tuple(body.resource.ids), tuple(body.resource.fields))
     why = body.justification.to_model()
     if not who.proven:

@@ -14,6 +14,7 @@ from custodes.access.core import Core, Outcome
 from custodes.access.errors import NotFound
 from custodes.access.judging import Ask, Judged, decide_and_record, judge, record_of, settled
 from custodes.access.model import Decision, Justification, Resource
+from custodes.access.recording import encode
 from custodes.access.requests import create_request
 from custodes.errors import InputError
 from custodes.marketplace import views
@@ -56,8 +57,6 @@ async def reveal_async(
 
 
 async def _appended(core: Core, ask: Ask, judged: Judged) -> Decision:
-    from custodes.access.recording import encode
-
     record = record_of(ask, judged)
     entry, rows = encode(record, core.keyring.pseudonym_key)
     try:

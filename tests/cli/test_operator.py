@@ -21,8 +21,8 @@ from custodes.errors import InputError
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.keys import key_text
 from custodes.vault.keyring import FileKeyring
-from tests.cli.test_cli import run
-from tests.dataset.conftest import write_dataset
+from tests.support.cli import run
+from tests.support.dataset import write_dataset
 
 
 def test_bare_custodes_prints_help_and_no_error(tmp_path: Path) -> None:

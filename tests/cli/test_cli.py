@@ -108,7 +108,7 @@ def test_demo_tells_the_story(tmp_path: Path) -> None:
     assert not (tmp_path / "demo" / "dataset").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # `custodes serve` (and its sequencer) in processes of their own
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_end_to_end(home: Path, tmp_path: Path, workers: int) -> None:
     """init -> import -> tokens create -> serve -> a justified reveal over HTTP -> verify.

@@ -183,6 +183,7 @@ def test_key_options_share_one_rule(tmp_path: Path) -> None:
         key_text(str(tmp_path / "missing.pub"))
 
 
+@pytest.mark.slow  # a witness server in a process of its own
 def test_witness_serve_takes_the_log_key_from_a_file(tmp_path: Path) -> None:
     home = tmp_path / "home"
     run(home, "init")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from custodes.access.policy import default_policy_text
 from tests.support.cli import run
@@ -18,6 +19,7 @@ from tests.support.dataset import write_dataset
 from tests.support.passkeys import enroll, link_of, web_env
 
 
+@pytest.mark.slow  # `custodes serve` in a process of its own, the commands beside it
 def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
     home = tmp_path / "home"
     run(home, "init")

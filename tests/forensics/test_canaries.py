@@ -80,7 +80,7 @@ def test_a_leaked_export_names_its_exporter(
     request_id = asked.decision.request_id
     assert request_id
     digest = door.preview(request_id)["digest"]
-    from custodes.cli.demo import _Passkeys
+    from custodes.cli.demo_story import Passkeys as _Passkeys
 
     proof = _Passkeys(engine, door.ledger).approval("P2", request_id, bytes.fromhex(digest))
     assert door.approve(proof).decision.allowed

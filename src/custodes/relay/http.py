@@ -12,14 +12,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 from sqlalchemy.orm import Session
 
-from custodes.access.http import require
+from custodes.access.acting import require
 from custodes.access.model import JUSTIFICATIONS, Justification
 from custodes.access.tokens import TokenInfo
 from custodes.problems import problem, problem_responses
 from custodes.relay.models import RelayAlias, RelayMessage
 from custodes.relay.sealing import open_body
+from custodes.vocabulary import ID_REGEX
 
-_ID = r"^[A-Za-z0-9_.:-]+$"
+_ID = ID_REGEX
 Code = Literal[JUSTIFICATIONS]  # type: ignore[valid-type]
 
 

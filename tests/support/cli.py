@@ -1,10 +1,9 @@
-"""Running `custodes`: in-process (Typer's CliRunner isolation around the real entry point, so
-errors are the one-line messages a user sees) or, for what needs a process of its own (servers,
-signals, concurrent processes), as a subprocess."""
+"""Running `custodes` in-process: Typer's CliRunner isolation around the real entry point, so
+errors are the one-line messages a user sees. What needs a process of its own (servers,
+signals, concurrent processes) runs `python -m custodes.cli.main` and is marked `slow`."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -84,25 +83,3 @@ def check(result: Result | subprocess.CompletedProcess[str], ok: bool) -> None:
         assert result.returncode != 0
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-
-
-def subprocess_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "CUSTODES_HOME": str(home), **extra}
-    env.pop("CUSTODES_DATABASE_URL", None)
-    return env
-
-
-def run_process(
-    home: Path, *args: str, ok: bool = True, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """`python -m custodes.cli.main ARGS` as a process of its own (for `slow` tests)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "custodes.cli.main", *args],
-        env=subprocess_env(home, CUSTODES_LEDGER_ORIGIN=ORIGIN),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if ok:
-        assert result.returncode == 0, result.stderr
-    return result

@@ -17,7 +17,7 @@ from custodes.detect.pipeline import Result, run, to_json_lines
 from custodes.errors import InputError
 from custodes.sim.scenarios import INSIDERS
 from custodes.vault.pseudonym import employee_pseudonym
-from tests.detect.conftest import KEY
+from tests.support.detect import KEY
 
 EMAIL = re.compile(r"[^\s@\"]+@[^\s@\"]+\.[a-z]{2,}")
 

@@ -5,23 +5,12 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from custodes.forensics.reads import reads_email
 from custodes.sim import SimConfig, generate
-
-
-@dataclass
-class Folder:
-    path: Path
-    emails: dict[str, str]  # customer id -> address (test data only)
-    reads: dict[str, list[str]]  # employee -> customers whose e-mail they read, first-read order
-
-    def busiest(self) -> str:
-        return max(sorted(self.reads), key=lambda e: len(self.reads[e]))
+from tests.support.forensics import Folder
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ Mondays during the window), how many work nights, how many analysts do broad (ma
 as their job, who is on vacation or on call, who opens cases minutes after the first look, how
 noisy the log's clock is and where the log has gaps, and plants one or two insiders per
 scenario. Nothing about a held-out world is known to the detector, and no
-threshold may be chosen by looking at one (``detect.evaluate`` keeps their seeds apart).
+threshold may be chosen by looking at one (``evaluation.detection`` keeps their seeds apart).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any
 from custodes.sim.activity import Case
 from custodes.sim.catalog import Order, Review, Seller
 from custodes.sim.config import DAY, between, stream
+from custodes.sim.errors import NoFreeEmployee
 from custodes.sim.generate import World
 from custodes.sim.people import Customer, Employee
 from custodes.sim.writer import iso
@@ -100,7 +101,7 @@ class Stage:
             and (not steady or (e.hired_at < self.start - 30 * DAY and e.left_at is None))
         ]
         if not pool:
-            raise ValueError(f"no free {role} for a scenario; use more employees")
+            raise NoFreeEmployee(f"no free {role} for a scenario; use more employees")
         e = rng.choice(pool)
         self.taken.add(e.employee_id)
         return e

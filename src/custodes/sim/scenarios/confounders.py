@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from custodes.sim.config import DAY, HOUR, MINUTE, SimConfig, between, seconds, stream
 from custodes.sim.people import Employee
-from custodes.sim.scenarios.base import Stage
+from custodes.sim.scenarios.base import Stage, review_refs
 
 NEW_HIRES = 4
 NIGHT_SHIFTS = 3
@@ -227,12 +227,7 @@ def fake_ring_removal(stage: Stage) -> None:
     used = []
     for r in ring:
         when = between(rng, s, t)
-        kw = {
-            "customer_ids": (r.customer_id,),
-            "seller_id": seller,
-            "product_id": r.product_id,
-            "review_id": r.review_id,
-        }
+        kw = review_refs(r)  # r.seller_id is seller
         log.add(
             when,
             mod.employee_id,

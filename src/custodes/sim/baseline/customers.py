@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 from datetime import timedelta
+from typing import Any
 
 from custodes.sim.baseline.desk import BACKLOG, Desk, Plan, Plans
 from custodes.sim.config import Picker, between, seconds
@@ -81,7 +82,7 @@ def contact(desk: Desk, plan: Plan) -> None:
         w.do("customer.search", gap=(5, 60), customer_ids=desk.search_hits(cid))
     w.do("customer.view", customer_ids=(cid,), fields=_FIELD_PICK(rng))
     order = desk.latest_order(cid, plan.opened_at)
-    order_kw = (
+    order_kw: dict[str, Any] = (
         {"customer_ids": (cid,), "product_id": order.product_id, "seller_id": order.seller_id}
         if order is not None
         else {}
@@ -107,7 +108,11 @@ def dispute(desk: Desk, plan: Plan) -> None:
         return
     emp, w = started
     rng, cid = desk.rng, c.customer_id
-    order_kw = {"customer_ids": (cid,), "product_id": o.product_id, "seller_id": o.seller_id}
+    order_kw: dict[str, Any] = {
+        "customer_ids": (cid,),
+        "product_id": o.product_id,
+        "seller_id": o.seller_id,
+    }
     w.do(
         "customer.view",
         gap=(10, 90),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 from datetime import timedelta
+from typing import Any
 
 from custodes.sim.baseline.desk import BACKLOG, Desk, Plan, Plans, Work
 from custodes.sim.catalog import Seller
@@ -66,7 +67,7 @@ def review_report(desk: Desk, plan: Plan) -> None:
         return
     emp, w = started
     rng = desk.rng
-    kw = {
+    kw: dict[str, Any] = {
         "customer_ids": (r.customer_id,),
         "seller_id": r.seller_id,
         "product_id": r.product_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
+from typing import Any
 
 from custodes.sim.catalog import Review
 from custodes.sim.config import seconds
@@ -27,7 +28,7 @@ def reviewer_email_sale(stage: Stage) -> None:
     log = stage.world.log
     used = []
     for t, r in zip(times, reviews, strict=False):
-        kw = {
+        kw: dict[str, Any] = {
             "customer_ids": (r.customer_id,),
             "seller_id": r.seller_id,
             "product_id": r.product_id,

@@ -62,9 +62,10 @@ def limits(spec: FileSpec) -> dict[str, int]:
 
 
 def too_long(row: Row, limits: dict[str, int]) -> str | None:
+    """The first column (all of them strings or null) longer than the database allows."""
     for column, limit in limits.items():
-        value = row.get(column)
-        if isinstance(value, str) and len(value) > limit:
+        value = row[column]
+        if value is not None and len(value) > limit:
             return f"{column} is longer than {limit} characters"
     return None
 
@@ -101,7 +102,8 @@ def csv_rows(folder: Path, spec: FileSpec) -> Iterator[tuple[int, Row | str]]:
     with open_text(path) as handle:
         reader = csv.reader(handle)
         header = _header(reader, spec)
-        positions = [header.index(c) for c in spec.names]
+        names = spec.names
+        positions = [header.index(c) for c in names]
         start = 1
         try:
             for record in reader:
@@ -114,8 +116,13 @@ def csv_rows(folder: Path, spec: FileSpec) -> Iterator[tuple[int, Row | str]]:
                 elif len(record) != len(header):
                     yield line, f"expected {len(header)} cells, found {len(record)}"
                 else:
-                    cells = (record[p] for p in positions)
-                    yield line, {c: v or None for c, v in zip(spec.names, cells, strict=True)}
+                    yield (
+                        line,
+                        {
+                            c: (record[p] if record[p] != "" else None)
+                            for c, p in zip(names, positions, strict=True)
+                        },
+                    )
         except csv.Error as exc:
             raise DatasetError(spec.name, reader.line_num, f"malformed CSV ({exc})") from None
 

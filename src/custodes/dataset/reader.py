@@ -119,18 +119,20 @@ def _read_file(
 
 
 def _checked(checker: RowChecker, line: int, raw: Row | str, lengths: dict[str, int]) -> Row:
-    """One row checked: its shape (``raw`` is a problem already found), lengths, then rules."""
-    spec = checker.spec
+    """One row checked: its shape (``raw`` is a problem already found), lengths, then rules.
+
+    A CSV row's cells are checked for length first (as read); a JSON row's values once typed.
+    """
     if isinstance(raw, str):
-        raise DatasetError(spec.name, line, raw)
-    problem = None if spec.jsonl else too_long(raw, lengths)
-    if problem is not None:
-        raise DatasetError(spec.name, line, problem)
-    row = checker.check(line, raw)
-    problem = too_long(row, lengths) if spec.jsonl else None
-    if problem is not None:
-        raise DatasetError(spec.name, line, problem)
-    return row
+        raise DatasetError(checker.spec.name, line, raw)
+    jsonl = checker.jsonl
+    problem = None if jsonl else too_long(raw, lengths)
+    if problem is None:
+        row = checker.check(line, raw)
+        problem = too_long(row, lengths) if jsonl else None
+        if problem is None:
+            return row
+    raise DatasetError(checker.spec.name, line, problem)
 
 
 def _check_later(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -28,6 +29,7 @@ from custodes.errors import InputError
 from custodes.vault.normalise import normalise_email, normalise_phone
 
 Row = dict[str, Any]
+Step = Callable[[Any], Any]
 _ALPHA2 = re.compile(r"[A-Za-z]{2}")
 _STRING_TYPES = (Type.ID, Type.TEXT, Type.CODE, Type.TIME, Type.STRING, Type.EMAIL, Type.PHONE)
 
@@ -62,8 +64,10 @@ def _key_name(table: str) -> str:
 class RowChecker:
     """Checks the rows of one file against its declaration (see the module docstring).
 
-    ``seal_checks``: also check the format of sealed PII now (the vault checks it anyway while
-    sealing; ``--quarantine`` needs to know a bad customer before the rows that refer to it).
+    Each column's check is built once, as a small function, from its declaration; a row is then
+    a loop over them. ``seal_checks``: also check the format of sealed PII now (the vault
+    checks it anyway while sealing; ``--quarantine`` needs to know a bad customer before the
+    rows that refer to it).
     """
 
     def __init__(
@@ -73,6 +77,19 @@ class RowChecker:
         self.seal_checks = seal_checks
         self.line = 0
         self.self_refs = tuple(c for c in spec.columns if c.ref == spec.table)
+        self.jsonl = spec.jsonl
+        self._names = frozenset(spec.names)
+        self._key = spec.key
+        self._own = ids.of(spec.table) if self._key is not None else set()
+        # A CSV row is checked in place: a column that is optional text needs no step.
+        self._steps = [
+            (c.name, self._step(c))
+            for c in spec.columns
+            if not c.key and (self.jsonl or c.required or self._converter(c) is not None)
+        ]
+        self._row_rules = [r for r in spec.rules if not isinstance(r, NotSame)]
+        sealed = [c for c in spec.columns if c.sealed and c.type in (Type.EMAIL, Type.PHONE)]
+        self._sealed_columns = sealed if seal_checks else []
 
     def fail(self, problem: str) -> NoReturn:
         raise DatasetError(self.spec.name, self.line, problem)
@@ -81,25 +98,26 @@ class RowChecker:
         """The row, typed, or ``DatasetError``; its id joins the known ids only once it passed,
         so a rejected row's id is unknown to the rows that refer to it."""
         self.line = line
-        if self.spec.jsonl:
-            unknown = sorted(set(row) - set(self.spec.names))
+        out: Row = row
+        if self.jsonl:
+            unknown = row.keys() - self._names
             if unknown:
-                self.fail(f"unknown key(s): {', '.join(unknown)}")
-        key = self.spec.key
-        new_id = self._new_id(row.get(key.name)) if key is not None else None
-        out: Row = {"source_line": line} if self.spec.jsonl else {}
-        for column in self.spec.columns:
-            if not column.key:
-                out[column.name] = self._value(column, row.get(column.name))
-            else:
-                out[column.name] = new_id
-        self._rules(out)
+                self.fail(f"unknown key(s): {', '.join(sorted(unknown))}")
+            out = {"source_line": line}
+        new_id = None
+        if self._key is not None:
+            new_id = out[self._key.name] = self._new_id(row.get(self._key.name))
+        get = row.get
+        for name, step in self._steps:
+            out[name] = step(get(name))
+        if self._row_rules or self._sealed_columns:
+            self._rules(out)
         if new_id is not None:
-            self.ids.of(self.spec.table).add(new_id)
+            self._own.add(new_id)
         return out
 
     def _new_id(self, value: str | None) -> str:
-        key = self.spec.key
+        key = self._key
         assert key is not None
         if value is None:
             self.fail(f"{key.name} is empty")
@@ -108,49 +126,99 @@ class RowChecker:
                 f"{key.name} {value!r} is already in the database "
                 "(was this folder imported before?)"
             )
-        if value in self.ids.of(self.spec.table):
+        if value in self._own:
             self.fail(f"duplicate {key.name} {value!r}")
         return value
 
-    def _value(self, column: Column, value: Any) -> Any:
-        name, jsonl = column.name, self.spec.jsonl
-        if value is None:
-            if column.required:
-                self.fail(f"{name} is missing" if jsonl else f"{name} is empty")
-            return json.dumps([]) if column.type in (Type.IDS, Type.STRINGS) else None
-        if jsonl and column.type in _STRING_TYPES and not isinstance(value, str):
-            self.fail(f"{name} must be a string" + ("" if column.required else " or null"))
-        return self._typed(column, value)
+    def _step(self, column: Column) -> Step:
+        """The check of one column: null and JSON type first, then ``_converter``'s."""
+        convert, fail = self._converter(column), self.fail
+        required, lists = column.required, column.type in (Type.IDS, Type.STRINGS)
+        empty = json.dumps([]) if lists else None
+        missing = f"{column.name} is {'missing' if self.jsonl else 'empty'}"
+        needs_str = self.jsonl and column.type in _STRING_TYPES
+        not_str = f"{column.name} must be a string" + ("" if required else " or null")
 
-    def _typed(self, column: Column, value: Any) -> Any:
-        name = column.name
+        if isinstance(convert, _Member):  # the common case, in one call per cell
+            allowed, problem = convert.allowed, convert.problem
+
+            def member(value: Any) -> Any:
+                if value is None:
+                    if required:
+                        fail(missing)
+                    return None
+                if needs_str and not isinstance(value, str):
+                    fail(not_str)
+                if value not in allowed:
+                    fail(problem(value))
+                return value
+
+            return member
+
+        if column.type is Type.TIME and not needs_str:  # CSV times, one call per cell
+            file, name = self.spec.name, column.name
+
+            def time(value: Any) -> Any:
+                if value is None:
+                    if required:
+                        fail(missing)
+                    return None
+                return parse_time(value, file, self.line, name)
+
+            return time
+
+        def step(value: Any) -> Any:
+            if value is None:
+                if required:
+                    fail(missing)
+                return empty
+            if needs_str and not isinstance(value, str):
+                fail(not_str)
+            return value if convert is None else convert(value)
+
+        return step
+
+    def _converter(self, column: Column) -> Step | _Member | None:
+        """What a non-null value of the column must be, and its typed form (None: as is)."""
+        name, fail = column.name, self.fail
         match column.type:
             case Type.ID if column.ref is not None and column.ref != self.spec.table:
-                if value not in self.ids.of(column.ref):
-                    self.fail(f"unknown {name} {value!r}")
-            case Type.CODE if value not in column.allowed:
-                if column.noun:
-                    self.fail(f"{name} {value!r} is not a known {column.noun}")
-                self.fail(f"{name} {value!r} is not one of {', '.join(column.allowed)}")
+                return _Member(self.ids.of(column.ref), lambda v: f"unknown {name} {v!r}")
+            case Type.CODE if column.noun:
+                noun = column.noun
+                return _Member(
+                    frozenset(column.allowed), lambda v: f"{name} {v!r} is not a known {noun}"
+                )
+            case Type.CODE:
+                listed = ", ".join(column.allowed)
+                return _Member(
+                    frozenset(column.allowed), lambda v: f"{name} {v!r} is not one of {listed}"
+                )
             case Type.INTEGER:
-                if value not in column.allowed:
-                    lo, hi = column.allowed[0], column.allowed[-1]
-                    self.fail(f"{name} must be an integer from {lo} to {hi}")
-                return int(value)
+                values = {v: int(v) for v in column.allowed}
+                lo, hi = column.allowed[0], column.allowed[-1]
+                bad = f"{name} must be an integer from {lo} to {hi}"
+                return lambda v: values[v] if v in values else fail(bad)
             case Type.TIME:
-                return parse_time(value, self.spec.name, self.line, name)
+                file = self.spec.name
+                return lambda v: parse_time(v, file, self.line, name)
             case Type.COUNTRY:
-                if not _ALPHA2.fullmatch(value):
-                    self.fail(f"{name} must be an ISO 3166 alpha-2 code")
-                return value.upper()
+                bad = f"{name} must be an ISO 3166 alpha-2 code"
+                return lambda v: v.upper() if _ALPHA2.fullmatch(v) else fail(bad)
             case Type.IDS | Type.STRINGS:
-                return self._list(column, value)
+                return lambda v: self._list(column, v)
             case Type.EMAIL if not column.sealed:
-                try:
-                    return normalise_email(value)
-                except InputError:
-                    self.fail(f"{name} is not a valid address")
-        return value
+                return self._email(column)
+        return None
+
+    def _email(self, column: Column) -> Step:
+        def email(value: str) -> str:
+            try:
+                return normalise_email(value)
+            except InputError:
+                self.fail(f"{column.name} is not a valid address")
+
+        return email
 
     def _list(self, column: Column, value: Any) -> str:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -163,21 +231,21 @@ class RowChecker:
         return json.dumps(value)
 
     def _rules(self, row: Row) -> None:
-        for rule in self.spec.rules:
+        for rule in self._row_rules:
             match rule:
                 case AtLeastOne(columns, problem) if all(row[c] is None for c in columns):
                     self.fail(problem)
                 case NotBefore(column, other, problem) if _before(row[column], row[other]):
                     self.fail(problem)
-        if self.seal_checks:
+        if self._sealed_columns:
             self._sealed(row)
 
     def _sealed(self, row: Row) -> None:
         """The vault's own checks of sealed PII (e-mail, phone with the row's country)."""
         try:
-            for column in self.spec.columns:
+            for column in self._sealed_columns:
                 value = row[column.name]
-                if not column.sealed or value is None:
+                if value is None:
                     continue
                 if column.type is Type.EMAIL:
                     normalise_email(value)
@@ -197,6 +265,14 @@ class RowChecker:
         for rule in self.spec.rules:
             if isinstance(rule, NotSame) and _same(row[rule.column], row[rule.other]):
                 self.fail(rule.problem)
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """The value must be one of ``allowed`` (an id set grows as its file is read)."""
+
+    allowed: Collection[str]
+    problem: Callable[[str], str]
 
 
 def _before(value: Any, other: Any) -> bool:

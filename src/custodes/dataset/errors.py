@@ -15,3 +15,8 @@ class DatasetError(InputError):
 
 class DatasetFileError(InputError):
     """A whole file or folder is unusable (missing, not a folder); the message names it."""
+
+
+class ImportRefused(InputError):
+    """The database refused rows the format allows (e.g. a constraint); nothing was written.
+    The message names the file (and line when one row is to blame), never the driver's text."""

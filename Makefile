@@ -41,8 +41,14 @@ services: system-deps
 test: $(STAMP) services
 	CUSTODES_REQUIRE_PG=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
 
+# Lint is the contract of docs/architecture.md: style and format, strict types, the layering
+# (import-linter) and the size rules (tools/shape.py).
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python tools/shape.py src/custodes
 
 # The documentation site: the dataset-format page is generated from the code first, so it cannot
 # drift; strict mode turns every warning (a broken link, a page missing from nav) into a failure.

@@ -103,9 +103,7 @@ def run(quick: bool = False) -> list[Row]:
             rates: dict[bool, list[float]] = {True: [], False: []}
             for _ in range(rounds):
                 for with_ops in (False, True):
-                    rates[with_ops].append(
-                        asyncio.run(_drive(apps[with_ops], path, headers, n))
-                    )
+                    rates[with_ops].append(asyncio.run(_drive(apps[with_ops], path, headers, n)))
             with_ops, without = max(rates[True]), max(rates[False])
             rows.append(
                 Row(

@@ -6,7 +6,6 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,8 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from sqlalchemy import Engine
 
-from custodes.marketplace.models import Employee
-from custodes.store.engine import transaction
+from .worlds import World, add_employees, make_world
 
 
 @dataclass
@@ -90,17 +88,10 @@ def provider() -> Iterator[Provider]:
         server.server_close()
 
 
-def add_employees(engine: Engine, *rows: tuple[str, str]) -> None:
-    """(employee_id, status) with status active | suspended | departed."""
-    past = datetime(2020, 1, 1, tzinfo=UTC)
-    with transaction(engine) as session:
-        for employee_id, status in rows:
-            session.add(
-                Employee(
-                    employee_id=employee_id,
-                    name=f"Employee {employee_id}",
-                    role="support_agent",
-                    suspended_at=past if status == "suspended" else None,
-                    left_at=past if status == "departed" else None,
-                )
-            )
+@pytest.fixture
+def world(engine: Engine) -> World:
+    """Four employees (E0006 suspended), the service on a fake clock, a checking ledger."""
+    return make_world(engine)
+
+
+__all__ = ["Provider", "ProviderKey", "add_employees", "make_key", "world"]

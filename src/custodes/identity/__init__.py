@@ -45,7 +45,7 @@ Approvals (transaction authorization)
         # approval_challenge(digest, approval_id, decision)
     proof = service.finish_approval(approval_id, approver_id, browser_credential_json)
         # ApprovalRefused (403) unless: the approver's own registered passkey, this
-        # challenge, origin + RP id, user verification, sign count strictly increasing
+        # challenge, origin + RP id, user verification, sign count rising (or 0 and 0)
     entry extra = proof.ledger_extra()           # put it in the approval's ledger entry,
                                                  # with actor = the approver
     audit_approvals(entries) -> AuditReport      # offline, from ledger entries alone: every

@@ -15,7 +15,7 @@ from custodes.identity._db import rows_changed
 from custodes.identity.core import ServiceCore, WebAuthnOptions
 from custodes.identity.errors import CredentialRefused, EmployeeRefused
 from custodes.identity.events import IdentityEvent
-from custodes.identity.models import Challenge, Credential, Password, WebSession
+from custodes.identity.models import Challenge, Credential, Password, PendingLogin, WebSession
 from custodes.identity.sessions import (
     EmployeeSession,
     NewSession,
@@ -122,8 +122,8 @@ class SignInSteps(ServiceCore):
             )
 
     def purge_expired(self) -> int:
-        """Delete spent or expired challenges and ended sessions (the ledger keeps the events);
-        for a periodic job. Returns the number of rows removed."""
+        """Delete spent or expired challenges and provider sign-ins, and ended sessions (the
+        ledger keeps the events); for a periodic job. Returns the number of rows removed."""
         now = self.clock()
         with transaction(self.engine) as db:
             gone = rows_changed(
@@ -136,6 +136,12 @@ class SignInSteps(ServiceCore):
                 db,
                 delete(WebSession).where(
                     (WebSession.expires_at <= now) | WebSession.revoked_at.isnot(None)
+                ),
+            )
+            gone += rows_changed(
+                db,
+                delete(PendingLogin).where(
+                    (PendingLogin.expires_at <= now) | PendingLogin.used_at.isnot(None)
                 ),
             )
         return gone

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from sqlalchemy import Engine
 
+from . import idp
+from .idp import AuthServer
 from .worlds import World, add_employees, make_world
 
 
@@ -42,13 +44,19 @@ def make_key(kid: str, alg: str) -> ProviderKey:
 
 @dataclass
 class Provider:
-    """A tiny identity provider: publishes its JWKS over HTTP on loopback, signs tokens."""
+    """A tiny identity provider on loopback: publishes its JWKS, signs tokens, and runs the
+    authorization code flow (`idp`: /authorize, /token; ID tokens signed with the ES256 key)."""
 
     url: str = ""
     keys: list[ProviderKey] = field(default_factory=list)
     extra_jwks: list[dict[str, Any]] = field(default_factory=list)
     failing: bool = False
     hits: int = 0
+    auth: AuthServer = field(default_factory=AuthServer)
+
+    @property
+    def base(self) -> str:
+        return self.url.removesuffix("/jwks.json")
 
     def document(self) -> bytes:
         return json.dumps({"keys": [k.public_jwk() for k in self.keys] + self.extra_jwks}).encode()
@@ -61,7 +69,17 @@ def provider() -> Iterator[Provider]:
     )
 
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            if self.path == "/token":
+                idp.token(state.auth, self, state.keys[1])
+            else:
+                self.send_response(404)
+                self.end_headers()
+
         def do_GET(self) -> None:
+            if self.path.startswith("/authorize?"):
+                idp.authorize(state.auth, self)
+                return
             state.hits += 1
             if state.failing or self.path != "/jwks.json":
                 self.send_response(500 if state.failing else 404)

@@ -197,24 +197,18 @@ def new_challenge(
     now: datetime,
     expires_at: datetime,
     *,
-    employee_id: str | None = None,
-    enrollment_id: str | None = None,
-    request_id: str | None = None,
-    digest: bytes | None = None,
-    decision: str | None = None,
     challenge_id: str | None = None,
+    **bound: str | bytes | None,
 ) -> Challenge:
+    """A one-time challenge; `bound` is what its answer must later match (employee_id,
+    enrollment_id, request_id, digest, decision: the `Challenge` columns)."""
     row = Challenge(
         challenge_id=challenge_id or new_id("wc"),
         purpose=purpose,
         challenge=challenge,
-        employee_id=employee_id,
-        enrollment_id=enrollment_id,
-        request_id=request_id,
-        digest=digest,
-        decision=decision,
         created_at=now,
         expires_at=expires_at,
+        **bound,
     )
     db.add(row)
     return row

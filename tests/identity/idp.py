@@ -1,4 +1,5 @@
-"""The authorization server half of the test identity provider (conftest's `provider`): an
+"""The test identity provider on loopback (conftest's `provider`; `running_provider()` for other
+test packages): its JWKS, keys made here, and an authorization server with an
 authorization endpoint that signs the configured employee in at once, and a token endpoint
 that redeems each code once, checks the client, the redirect URI and PKCE (S256), and answers
 with an ID token signed by one of the provider's keys."""
@@ -10,13 +11,18 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 ISSUER = "https://idp.example.test"
 CLIENT_ID = "custodes-web"
@@ -136,3 +142,115 @@ def id_token(server: AuthServer, grant: Grant, key: Any) -> str:
     claims.update(server.claims)
     claims = {k: v for k, v in claims.items() if v is not None}
     return jwt.encode(claims, key.private, algorithm=key.alg, headers={"kid": key.kid})
+
+
+@dataclass
+class ProviderKey:
+    kid: str
+    alg: str
+    private: Any
+
+    def public_jwk(self) -> dict[str, Any]:
+        algo = {"RS256": RSAAlgorithm, "ES256": ECAlgorithm, "EdDSA": OKPAlgorithm}[self.alg]
+        jwk = json.loads(algo.to_jwk(self.private.public_key()))
+        jwk.update({"kid": self.kid, "use": "sig"})
+        return jwk
+
+
+def make_key(kid: str, alg: str) -> ProviderKey:
+    if alg == "RS256":
+        private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    elif alg == "ES256":
+        private = ec.generate_private_key(ec.SECP256R1())
+    else:
+        private = ed25519.Ed25519PrivateKey.generate()
+    return ProviderKey(kid, alg, private)
+
+
+@dataclass
+class Provider:
+    """A tiny identity provider on loopback: publishes its JWKS, signs tokens, and runs the
+    authorization code flow (`idp`: /authorize, /token; ID tokens signed with the ES256 key)."""
+
+    url: str = ""
+    keys: list[ProviderKey] = field(default_factory=list)
+    extra_jwks: list[dict[str, Any]] = field(default_factory=list)
+    failing: bool = False
+    hits: int = 0
+    auth: AuthServer = field(default_factory=AuthServer)
+
+    @property
+    def base(self) -> str:
+        return self.url.removesuffix("/jwks.json")
+
+    def document(self) -> bytes:
+        return json.dumps({"keys": [k.public_jwk() for k in self.keys] + self.extra_jwks}).encode()
+
+
+@contextmanager
+def running_provider() -> Iterator[Provider]:
+    """The provider, serving on a loopback port until the block ends."""
+    state = Provider(
+        keys=[make_key("rsa-1", "RS256"), make_key("ec-1", "ES256"), make_key("ed-1", "EdDSA")]
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            if self.path == "/token":
+                token(state.auth, self, state.keys[1])
+            else:
+                self.send_response(404)
+                self.end_headers()
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/authorize?"):
+                authorize(state.auth, self)
+                return
+            state.hits += 1
+            if state.failing or self.path != "/jwks.json":
+                self.send_response(500 if state.failing else 404)
+                self.end_headers()
+                return
+            body = state.document()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def signed_token(provider: Provider, employee_id: str, **claims: Any) -> str:
+    """An ID token for `employee_id` from the provider's ES256 key (API audience "custodes")."""
+    now = int(time.time())
+    body: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": "custodes",
+        "employee_id": employee_id,
+        "iat": now,
+        "exp": now + 300,
+        **claims,
+    }
+    key = provider.keys[1]
+    return jwt.encode(body, key.private, algorithm=key.alg, headers={"kid": key.kid})
+
+
+def oidc_env(provider: Provider) -> dict[str, str]:
+    """The environment that makes custodes trust this provider (API audience "custodes")."""
+    return {
+        "CUSTODES_OIDC_ISSUER": ISSUER,
+        "CUSTODES_OIDC_JWKS_URL": provider.url,
+        "CUSTODES_OIDC_AUDIENCE": "custodes",
+    }

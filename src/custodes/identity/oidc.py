@@ -9,17 +9,20 @@ leeway, the employee claim, and finally that the employee is active.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import jwt
+from jwt import PyJWK
 from jwt import exceptions as jwt_errors
 
 from custodes.identity.directory import EmployeeDirectory
 from custodes.identity.errors import TokenRefused
 from custodes.identity.jwks import JWKSCache
 from custodes.identity.settings import OIDCSettings
+from custodes.identity.token_cache import Remembered, VerifiedTokenCache
 
 MAX_TOKEN_BYTES = 16 * 1024
 _REQUIRED = ["iss", "aud", "exp", "iat"]
@@ -59,9 +62,14 @@ class IDTokenVerifier:
         self._leeway = settings.leeway.total_seconds()
         self._algorithms = list(settings.algorithms)
         self._jwt = jwt.PyJWT(options={"require": _REQUIRED})
+        self._verified = VerifiedTokenCache()
 
     def claims(self, token: str) -> dict[str, object]:
         """The verified claims (signature, iss, aud, times); raises TokenRefused."""
+        return self._decode(token)[0]
+
+    def _decode(self, token: str) -> tuple[dict[str, object], str, PyJWK]:
+        """The verified claims, and the `kid` and key that verified them."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_BYTES:
             raise TokenRefused("malformed_token", "the employee token is missing or too long")
         try:
@@ -81,7 +89,7 @@ class IDTokenVerifier:
             raise TokenRefused("alg_key_mismatch", "the token's algorithm does not match its key")
         options: dict[str, object] = {"require": _REQUIRED}
         try:
-            return self._jwt.decode(
+            claims = self._jwt.decode(
                 token,
                 key,
                 algorithms=[alg],
@@ -93,10 +101,35 @@ class IDTokenVerifier:
         except jwt_errors.PyJWTError as exc:
             reason, message = _refusal(exc)
             raise TokenRefused(reason, message) from None
+        return claims, kid, key
 
     def verify(self, token: str) -> VerifiedEmployee:
-        """Claims checked, then the employee: active, not suspended, not departed."""
-        return self.employee_of(token, self.claims(token))
+        """Claims checked, then the employee: active, not suspended, not departed. A token
+        verified before is taken from the cache (`token_cache`) while still acceptable; the
+        employee's status is checked again every time."""
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES:
+            raise TokenRefused("malformed_token", "the employee token is missing or too long")
+        digest = hashlib.sha256(token.encode()).digest()
+        seen = self._verified.get(digest, self._now())
+        if seen is not None and self.jwks.publishes(seen.kid, seen.key):
+            self.directory.require_active(seen.who.employee_id)
+            return seen.who
+        claims, kid, key = self._decode(token)
+        who = self.employee_of(token, claims)
+        self._verified.put(digest, Remembered(who, self._good_until(claims), kid, key))
+        return who
+
+    def _good_until(self, claims: Mapping[str, object]) -> float:
+        """No leeway here: a cached token is never accepted past its expiry or maximum age."""
+        exp, iat = claims.get("exp"), claims.get("iat")
+        until = float(exp) if isinstance(exp, int | float) else 0.0
+        limit = self.settings.max_token_age
+        if limit is not None and isinstance(iat, int | float):
+            until = min(until, float(iat) + limit.total_seconds())
+        return until
+
+    def _now(self) -> float:
+        return self._clock() if self._clock else time.time()
 
     def claimed_employee(self, claims: Mapping[str, object]) -> str:
         """The employee id the (verified) claims name; TokenRefused if none."""
@@ -126,7 +159,7 @@ class IDTokenVerifier:
         iat = claims.get("iat")
         if limit is None or not isinstance(iat, int | float):
             return
-        now = self._clock() if self._clock else datetime.now(UTC).timestamp()
+        now = self._now()
         if iat > now + self._leeway:
             raise TokenRefused("token_not_yet_valid", "the employee token was issued in the future")
         if now - iat > limit.total_seconds() + self._leeway:

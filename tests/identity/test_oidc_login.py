@@ -277,3 +277,47 @@ def test_login_settings_from_env() -> None:
         OIDCLoginSettings.from_env({**env, "CUSTODES_OIDC_TOKEN_URL": "http://idp.example.test/t"})
     with pytest.raises(ConfigError):
         OIDCLoginSettings.from_env({**env, "CUSTODES_OIDC_CLIENT_ID": ""})
+
+
+class Appended:
+    """A ledger's append, for pages built the way `serve` builds them."""
+
+    def __init__(self) -> None:
+        self.entries: list[bytes] = []
+
+    def append(self, data: bytes) -> int:
+        self.entries.append(data)
+        return len(self.entries) - 1
+
+
+def test_pages_offer_the_provider_when_configured_by_env(
+    engine: Engine, provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `serve` gets: the pages build the sign-in from CUSTODES_OIDC_* alone."""
+    for name, value in {
+        "CUSTODES_OIDC_ISSUER": ISSUER,
+        "CUSTODES_OIDC_JWKS_URL": provider.url,
+        "CUSTODES_OIDC_AUDIENCE": "custodes-api",
+        "CUSTODES_OIDC_AUTHORIZATION_URL": provider.base + "/authorize",
+        "CUSTODES_OIDC_TOKEN_URL": provider.base + "/token",
+        "CUSTODES_OIDC_CLIENT_ID": CLIENT_ID,
+        "CUSTODES_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "CUSTODES_WEB_ORIGIN": ORIGIN,
+    }.items():
+        monkeypatch.setenv(name, value)
+    add_employees(engine, ("E0003", "active"))
+    ledger = Appended()
+    app = FastAPI()
+    app.include_router(identity_pages(engine, ledger))
+    client = TestClient(app, base_url=ORIGIN)
+    start = client.get("/signin/oidc", follow_redirects=False)
+    assert start.status_code == 303 and start.headers["location"].startswith(provider.base)
+    back = httpx.get(start.headers["location"], follow_redirects=False).headers["location"]
+    done = client.get(back.removeprefix(ORIGIN))
+    assert done.status_code == 200, done.text
+    assert 'id="who">E0003<' in client.get("/inbox").text
+    assert any(b'"employee.signin"' in data for data in ledger.entries)
+    monkeypatch.delenv("CUSTODES_OIDC_AUTHORIZATION_URL")
+    plain = FastAPI()
+    plain.include_router(identity_pages(engine, ledger))
+    assert TestClient(plain, base_url=ORIGIN).get("/signin/oidc").status_code == 404

@@ -40,14 +40,14 @@ class VerifiedTokenCache:
         if entry is None:
             return None
         if now >= entry.good_until:
-            self._entries.pop(digest, None)
-            return None
+            return None  # left for `put` to evict: only writers change the dict, under the lock
         return entry
 
     def put(self, digest: bytes, entry: Remembered) -> None:
         with self._lock:
+            self._entries.pop(digest, None)  # re-inserted last: it is the newest again
             while len(self._entries) >= self.size:
-                self._entries.pop(next(iter(self._entries)), None)  # the oldest first
+                self._entries.pop(next(iter(self._entries)))  # the oldest first
             self._entries[digest] = entry
 
     def __len__(self) -> int:

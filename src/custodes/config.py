@@ -114,6 +114,31 @@ SETTINGS = (
         "RS256,ES256,EdDSA",
         "allowed (asymmetric) signing algorithms",
     ),
+    Setting(
+        "CUSTODES_OIDC_AUTHORIZATION_URL",
+        "unset",
+        "set: employees may sign in to the pages through the provider (code + PKCE)",
+    ),
+    Setting(
+        "CUSTODES_OIDC_TOKEN_URL",
+        "unset",
+        "the provider's token endpoint (with the authorization URL)",
+    ),
+    Setting(
+        "CUSTODES_OIDC_CLIENT_ID",
+        "unset",
+        "custodes' client id at the provider: the sign-in ID token's audience",
+    ),
+    Setting(
+        "CUSTODES_OIDC_CLIENT_SECRET",
+        "unset",
+        "set: a confidential client (HTTP Basic); unset: a public client (PKCE alone)",
+    ),
+    Setting(
+        "CUSTODES_OIDC_REDIRECT_URI",
+        "$CUSTODES_WEB_ORIGIN/signin/oidc/callback",
+        "where the provider sends the browser back",
+    ),
 )
 SETTING_NAMES = frozenset(s.env for s in SETTINGS)
 

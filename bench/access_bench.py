@@ -142,6 +142,7 @@ def _wrk(
         script = tmp / "reveal.lua"
         script.write_text(_lua(ready["token"], ready["pairs"]))
         duration = "5s" if quick else "15s"
+        cpu_before = _cpu_seconds(server.pid)
         out = subprocess.run(
             [
                 "wrk",
@@ -158,6 +159,7 @@ def _wrk(
             timeout=120,
             check=True,
         ).stdout
+        cpu = _cpu_seconds(server.pid) - cpu_before
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -170,7 +172,18 @@ def _wrk(
         "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
         "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
         "errors": float(non2xx.group(1)) if non2xx else 0.0,
+        # The server's own CPU per answered request: steadier than req/s on a shared machine.
+        "cpu_ms": cpu * 1e3 / max(1, int(re.search(r"(\d+) requests in", out).group(1))),  # type: ignore[union-attr]
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 where it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _custodes(
@@ -256,44 +269,9 @@ def _wrk_rows(quick: bool) -> list[Row]:
                 f"HTTP reveal non-2xx responses, {shape}", got["errors"], "responses", "", None, "0"
             ),
         ]
-    return rows + _jwt_rows(quick, bare, header)
+    from bench.identity_http import jwt_rows
 
-
-def _jwt_rows(quick: bool, bare: dict[str, float], header: dict[str, float]) -> list[Row]:
-    """The same reveal with the employee proven by their OIDC ID token (ES256, JWKS on
-    loopback, one token per agent), in the same run as the header mode and the bare peer."""
-    jwt = _custodes(quick, 1, mode="jwt")
-    # Header mode again right after: the JWT run is compared with the mean of the header runs
-    # on either side of it, so load drifting on a shared machine does not pass for a cost.
-    after = _custodes(quick, 1)
-    header_rate = (header["rate"] + after["rate"]) / 2
-    return [
-        Row(
-            "HTTP reveal, employee's ID token (JWT), 1 process",
-            jwt["rate"],
-            "requests/s",
-            f"header mode {header['rate']:.0f} / {after['rate']:.0f} req/s before / after",
-            jwt["rate"] / header_rate,
-            ">= 0.9x header",
-        ),
-        Row(
-            "HTTP reveal with JWT against bare FastAPI",
-            jwt["rate"],
-            "requests/s",
-            "bare FastAPI",
-            jwt["rate"] / bare["rate"],
-            ">= 0.5x bare",
-        ),
-        Row(
-            "HTTP reveal latency p99, JWT, 1 process",
-            jwt["p99"],
-            "ms p99",
-            f"p50 {jwt['p50']:.1f} ms",
-            None,
-            "p99 <= 50 ms",
-        ),
-        Row("HTTP reveal non-2xx responses, JWT", jwt["errors"], "responses", "", None, "0"),
-    ]
+    return rows + jwt_rows(quick, bare, header)
 
 
 def _wait_for_port(port: int, timeout: float = 30.0) -> None:

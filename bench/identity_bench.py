@@ -1,5 +1,7 @@
 """Identity: CPU per employee ID-token verification with a cached JWKS, against the bound of
-the bare signature check (`cryptography`) on the same signing input and signature.
+the bare signature check (`cryptography`) on the same signing input and signature: the first
+time a token is seen (signature and claims), and again (the verified-token cache), each with
+and without the active-employee read.
 
 The issue's target is <= 0.2 ms of CPU per request for the JWT; measured with
 `time.process_time`, so time spent waiting for the other core does not count.
@@ -113,32 +115,37 @@ def run(quick: bool = False) -> list[Row]:
         token = jwt.encode(claims, private, algorithm=alg, headers={"kid": alg.lower()})
         jwks = JWKSCache(URL, settings.algorithms, fetch=lambda _url: document)
         verifier = IDTokenVerifier(settings, _Trusting(), jwks=jwks)  # type: ignore[arg-type]
-        verifier.verify(token)  # warm the cache
+        verifier.verify(token)  # warm the key cache (and the verified-token cache)
         bound = _cpu_per_call(_raw_verify(alg, private.public_key(), token), n)
-        ours = _cpu_per_call(lambda v=verifier, t=token: v.verify(t), n)
-        rows.append(
-            Row(
-                f"employee ID token verify, {alg}, cached JWKS (CPU)",
-                ours * 1e6,
-                "µs",
-                f"raw signature verify {bound * 1e6:.1f} µs",
-                ours / bound,
-                "<= 200 µs",
-            )
-        )
         with_db = IDTokenVerifier(settings, EmployeeDirectory(engine), jwks=jwks)
         with_db.verify(token)
-        full = _cpu_per_call(lambda v=with_db, t=token: v.verify(t), n)
-        rows.append(
-            Row(
-                f"  ... plus the active-employee check (SQLite), {alg} (CPU)",
-                full * 1e6,
-                "µs",
-                f"raw signature verify {bound * 1e6:.1f} µs",
-                full / bound,
-                "",
-            )
-        )
+        for label, v in (
+            ("", verifier),
+            ("  ... plus the active-employee check (SQLite), ", with_db),
+        ):
+            # First sight: everything `verify` does for a token it has not verified before.
+            full = _cpu_per_call(lambda v=v, t=token: v.employee_of(t, v.claims(t)), n)
+            # Again: the verified-token cache (SHA-256, kid still published, employee re-read).
+            again = _cpu_per_call(lambda v=v, t=token: v.verify(t), n)
+            name = label or "employee ID token verify, "
+            rows += [
+                Row(
+                    f"{name}{alg}, first sight, cached JWKS (CPU)",
+                    full * 1e6,
+                    "µs",
+                    f"raw signature verify {bound * 1e6:.1f} µs",
+                    full / bound,
+                    "" if label else "<= 200 µs",
+                ),
+                Row(
+                    f"{name}{alg}, again (verified-token cache) (CPU)",
+                    again * 1e6,
+                    "µs",
+                    f"first sight {full * 1e6:.1f} µs",
+                    again / full,
+                    "<= 200 µs" if label else "",
+                ),
+            ]
     engine.dispose()
     return rows
 

@@ -115,6 +115,31 @@ SETTINGS = (
         "RS256,ES256,EdDSA",
         "allowed (asymmetric) signing algorithms",
     ),
+    Setting(
+        "CUSTODES_OIDC_AUTHORIZATION_URL",
+        "unset",
+        "set: employees may sign in to the pages through the provider (code + PKCE)",
+    ),
+    Setting(
+        "CUSTODES_OIDC_TOKEN_URL",
+        "unset",
+        "the provider's token endpoint (with the authorization URL)",
+    ),
+    Setting(
+        "CUSTODES_OIDC_CLIENT_ID",
+        "unset",
+        "custodes' client id at the provider: the sign-in ID token's audience",
+    ),
+    Setting(
+        "CUSTODES_OIDC_CLIENT_SECRET",
+        "unset",
+        "set: a confidential client (HTTP Basic); unset: a public client (PKCE alone)",
+    ),
+    Setting(
+        "CUSTODES_OIDC_REDIRECT_URI",
+        "$CUSTODES_WEB_ORIGIN/signin/oidc/callback",
+        "where the provider sends the browser back",
+    ),
 )
 SETTING_NAMES = frozenset(s.env for s in SETTINGS)
 
@@ -161,6 +186,11 @@ _SIGN_IN_TEXT = {
     "oidc_jwks_url": "CUSTODES_OIDC_JWKS_URL",
     "oidc_audience": "CUSTODES_OIDC_AUDIENCE",
     "oidc_employee_claim": "CUSTODES_OIDC_EMPLOYEE_CLAIM",
+    "oidc_authorization_url": "CUSTODES_OIDC_AUTHORIZATION_URL",
+    "oidc_token_url": "CUSTODES_OIDC_TOKEN_URL",
+    "oidc_client_id": "CUSTODES_OIDC_CLIENT_ID",
+    "oidc_client_secret": "CUSTODES_OIDC_CLIENT_SECRET",
+    "oidc_redirect_uri": "CUSTODES_OIDC_REDIRECT_URI",
 }
 
 
@@ -191,6 +221,12 @@ class Settings:
     oidc_employee_claim: str = "employee_id"
     oidc_leeway: int = 30
     oidc_algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
+    # Sign-in through the provider (authorization code + PKCE); unset: not offered.
+    oidc_authorization_url: str = ""
+    oidc_token_url: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_redirect_uri: str = ""  # "": the web origin's /signin/oidc/callback
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

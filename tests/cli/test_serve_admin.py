@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -16,12 +17,16 @@ import pytest
 from custodes.access.policy import default_policy_text
 from tests.support.cli import run
 from tests.support.dataset import write_dataset
+from tests.support.idp import oidc_env, running_provider, signed_token
 from tests.support.passkeys import enroll, link_of, web_env
 
 
 @pytest.mark.slow  # `custodes serve` in a process of its own, the commands beside it
-def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
+def test_proof_checkpoint_and_policy_while_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
+    stack = contextlib.ExitStack()
     run(home, "init")
     folder = write_dataset(tmp_path / "ds")
     with (folder / "employees.csv").open("a") as employees:
@@ -42,6 +47,9 @@ def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
         **web_env(port),
     }
     env.pop("CUSTODES_DATABASE_URL", None)
+    idp = stack.enter_context(running_provider())
+    for name, value in oidc_env(idp).items():
+        monkeypatch.setenv(name, value)
     server = subprocess.Popen(
         [sys.executable, "-m", "custodes.cli.main", "serve", "--port", str(port)], env=env
     )
@@ -72,8 +80,13 @@ def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
         asked = run(home, "policy", "apply", str(tmp_path / "strict.cedar"), "--applied-by", "E9")
         request_id = asked.stdout.split("requested: ")[1].split()[0]
         digest = asked.stdout.split("(digest ")[1].split(")")[0]
-        # Not yet: one privacy officer alone changes nothing.
+        # Executing needs the proposer's own proof (an ID token from the identity provider).
         early = run(home, "policy", "execute", request_id, "--by", "E9", ok=False)
+        assert early.returncode == 1 and "own_proof_required" in early.stderr
+        (tmp_path / "e9.jwt").write_text(signed_token(idp, "E9"))
+        proof = ("--id-token-file", str(tmp_path / "e9.jwt"))
+        # Not yet: one privacy officer alone changes nothing.
+        early = run(home, "policy", "execute", request_id, "--by", "E9", *proof, ok=False)
         assert early.returncode == 1 and "not_approved" in early.stderr
         # The second privacy officer approves with their own passkey, on their own session.
         link = link_of(run(home, "employees", "enroll", "E8").stdout)
@@ -87,7 +100,7 @@ def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
         assert refused.status_code == 403 and "own_proof_required" in refused.text
         approved = approver.decide(base, secret, request_id, digest)
         assert approved.status_code == 200, approved.text
-        applied = run(home, "policy", "execute", request_id, "--by", "E9")
+        applied = run(home, "policy", "execute", request_id, "--by", "E9", *proof)
         assert "policy v1" in applied.stdout
         for _ in range(100):
             again = httpx.post(f"{base}/v1/customers/C1/reveal", json=body, headers=headers)
@@ -98,6 +111,7 @@ def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        stack.close()
     run(home, "ledger", "export", str(tmp_path / "export"))
     bundles = (tmp_path / "export" / "tile" / "entries").rglob("*")
     text = b"".join(p.read_bytes() for p in bundles if p.is_file())

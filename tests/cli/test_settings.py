@@ -71,6 +71,11 @@ SAMPLES = {
     "CUSTODES_OIDC_EMPLOYEE_CLAIM": "sub",
     "CUSTODES_OIDC_LEEWAY": "5",
     "CUSTODES_OIDC_ALGORITHMS": "ES256",
+    "CUSTODES_OIDC_AUTHORIZATION_URL": "https://idp.example/authorize",
+    "CUSTODES_OIDC_TOKEN_URL": "https://idp.example/token",
+    "CUSTODES_OIDC_CLIENT_ID": "custodes-pages",
+    "CUSTODES_OIDC_CLIENT_SECRET": "s3cret",
+    "CUSTODES_OIDC_REDIRECT_URI": "https://custodes.example/signin/oidc/callback",
 }
 
 

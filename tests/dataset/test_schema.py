@@ -28,7 +28,7 @@ from custodes.dataset.schema import (
     Type,
 )
 from custodes.detect.inputs import load_folder
-from tests.dataset.conftest import write_dataset
+from tests.support.dataset import write_dataset
 
 Edit = Callable[[list[dict]], None]
 

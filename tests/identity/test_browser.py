@@ -1,7 +1,9 @@
 """Headless Chromium (Debian's, via Playwright's executable_path) with CDP virtual
 authenticators: enroll, sign out, sign in, approve as a second person; the requester cannot
-approve, the requester's credential and a replayed assertion are refused. Screenshots go to
-build/screenshots/."""
+approve, the requester's credential and a replayed assertion are refused; sign in through the
+identity provider (a real redirect round trip to a loopback provider on another site, the
+binding cookie riding back on SameSite=Lax), a replayed or stolen callback refused. Screenshots
+go to build/screenshots/."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,14 +25,16 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from custodes.identity.approvals import ApprovalProof, audit_approvals
+from custodes.identity.oidc_login import BINDING_COOKIE, OIDCLogin, login_verifier
 from custodes.identity.pages import PendingApproval, identity_pages
 from custodes.identity.recording import ledger_recorder
 from custodes.identity.service import IdentityService
 from custodes.identity.sessions import COOKIE_NAME, EmployeeSession
-from custodes.identity.settings import WebAuthnSettings
+from custodes.identity.settings import OIDCLoginSettings, OIDCSettings, WebAuthnSettings
 from custodes.ledger.entry import LedgerEntry
 from tests.support.browser import CHROMIUM, person, shot
 from tests.support.identity import add_employees
+from tests.support.idp import CLIENT_ID, CLIENT_SECRET, ISSUER, Provider
 
 DIGEST = bytes.fromhex("9c" * 32)
 
@@ -92,20 +97,8 @@ class Site:
     wiring: Wiring
 
 
-@pytest.fixture
-def site(engine: Engine) -> Iterator[Site]:
-    add_employees(engine, ("E0003", "active"), ("E0004", "active"))
-    port = _free_port()
-    origin = f"http://localhost:{port}"
-    settings = WebAuthnSettings(origin=origin, rp_id="localhost")
-    wiring = Wiring()
-    service = IdentityService(engine, settings, ledger_recorder(wiring.append))
-    app = FastAPI()
-    app.include_router(
-        identity_pages(
-            engine, settings=settings, service=service, inbox=wiring.inbox, decide=wiring.decide
-        )
-    )
+@contextmanager
+def serving(app: FastAPI, port: int) -> Iterator[None]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -114,10 +107,58 @@ def site(engine: Engine) -> Iterator[Site]:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
     try:
-        yield Site(origin, service, wiring)
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _site(engine: Engine, provider: Provider | None = None) -> tuple[Site, FastAPI, int]:
+    port = _free_port()
+    origin = f"http://localhost:{port}"
+    settings = WebAuthnSettings(origin=origin, rp_id="localhost")
+    wiring = Wiring()
+    service = IdentityService(engine, settings, ledger_recorder(wiring.append))
+    login = None
+    if provider is not None:  # sign-in through the loopback identity provider too
+        login_settings = OIDCLoginSettings(
+            authorization_url=provider.base + "/authorize",
+            token_url=provider.base + "/token",
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            redirect_uri=origin + "/signin/oidc/callback",
+        )
+        oidc = OIDCSettings(issuer=ISSUER, jwks_url=provider.url, audience="custodes")
+        verifier = login_verifier(oidc, login_settings, service.directory)
+        login = OIDCLogin(service, login_settings, verifier)
+    app = FastAPI()
+    app.include_router(
+        identity_pages(
+            engine,
+            settings=settings,
+            service=service,
+            inbox=wiring.inbox,
+            decide=wiring.decide,
+            login=login,
+        )
+    )
+    return Site(origin, service, wiring), app, port
+
+
+@pytest.fixture
+def site(engine: Engine) -> Iterator[Site]:
+    add_employees(engine, ("E0003", "active"), ("E0004", "active"))
+    built, app, port = _site(engine)
+    with serving(app, port):
+        yield built
+
+
+@pytest.fixture
+def oidc_site(engine: Engine, provider: Provider) -> Iterator[Site]:
+    add_employees(engine, ("E0003", "active"), ("E0006", "suspended"))
+    built, app, port = _site(engine, provider)
+    with serving(app, port):
+        yield built
 
 
 def enroll(page: Any, site: Site, employee_id: str, tag: str) -> None:
@@ -221,3 +262,51 @@ def test_enroll_sign_in_and_approve_as_a_second_person(
     assert (report.credentials, report.approvals) == (2, 1)
     approver_ctx.close()
     requester_ctx.close()
+
+
+def test_sign_in_through_the_identity_provider(
+    oidc_site: Site, provider: Provider, browser: Any, request: pytest.FixtureRequest
+) -> None:
+    tag = request.node.callspec.id.replace("[", "").replace("]", "")
+    context = browser.new_context()
+    page = context.new_page()
+    visited: list[str] = []
+    page.on("request", lambda r: visited.append(r.url))
+    page.goto(f"{oidc_site.origin}/signin")
+    shot(page, "signin-provider", tag)
+    page.click("#provider-signin")
+    page.wait_for_url(f"{oidc_site.origin}/inbox")
+    shot(page, "provider-inbox", tag)
+    assert page.inner_text("#who") == "E0003" and "(oidc)" in page.inner_text("header")
+    assert any(url.startswith(provider.base + "/authorize?") for url in visited)
+    (cookie,) = [c for c in context.cookies() if c["name"] == COOKIE_NAME]
+    assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert not [c for c in context.cookies() if c["name"] == BINDING_COOKIE]
+    entries = [json.loads(data) for data in oidc_site.wiring.entries]
+    signins = [e for e in entries if e["action"] == "employee.signin"]
+    assert [(e["actor"], e["decision"], e["extra"]["method"]) for e in signins] == [
+        ("E0003", "recorded", "oidc")
+    ]
+
+    # the callback replayed, here or in another person's browser, is refused
+    callback = next(url for url in visited if "/signin/oidc/callback?" in url)
+    assert page.goto(callback).status == 401
+    assert "(wrong_browser)" in page.inner_text("#refused")
+    other = browser.new_context().new_page()
+    assert other.goto(callback).status == 401
+    shot(other, "provider-stolen-callback", tag)
+
+    # the provider vouches for a suspended employee: refused, and on the record
+    provider.auth.login_as = "E0006"
+    page.goto(f"{oidc_site.origin}/signin")
+    page.click("#provider-signin")
+    page.wait_for_selector("#refused")
+    assert "(employee_suspended)" in page.inner_text("#refused")
+    shot(page, "provider-suspended", tag)
+    last = json.loads(oidc_site.wiring.entries[-1])
+    assert (last["actor"], last["decision"], last["reason"]) == (
+        "E0006",
+        "deny",
+        "employee_suspended",
+    )
+    context.close()

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -292,3 +293,79 @@ def test_settings_from_env(provider: Provider) -> None:
     assert s is not None and s.algorithms == ("ES256", "EdDSA") and s.leeway.total_seconds() == 10
     with pytest.raises(ConfigError):
         OIDCSettings.from_env({"CUSTODES_OIDC_ISSUER": ISSUER, "CUSTODES_OIDC_LEEWAY": "x"})
+
+
+class Counting(IDTokenVerifier):
+    """Counts full verifications (signature and claims), to tell a cache hit from a miss."""
+
+    decoded = 0
+
+    def _decode(self, token: str) -> Any:
+        self.decoded += 1
+        return super()._decode(token)
+
+
+def test_verified_token_cache_skips_the_signature_not_the_employee(provider: Provider) -> None:
+    active = ActiveSet("E0003", "E0004")
+    v = Counting(settings(provider.url), active)
+    tok = token(provider.keys[1])
+    first = v.verify(tok)
+    assert v.verify(tok) == first and v.decoded == 1
+    assert v.verify(token(provider.keys[1], employee_id="E0004")).employee_id == "E0004"
+    assert v.decoded == 2
+    active.ids.discard("E0003")  # suspended after the token was verified
+    with pytest.raises(EmployeeRefused):
+        v.verify(tok)
+
+
+def test_verified_token_cache_ends_at_expiry_and_max_age(provider: Provider) -> None:
+    now = [time.time()]
+    v = Counting(settings(provider.url), ActiveSet("E0003"), clock=lambda: now[0])
+    tok = token(provider.keys[1], exp=int(now[0]) + 60)
+    v.verify(tok)
+    now[0] += 59
+    v.verify(tok)
+    assert v.decoded == 1
+    now[0] += 2  # past exp by our clock: verified afresh (PyJWT's own clock still accepts it)
+    v.verify(tok)
+    assert v.decoded == 2
+    now[0] = time.time()
+    aged = Counting(
+        settings(provider.url, max_token_age=timedelta(seconds=30), leeway=timedelta(0)),
+        ActiveSet("E0003"),
+        clock=lambda: now[0],
+    )
+    old = token(provider.keys[1], iat=int(now[0]) - 10)
+    aged.verify(old)
+    now[0] += 25  # 35 s after iat: past the maximum age, though not past exp
+    with pytest.raises(TokenRefused) as caught:  # not served from the cache
+        aged.verify(old)
+    assert caught.value.reason == "token_too_old" and aged.decoded == 2
+
+
+def test_verified_token_cache_drops_tokens_of_a_withdrawn_key(provider: Provider) -> None:
+    clock = [1000.0]
+    jwks = JWKSCache(
+        provider.url, ("RS256", "ES256", "EdDSA"), min_refresh=0, clock=lambda: clock[0]
+    )
+    v = Counting(settings(provider.url), ActiveSet("E0003"), jwks=jwks)
+    withdrawn = provider.keys[0]
+    tok = token(withdrawn)
+    v.verify(tok)
+    provider.keys.remove(withdrawn)  # the provider withdraws the key ...
+    clock[0] += 1
+    assert reason(v, token(make_key("fresh", "ES256"))) == "unknown_kid"  # ... a refresh sees it
+    assert reason(v, tok) == "unknown_kid"  # and the cached token is no longer accepted
+    assert v.decoded == 3
+
+
+def test_verified_token_cache_is_bounded() -> None:
+    from custodes.identity.token_cache import Remembered, VerifiedTokenCache
+
+    cache = VerifiedTokenCache(size=2)
+    entry = Remembered(None, time.time() + 60, "k", None)  # type: ignore[arg-type]
+    for n in range(3):
+        cache.put(bytes([n]) * 32, entry)
+    assert len(cache) == 2 and cache.get(bytes([0]) * 32, time.time()) is None
+    assert cache.get(bytes([2]) * 32, time.time()) is entry
+    assert cache.get(bytes([2]) * 32, time.time() + 61) is None

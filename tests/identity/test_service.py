@@ -4,15 +4,13 @@ with a software authenticator and every event encoded by the real ledger entry f
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
-from custodes.identity.approvals import ApprovalProof, audit_approvals
+from custodes.identity.approvals import audit_approvals
 from custodes.identity.errors import (
     ApprovalRefused,
     CredentialRefused,
@@ -21,89 +19,12 @@ from custodes.identity.errors import (
     EnrollmentRefused,
     SessionRefused,
 )
-from custodes.identity.events import IdentityEvent
 from custodes.identity.models import Credential, Enrollment, Password, WebSession
-from custodes.identity.service import IdentityService
 from custodes.identity.sessions import check_csrf
-from custodes.identity.settings import WebAuthnSettings
 from custodes.ledger.entry import LedgerEntry
 from custodes.store.engine import transaction
-from tests.support.identity import add_employees
-
-from .authenticator import SoftAuthenticator
-
-ORIGIN = "http://localhost:8000"
-
-
-@dataclass
-class Ledger:
-    """Appends the canonical bytes of each event's entry (so the real format checks run)."""
-
-    entries: list[bytes] = field(default_factory=list)
-    events: list[IdentityEvent] = field(default_factory=list)
-    broken: bool = False
-
-    def record(self, event: IdentityEvent) -> int:
-        if self.broken:
-            raise RuntimeError("ledger unavailable")
-        data = event.to_ledger_entry().encode()
-        assert LedgerEntry.decode(data).encode() == data
-        self.entries.append(data)
-        self.events.append(event)
-        return len(self.entries) - 1
-
-    def append_json(self, entry: LedgerEntry) -> int:
-        self.entries.append(entry.encode())
-        return len(self.entries) - 1
-
-    def decoded(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        for index, data in enumerate(self.entries):
-            yield index, json.loads(data)
-
-    def actions(self) -> list[tuple[str, str, str]]:
-        return [(e.action, e.employee_id, e.decision) for e in self.events]
-
-
-@dataclass
-class World:
-    engine: Engine
-    ledger: Ledger
-    service: IdentityService
-    now: list[datetime]
-
-    def advance(self, **delta: float) -> None:
-        self.now[0] += timedelta(**delta)
-
-    def enroll(
-        self, employee_id: str, alg: str = "ES256", password: str | None = None
-    ) -> tuple[SoftAuthenticator, Any]:
-        link = self.service.enroll(employee_id)
-        auth = SoftAuthenticator(alg=alg)
-        options = self.service.registration_options(link.token)
-        new = self.service.finish_registration(
-            link.token, options.challenge_id, auth.register(options.options_json), password
-        )
-        return auth, new
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    add_employees(
-        engine,
-        ("E0003", "active"),
-        ("E0004", "active"),
-        ("E0005", "active"),
-        ("E0006", "suspended"),
-    )
-    now = [datetime(2026, 12, 1, 9, 0, tzinfo=UTC)]
-    ledger = Ledger()
-    service = IdentityService(
-        engine,
-        WebAuthnSettings(origin=ORIGIN, rp_id="localhost"),
-        ledger.record,
-        clock=lambda: now[0],
-    )
-    return World(engine, ledger, service, now)
+from tests.support.authenticator import SoftAuthenticator
+from tests.support.identity_worlds import DIGEST, ORIGIN, World, approve, record_approval
 
 
 @pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
@@ -349,47 +270,16 @@ def test_revoking_a_passkey_ends_sessions(world: World) -> None:
         world.service.finish_signin(options.challenge_id, auth.assert_(options.options_json))
 
 
-DIGEST = bytes.fromhex("ab" * 32)
-
-
-def _approve(
-    world: World,
-    auth: SoftAuthenticator,
-    approver: str,
-    decision: str = "approve",
-    digest: bytes = DIGEST,
-    request_id: str = "rq_1",
-) -> ApprovalProof:
-    options = world.service.begin_approval(approver, request_id, digest, decision)
-    return world.service.finish_approval(
-        options.challenge_id, approver, auth.assert_(options.options_json)
-    )
-
-
-def _record_approval(world: World, proof: ApprovalProof) -> int:
-    return world.ledger.append_json(
-        LedgerEntry(
-            time=world.now[0],
-            actor=proof.approver_id,
-            action="review.delete",
-            decision="approved",
-            resources=("review:R000003",),
-            approval=proof.approval_id,
-            extra=proof.ledger_extra(),
-        )
-    )
-
-
 def test_approvals_online_and_offline(world: World) -> None:
     world.enroll("E0003")
     approver, _ = world.enroll("E0004")
     approver.counter = 123_456_789  # large counters must survive the ledger's PII guard
     proofs = [
-        _approve(world, approver, "E0004"),
-        _approve(world, approver, "E0004", "refuse", request_id="rq_2"),
+        approve(world, approver, "E0004"),
+        approve(world, approver, "E0004", "refuse", request_id="rq_2"),
     ]
     for proof in proofs:
-        _record_approval(world, proof)
+        record_approval(world, proof)
     report = audit_approvals(world.ledger.decoded())
     assert report.ok and report.approvals == 2 and report.credentials == 2
     assert proofs[1].sign_count > proofs[0].sign_count
@@ -441,7 +331,7 @@ def test_online_approval_refusals(world: World) -> None:
 
 def test_offline_audit_refusals(world: World) -> None:
     approver, _ = world.enroll("E0004")
-    proof = _approve(world, approver, "E0004")
+    proof = approve(world, approver, "E0004")
     base = list(world.ledger.decoded())
 
     def audit_with(extra_entries: list[dict[str, Any]], prefix: list[Any] = base) -> list[str]:

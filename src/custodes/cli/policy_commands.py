@@ -20,7 +20,7 @@ def policy_apply(
 ) -> None:
     """Propose a Cedar policy (validated against the schema). It is dual-controlled: a second,
     independent privacy officer approves its digest (`POST /v1/requests/ID/approve`), then the
-    proposer runs `custodes policy execute ID`. Works while `serve` runs."""
+    proposer runs `custodes policy execute ID --id-token-file FILE`. Works while `serve` runs."""
     from custodes.access.policy_store import propose_policy
     from custodes.cli.recording import open_door
     from custodes.errors import InputError
@@ -37,7 +37,7 @@ def policy_apply(
     typer.echo(
         f"policy change requested: {decision.request_id} (digest {digest}); a second privacy "
         f"officer approves it, then `custodes policy execute {decision.request_id} --by "
-        f"{applied_by}`"
+        f"{applied_by} --id-token-file FILE`"
     )
 
 
@@ -45,14 +45,16 @@ def policy_apply(
 def policy_execute(
     request_id: str,
     by: Annotated[str, typer.Option(help="The privacy officer who proposed it.")],
+    id_token_file: Annotated[
+        Path | None, typer.Option(help="A file holding the proposer's OIDC ID token (their proof).")
+    ] = None,
 ) -> None:
-    """Carry out an approved policy change: it becomes the policy in force (servers follow)."""
-    from custodes.cli.recording import open_door
+    """Carry out an approved policy change: it becomes the policy in force (servers follow).
+    Needs the proposer's own proof (`--id-token-file`); without it, a recorded deny."""
+    from custodes.cli.employee_proof import execute_policy
     from custodes.errors import InputError
 
-    rt = Runtime.from_env()
-    with open_door(rt) as door:
-        outcome = door.execute(by, request_id)
+    outcome = execute_policy(request_id, by, id_token_file)
     decision = outcome.decision
     if not decision.allowed:
         raise InputError(f"policy change {decision.outcome}: {decision.reason}")

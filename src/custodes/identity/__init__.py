@@ -14,6 +14,15 @@ ID tokens (`X-Custodes-Employee-Token`)
     raises TokenRefused / JWKSUnavailable (401) or EmployeeRefused (403); `.reason` is a short
     ledgerable code (alg_not_allowed, unknown_kid, wrong_issuer, wrong_audience,
     token_expired, bad_signature, employee_suspended, ...). Record the refusal, answer 401.
+    A token verified before is served from a cache keyed by its SHA-256 until its expiry or
+    maximum age, while its key is still published; the employee is re-checked every time.
+
+Sign-in through the identity provider (pages; authorization code + PKCE S256, state, nonce)
+    login = OIDCLogin.from_env(service)          # None unless CUSTODES_OIDC_AUTHORIZATION_URL,
+                                                 # _TOKEN_URL, _CLIENT_ID (_CLIENT_SECRET)
+    start = login.begin()                        # -> LoginStart(authorize_url, binding cookie)
+    new = login.finish(state, code, binding)     # -> NewSession; LoginRefused / TokenRefused /
+                                                 #    EmployeeRefused, recorded when attributable
 
 Sessions (pages; cookie `custodes_session`, Secure; HttpOnly; SameSite=Strict)
     service = IdentityService(engine, WebAuthnSettings.from_env(), record)
@@ -45,7 +54,7 @@ Approvals (transaction authorization)
         # approval_challenge(digest, approval_id, decision)
     proof = service.finish_approval(approval_id, approver_id, browser_credential_json)
         # ApprovalRefused (403) unless: the approver's own registered passkey, this
-        # challenge, origin + RP id, user verification, sign count strictly increasing
+        # challenge, origin + RP id, user verification, sign count rising (or 0 and 0)
     entry extra = proof.ledger_extra()           # put it in the approval's ledger entry,
                                                  # with actor = the approver
     audit_approvals(entries) -> AuditReport      # offline, from ledger entries alone: every
@@ -58,7 +67,8 @@ Pages
                                                preview, expires_at)]   # masked preview
         decide(proof, session) -> dict           # record + apply; raise IdentityError to refuse
     Routes: GET /enroll, /signin, /inbox; POST /enroll/{options,finish},
-    /signin/{options,finish,password}, /signout, /inbox/{options,finish}.
+    /signin/{options,finish,password}, /signout, /inbox/{options,finish}; with OIDC sign-in
+    GET /signin/oidc and /signin/oidc/callback.
 """
 
 import importlib
@@ -83,6 +93,9 @@ _EXPORTS = {
     "IdentityEvent": "custodes.identity.events",
     "IdentityService": "custodes.identity.service",
     "JWKSUnavailable": "custodes.identity.errors",
+    "LoginRefused": "custodes.identity.errors",
+    "OIDCLogin": "custodes.identity.oidc_login",
+    "OIDCLoginSettings": "custodes.identity.settings",
     "NewSession": "custodes.identity.sessions",
     "OIDCSettings": "custodes.identity.settings",
     "Recorder": "custodes.identity.events",
@@ -124,7 +137,10 @@ __all__ = [
     "IdentityEvent",
     "IdentityService",
     "JWKSUnavailable",
+    "LoginRefused",
     "NewSession",
+    "OIDCLogin",
+    "OIDCLoginSettings",
     "OIDCSettings",
     "Recorder",
     "RegisteredCredential",

@@ -4,8 +4,13 @@ approver signs). Verifiable online, and offline from ledger entries alone.
 
 The challenge is SHA-256("custodes/approval/v1" NUL digest NUL approval_id NUL decision): fixed
 by those three values, so an assertion made for one request, one approval or one decision does
-not verify for another. Sign counts must strictly increase per credential (online and offline),
-and an approval id is accepted once: a replayed assertion is refused either way.
+not verify for another. An approval id is accepted once (online: its challenge is spent;
+offline: the id may appear once), so a replayed assertion is refused either way.
+
+Sign counts follow WebAuthn L2/L3 (section 6.1.1, step 21 of 7.2): a counter that moves backwards
+or stays put is a cloned authenticator and is refused, except that 0 stored and 0 asserted means
+the authenticator keeps no counter (many platform passkeys). Such an approval rests on the
+single-use challenge alone, which already commits to digest, approval id and decision.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ from custodes.identity.passkeys import Assertion, verify_assertion
 
 DECISIONS = ("approve", "refuse")
 APPROVAL_MARKER = "webauthn.approval"
+
+
+def counter_ok(stored: int, asserted: int) -> bool:
+    """The WebAuthn sign-count rule: strictly increasing, or 0 and 0 (no counter at all)."""
+    return asserted > stored or (stored == 0 and asserted == 0)
 
 
 def approval_challenge(digest: bytes, approval_id: str, decision: str) -> bytes:
@@ -124,7 +134,7 @@ def check_approval(
 
     The credential must be the one the assertion names and belong to the approver; the
     assertion must verify over the challenge derived from (digest, approval id, decision) for
-    the registered RP id (and origins, when given); the count must exceed `last_sign_count`."""
+    the registered RP id (and origins, when given); the count must pass `counter_ok`."""
     if credential.credential_id != proof.assertion.credential_id:
         raise ApprovalRefused("wrong_credential", "the assertion was made with another credential")
     if credential.employee_id != proof.approver_id:
@@ -149,8 +159,8 @@ def check_approval(
         )
     except CredentialRefused as exc:
         raise ApprovalRefused(exc.reason, "the approval's assertion does not verify") from None
-    if count <= last_sign_count:
-        raise ApprovalRefused("replayed_or_cloned", "the sign count did not increase: a replay")
+    if not counter_ok(last_sign_count, count):
+        raise ApprovalRefused("replayed_or_cloned", "the sign count did not increase: a clone")
     if count != proof.sign_count:
         raise ApprovalRefused("bad_sign_count", "the recorded sign count is not the signed one")
     return count
@@ -173,7 +183,8 @@ def audit_approvals(
     entries: Iterable[tuple[int, Mapping[str, Any]]], origins: list[str] | None = None
 ) -> AuditReport:
     """Walk ledger entries in index order (index, decoded entry JSON) and check each approval
-    against the credentials registered *before* it; revoked credentials stop counting."""
+    against the credentials registered *before* it; revoked credentials stop counting. Counts
+    follow `counter_ok`; an approval id may appear once."""
     report = AuditReport()
     registry: dict[bytes, RegisteredCredential] = {}
     counts: dict[bytes, int] = {}

@@ -26,6 +26,11 @@ class JWKSUnavailable(TokenRefused):
     """The identity provider's key set could not be fetched or parsed; fail closed."""
 
 
+class LoginRefused(IdentityError):
+    """A sign-in through the identity provider failed before any ID token was verified: an
+    unknown, spent or expired `state`, another browser's callback, a code the provider refused."""
+
+
 class EmployeeRefused(IdentityError):
     """The identity is genuine but names no active employee (unknown, suspended, departed)."""
 

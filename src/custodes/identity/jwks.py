@@ -101,6 +101,13 @@ class JWKSCache:
                 return found
         return self._slow_key(kid, snapshot)
 
+    def publishes(self, kid: str, key: PyJWK) -> bool:
+        """Whether `key` is still what a fresh key set publishes under `kid` (no fetch)."""
+        snapshot = self._snapshot
+        if snapshot is None or self._clock() - snapshot.fetched_at >= self.max_age:
+            return False
+        return snapshot.keys.get(kid) is key
+
     def _slow_key(self, kid: str, seen: _Snapshot | None) -> PyJWK:
         with self._lock:
             snapshot = self._snapshot

@@ -1,4 +1,5 @@
-"""Identity tables: passkeys, passwords, enrollment links, sessions, WebAuthn challenges.
+"""Identity tables: passkeys, passwords, enrollment links, sessions, WebAuthn challenges, and
+sign-ins through the identity provider in flight.
 
 Secrets are stored as SHA-256 (enrollment tokens, session ids) or argon2id (passwords); a stolen
 database opens no session and redeems no link. No PII: employees appear by id only.
@@ -81,6 +82,22 @@ class Challenge(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     decision: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PendingLogin(Base):
+    """A sign-in through the identity provider, between the redirect out and the callback.
+
+    Only hashes: of the `state` the provider hands back, and of the browser-binding cookie.
+    The PKCE verifier and the nonce are derived from that cookie's secret, so this row alone
+    cannot finish a sign-in (nor can a stolen code without the browser that started it)."""
+
+    __tablename__ = "identity_oidc_logins"
+
+    state_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    binding_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -26,6 +26,7 @@ from webauthn.helpers.structs import (
 )
 
 from custodes.identity._codec import b64url, from_b64url, new_id
+from custodes.identity._db import rows_changed
 from custodes.identity.errors import CredentialRefused
 from custodes.identity.models import Challenge
 from custodes.identity.settings import WebAuthnSettings
@@ -155,7 +156,7 @@ def verify_assertion(
 ) -> int:
     """Checks the assertion (type, challenge, origin, RP id hash, user presence/verification,
     signature) and returns its sign count. The counter rule here is py_webauthn's (strictly
-    greater unless both are zero); approvals add a strict rule of their own."""
+    greater unless both are zero), the same as `approvals.counter_ok`."""
     payload = {
         "id": b64url(assertion.credential_id),
         "rawId": b64url(assertion.credential_id),
@@ -166,22 +167,22 @@ def verify_assertion(
             "signature": b64url(assertion.signature),
         },
     }
-    rp = rp_id if rp_id is not None else settings.rp_id  # type: ignore[union-attr]
-    allowed = origins if origins is not None else settings.origins  # type: ignore[union-attr]
-    uv = (
-        require_user_verification
-        if require_user_verification is not None
-        else settings.user_verification
-    )  # type: ignore[union-attr]
+    if settings is not None:
+        rp_id = settings.rp_id if rp_id is None else rp_id
+        origins = settings.origins if origins is None else origins
+        if require_user_verification is None:
+            require_user_verification = settings.user_verification
+    if rp_id is None or origins is None or require_user_verification is None:
+        raise TypeError("verify_assertion needs settings, or rp_id, origins and uv")
     try:
         verified = webauthn.verify_authentication_response(
             credential=payload,
             expected_challenge=challenge,
-            expected_rp_id=rp,
-            expected_origin=allowed,
+            expected_rp_id=rp_id,
+            expected_origin=origins,
             credential_public_key=public_key,
             credential_current_sign_count=current_sign_count,
-            require_user_verification=uv,
+            require_user_verification=require_user_verification,
         )
     except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         reason = "replayed_or_cloned" if "sign count" in str(exc) else "bad_assertion"
@@ -196,24 +197,18 @@ def new_challenge(
     now: datetime,
     expires_at: datetime,
     *,
-    employee_id: str | None = None,
-    enrollment_id: str | None = None,
-    request_id: str | None = None,
-    digest: bytes | None = None,
-    decision: str | None = None,
     challenge_id: str | None = None,
+    **bound: str | bytes | None,
 ) -> Challenge:
+    """A one-time challenge; `bound` is what its answer must later match (employee_id,
+    enrollment_id, request_id, digest, decision: the `Challenge` columns)."""
     row = Challenge(
         challenge_id=challenge_id or new_id("wc"),
         purpose=purpose,
         challenge=challenge,
-        employee_id=employee_id,
-        enrollment_id=enrollment_id,
-        request_id=request_id,
-        digest=digest,
-        decision=decision,
         created_at=now,
         expires_at=expires_at,
+        **bound,
     )
     db.add(row)
     return row
@@ -223,7 +218,8 @@ def consume_challenge(db: Session, challenge_id: str, purpose: str, now: datetim
     """Marks the challenge used (once, atomically) and returns it; refuses expired or reused."""
     if not isinstance(challenge_id, str) or len(challenge_id) > 40:
         raise CredentialRefused("unknown_challenge", "start again: the challenge is unknown")
-    claimed = db.execute(
+    claimed = rows_changed(
+        db,
         update(Challenge)
         .where(
             Challenge.challenge_id == challenge_id,
@@ -231,8 +227,8 @@ def consume_challenge(db: Session, challenge_id: str, purpose: str, now: datetim
             Challenge.used_at.is_(None),
             Challenge.expires_at > now,
         )
-        .values(used_at=now)
-    ).rowcount
+        .values(used_at=now),
+    )
     if claimed != 1:
         raise CredentialRefused("stale_challenge", "start again: the challenge expired or was used")
     row = db.get(Challenge, challenge_id)

@@ -38,9 +38,7 @@ class OIDCSettings:
         for label, value in (("issuer", self.issuer), ("audience", self.audience)):
             if not value:
                 raise ConfigError(f"OIDC {label} is empty; set CUSTODES_OIDC_{label.upper()}")
-        scheme = urlsplit(self.jwks_url).scheme
-        host = urlsplit(self.jwks_url).hostname or ""
-        if scheme != "https" and not (scheme == "http" and _loopback(host)):
+        if not _https_or_loopback(self.jwks_url):
             raise ConfigError("the OIDC JWKS URL must be https (plain http only on loopback)")
         unsafe = [alg for alg in self.algorithms if alg not in SAFE_ALGORITHMS]
         if unsafe or not self.algorithms:
@@ -67,6 +65,53 @@ class OIDCSettings:
 
 
 @dataclass(frozen=True)
+class OIDCLoginSettings:
+    """Employee sign-in through the identity provider: authorization code flow with PKCE (S256).
+
+    custodes is the provider's client `client_id`, confidential when `client_secret` is set
+    (sent as HTTP Basic, RFC 6749 section 2.3.1), public otherwise (PKCE alone binds the code).
+    The ID token's audience is `client_id`; it is verified like every employee ID token."""
+
+    authorization_url: str
+    token_url: str
+    client_id: str
+    redirect_uri: str
+    client_secret: str | None = field(default=None, repr=False)
+    scope: str = "openid"
+    login_ttl: timedelta = timedelta(minutes=10)
+    timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        for label, url in (
+            ("authorization URL", self.authorization_url),
+            ("token URL", self.token_url),
+            ("redirect URI", self.redirect_uri),
+        ):
+            if not _https_or_loopback(url):
+                raise ConfigError(f"the OIDC {label} must be https (plain http only on loopback)")
+        if not self.client_id:
+            raise ConfigError("the OIDC client id is empty; set CUSTODES_OIDC_CLIENT_ID")
+        if "openid" not in self.scope.split():
+            raise ConfigError("the OIDC scope must include openid")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OIDCLoginSettings | None:
+        """None unless CUSTODES_OIDC_AUTHORIZATION_URL is set (then the token URL and client id
+        are required; the redirect URI defaults to the web origin's /signin/oidc/callback)."""
+        settings = Settings.from_env(env)
+        if not settings.oidc_authorization_url:
+            return None
+        origin = settings.web_origin.rstrip("/")
+        return cls(
+            authorization_url=settings.oidc_authorization_url,
+            token_url=settings.oidc_token_url,
+            client_id=settings.oidc_client_id,
+            redirect_uri=settings.oidc_redirect_uri or f"{origin}/signin/oidc/callback",
+            client_secret=settings.oidc_client_secret or None,
+        )
+
+
+@dataclass(frozen=True)
 class WebAuthnSettings:
     """The relying party: the RP id is the site's host name, the origin its exact web origin."""
 
@@ -81,12 +126,9 @@ class WebAuthnSettings:
     extra_origins: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.origin)
-        if parts.scheme != "https" and not (
-            parts.scheme == "http" and _loopback(parts.hostname or "")
-        ):
+        if not _https_or_loopback(self.origin):
             raise ConfigError("the WebAuthn origin must be https (plain http only on localhost)")
-        host = parts.hostname or ""
+        host = urlsplit(self.origin).hostname or ""
         if host != self.rp_id and not host.endswith("." + self.rp_id):
             raise ConfigError("the WebAuthn RP id must be the origin's host or a parent domain")
 
@@ -105,6 +147,13 @@ class WebAuthnSettings:
         origin = settings.web_origin
         rp_id = settings.webauthn_rp_id or urlsplit(origin).hostname or "localhost"
         return cls(rp_id=rp_id, origin=origin)
+
+
+def _https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and _loopback(parts.hostname or "")
 
 
 def _loopback(host: str) -> bool:

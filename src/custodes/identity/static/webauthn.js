@@ -28,31 +28,25 @@ function requestOptions(o) {
   return o;
 }
 
-function registrationJSON(cred) {
+// The JSON py_webauthn reads: the named binary fields of the response as base64url, plus extras.
+function credentialJSON(cred, binary, extras) {
   const r = cred.response;
+  const response = extras(r);
+  binary.forEach((name) => { response[name] = b64u.fromBytes(r[name]); });
   return {
-    id: cred.id, rawId: b64u.fromBytes(cred.rawId), type: cred.type,
-    response: {
-      clientDataJSON: b64u.fromBytes(r.clientDataJSON),
-      attestationObject: b64u.fromBytes(r.attestationObject),
-      transports: r.getTransports ? r.getTransports() : [],
-    },
+    id: cred.id, rawId: b64u.fromBytes(cred.rawId), type: cred.type, response,
     clientExtensionResults: cred.getClientExtensionResults(),
   };
 }
 
+function registrationJSON(cred) {
+  return credentialJSON(cred, ["clientDataJSON", "attestationObject"],
+    (r) => ({ transports: r.getTransports ? r.getTransports() : [] }));
+}
+
 function assertionJSON(cred) {
-  const r = cred.response;
-  return {
-    id: cred.id, rawId: b64u.fromBytes(cred.rawId), type: cred.type,
-    response: {
-      authenticatorData: b64u.fromBytes(r.authenticatorData),
-      clientDataJSON: b64u.fromBytes(r.clientDataJSON),
-      signature: b64u.fromBytes(r.signature),
-      userHandle: r.userHandle ? b64u.fromBytes(r.userHandle) : null,
-    },
-    clientExtensionResults: cred.getClientExtensionResults(),
-  };
+  return credentialJSON(cred, ["authenticatorData", "clientDataJSON", "signature"],
+    (r) => ({ userHandle: r.userHandle ? b64u.fromBytes(r.userHandle) : null }));
 }
 
 async function post(url, body, csrf) {

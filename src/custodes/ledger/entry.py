@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from custodes.ledger.errors import FormatError
@@ -46,12 +47,16 @@ class PIIRefused(FormatError):
     """Something that looks like PII was about to enter the ledger; it was refused."""
 
 
+# One encoder for every entry: `json.dumps` with options builds a new one per call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no insignificant whitespace, UTF-8; floats refused (no canonical form here)."""
     _reject_floats(value)
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    return _CANONICAL.encode(value).encode()
 
 
 def _reject_floats(value: Any) -> None:
@@ -137,9 +142,10 @@ class LedgerEntry:
         return entry
 
     def encode(self) -> bytes:
-        """Validated canonical bytes: what is hashed into the tree."""
+        """Validated canonical bytes: what is hashed into the tree. `check_entry` admits only
+        strings, integers, booleans and None, so no float can reach the encoder."""
         check_entry(self)
-        data = canonical_json(self.to_json())
+        data = _CANONICAL.encode(self.to_json()).encode()
         if len(data) > MAX_ENTRY_BYTES:
             raise FormatError(f"ledger entry is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
         return data
@@ -177,10 +183,35 @@ def check_entry(entry: LedgerEntry) -> None:
             raise FormatError(f"extra.{key} must be a string, an integer, a boolean or null")
 
 
+# Verdicts on a value, cached: the same codes, actors and pseudonyms recur in every entry, and
+# the regular expressions cost more than the rest of an entry's encoding. Bounded, and keyed by
+# the value alone (the verdict does not depend on the label, which only names the field).
+_OK, _BAD_FORMAT, _LOOKS_PII = 0, 1, 2
+_VERDICTS = 1 << 14
+
+
+@lru_cache(maxsize=_VERDICTS)
+def _code_verdict(value: str) -> int:
+    if not _CODE.fullmatch(value):
+        return _BAD_FORMAT
+    if _OUR_ID.fullmatch(value):
+        return _OK
+    return _LOOKS_PII if _EMAILISH.search(value) or _PHONEISH.search(value) else _OK
+
+
+@lru_cache(maxsize=_VERDICTS)
+def _token_verdict(value: str) -> int:
+    if not _TOKEN.fullmatch(value):
+        return _BAD_FORMAT
+    return _LOOKS_PII if _id_looks_pii(value) else _OK
+
+
 def _code(label: str, value: str) -> None:
-    if not isinstance(value, str) or not _CODE.fullmatch(value):
+    verdict = _code_verdict(value) if isinstance(value, str) else _BAD_FORMAT
+    if verdict == _BAD_FORMAT:
         raise FormatError(f"{label} must be a short lowercase code")
-    _guard(label, value)
+    if verdict == _LOOKS_PII:
+        raise PIIRefused(f"{label} looks like an e-mail address or phone number; refused")
 
 
 def check_token(label: str, value: str) -> None:
@@ -189,35 +220,49 @@ def check_token(label: str, value: str) -> None:
 
 
 def _token(label: str, value: str) -> None:
-    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+    verdict = _token_verdict(value) if isinstance(value, str) else _BAD_FORMAT
+    if verdict == _BAD_FORMAT:
         raise FormatError(f"{label} must be an id or pseudonym (letters, digits, _.:/-)")
-    _guard_id(label, value)
+    if verdict == _LOOKS_PII:
+        raise PIIRefused(f"{label} looks like an e-mail address or phone number; refused")
 
 
-def _guard_id(label: str, value: str) -> None:
+def _id_looks_pii(value: str) -> bool:
     """Ids may hold digit runs beside word letters (dates, sequence numbers); a phone number,
     an e-mail address or a mail host may not pass as one."""
     if _OUR_ID.fullmatch(value):
-        return
+        return False
     ident = value.partition(":")[2] if ":" in value else value
     phoneish = _PHONEISH_ID.search(ident) and not _WORD_LETTER.search(ident)
-    if _EMAILISH.search(value) or phoneish or _HOSTISH.search(ident):
-        raise PIIRefused(f"{label} looks like an e-mail address or phone number; refused")
+    return bool(_EMAILISH.search(value) or phoneish or _HOSTISH.search(ident))
 
 
 def _resource(value: str) -> None:
     if not isinstance(value, str):
         raise FormatError("resources must look like `kind:id`")
+    verdict = _resource_verdict(value)
+    if verdict == _BAD_FORMAT:
+        raise FormatError("resources must look like `kind:id`")
+    if verdict == _RAW_CUSTOMER:
+        raise PIIRefused("customers enter the ledger as pseudonyms (cp_…), never as raw ids")
+    _token("resource", value)
+
+
+_RAW_CUSTOMER = 3
+
+
+@lru_cache(maxsize=_VERDICTS)
+def _resource_verdict(value: str) -> int:
     kind, _, ident = value.partition(":")
     if not kind or not ident:
-        raise FormatError("resources must look like `kind:id`")
+        return _BAD_FORMAT
     if (
         kind.lower().startswith("customer")
         and kind != "customerset"
         and not _PSEUDONYM.fullmatch(ident)
     ):
-        raise PIIRefused("customers enter the ledger as pseudonyms (cp_…), never as raw ids")
-    _token("resource", value)
+        return _RAW_CUSTOMER
+    return _OK
 
 
 def free_text_pii(text: str) -> bool:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from custodes.ledger.errors import FormatError
+from custodes.ledger.errors import PIIRefused as PIIRefused
 
 MAX_ENTRY_BYTES = 65535  # C2SP tlog-tiles entry bundles prefix each entry with a uint16 length
 DECISIONS = ("allow", "deny", "pending", "approved", "refused", "expired", "executed", "recorded")
@@ -41,10 +42,6 @@ _HOSTISH = re.compile(
     r"(?:[/:]|$)",
     re.IGNORECASE,
 )
-
-
-class PIIRefused(FormatError):
-    """Something that looks like PII was about to enter the ledger; it was refused."""
 
 
 # One encoder for every entry: `json.dumps` with options builds a new one per call.

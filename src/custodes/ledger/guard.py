@@ -18,16 +18,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, distinct, func, literal, select
 
-from custodes.ledger.errors import FormatError, LedgerError
+from custodes.ledger.errors import FormatError
+from custodes.ledger.errors import GuardRefused as GuardRefused
 from custodes.ledger.models import LedgerAccessIndex
 
 KINDS = ("absent", "below", "distinct")
 _ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 MAX_SUBJECTS = 10_000
-
-
-class GuardRefused(LedgerError):
-    """The entry's condition no longer holds; nothing was appended."""
 
 
 @dataclass(frozen=True)

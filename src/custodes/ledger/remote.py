@@ -19,10 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from custodes.ledger.appends import IndexRow, Receipt
+from custodes.ledger.committer import GroupCommitter
 from custodes.ledger.entry import DECISIONS, SUBJECT_KINDS, LedgerEntry
-from custodes.ledger.errors import FormatError, LedgerError
+from custodes.ledger.errors import FormatError, LedgerError, LedgerUnavailable
 from custodes.ledger.guard import Guard, GuardRefused
-from custodes.ledger.sequencer import GroupCommitter, IndexRow, LedgerUnavailable, Receipt
 
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 20

@@ -17,7 +17,7 @@ class Receipt(NamedTuple):
     """What a caller holds once its entry is recorded: its index and the size of the signed
     checkpoint that covers it (an inclusion proof for one in the other is always available)."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, on purpose
     checkpoint_size: int
 
 

@@ -168,14 +168,14 @@ def check_entry(entry: LedgerEntry) -> None:
     for label, value in (("case", entry.case), ("approval", entry.approval)):
         if value is not None:
             _token(label, value)
-    for key, value in entry.extra.items():
+    for key, extra in entry.extra.items():
         _code("extra key", key)
-        if isinstance(value, str):
-            _token(f"extra.{key}", value)
-        elif isinstance(value, bool) or value is None:
+        if isinstance(extra, str):
+            _token(f"extra.{key}", extra)
+        elif isinstance(extra, bool) or extra is None:
             pass
-        elif isinstance(value, int):
-            _guard(f"extra.{key}", str(value))  # a number can be a phone number too
+        elif isinstance(extra, int):
+            _guard(f"extra.{key}", str(extra))  # a number can be a phone number too
         else:
             raise FormatError(f"extra.{key} must be a string, an integer, a boolean or null")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, distinct, func, literal, select
+from sqlalchemy import ColumnElement, Connection, and_, case, distinct, func, literal, select
 
 from custodes.ledger.errors import FormatError
 from custodes.ledger.errors import GuardRefused as GuardRefused
@@ -94,7 +94,10 @@ def _optional(value: Any) -> str | None:
 def holds(conn: Connection, guard: Guard) -> bool:
     """Evaluate one guard in the sequencer's transaction."""
     index = LedgerAccessIndex.__table__
-    conditions = [index.c.action.in_(guard.actions), index.c.decision.in_(guard.decisions)]
+    conditions: list[ColumnElement[bool]] = [
+        index.c.action.in_(guard.actions),
+        index.c.decision.in_(guard.decisions),
+    ]
     if guard.actor is not None:
         conditions.append(index.c.actor == guard.actor)
     if guard.subject_kind is not None:

@@ -44,7 +44,10 @@ def _receive(sock: socket.socket) -> dict[str, Any] | None:
     data = _read_exactly(sock, size)
     if data is None:
         return None
-    return json.loads(data)
+    frame = json.loads(data)
+    if not isinstance(frame, dict):
+        raise ValueError("a ledger frame is a JSON object")  # as malformed JSON is
+    return frame
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
@@ -60,16 +63,16 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 def _encode_rows(rows: Sequence[IndexRow]) -> list[list[Any]]:
     return [
-        [
-            r["actor"],
-            r["subject_kind"],
-            r["subject_id"],
-            r["action"],
-            r["decision"],
-            r["time"].isoformat(),
-        ]  # type: ignore[union-attr]
+        [r["actor"], r["subject_kind"], r["subject_id"], r["action"], r["decision"], _iso(r)]
         for r in rows
     ]
+
+
+def _iso(row: IndexRow) -> str:
+    moment = row["time"]
+    if not isinstance(moment, datetime):
+        raise FormatError("an index row's time is a datetime")
+    return moment.isoformat()
 
 
 _ROW_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")

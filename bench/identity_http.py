@@ -21,7 +21,8 @@ def jwt_rows(quick: bool, bare: dict[str, float], header: dict[str, float]) -> l
         jwts.append(_custodes(quick, 1, mode="jwt"))
         headers.append(_custodes(quick, 1))
     rate_h, rate_j = mean(h["rate"] for h in headers), mean(j["rate"] for j in jwts)
-    cpu_h, cpu_j = mean(h["cpu_ms"] for h in headers), mean(j["cpu_ms"] for j in jwts)
+    cpu_h = mean(h["cpu_us"] for h in headers) / 1e3  # ms of server CPU per request
+    cpu_j = mean(j["cpu_us"] for j in jwts) / 1e3
     each = " / ".join(f"{h['rate']:.0f}" for h in headers)
     return [
         Row(

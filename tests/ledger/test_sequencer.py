@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from custodes.ledger.checkpoint import open_checkpoint
+from custodes.ledger.committer import _notify
 from custodes.ledger.errors import LedgerError, ProofError
 from custodes.ledger.models import LedgerEntryRow, LedgerNode
 from custodes.ledger.note import Signer, generate_signer_key
@@ -20,7 +21,6 @@ from custodes.ledger.sequencer import (
     LedgerUnavailable,
     Sequencer,
     SequencerBusy,
-    _notify,
 )
 from custodes.ledger.storage import LedgerReader
 

@@ -12,9 +12,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from custodes.ledger.errors import FormatError
+from custodes.ledger.errors import PIIRefused as PIIRefused
 from custodes.pii import code_looks_like_pii, id_looks_like_pii
 from custodes.vocabulary import DECISIONS
 
@@ -24,16 +26,16 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
 _PSEUDONYM = re.compile(r"cp_[a-z2-7]{16,}")
 
 
-class PIIRefused(FormatError):
-    """Something that looks like PII was about to enter the ledger; it was refused."""
+# One encoder for every entry: `json.dumps` with options builds a new one per call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no insignificant whitespace, UTF-8; floats refused (no canonical form here)."""
     _reject_floats(value)
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    return _CANONICAL.encode(value).encode()
 
 
 def _reject_floats(value: Any) -> None:
@@ -119,9 +121,10 @@ class LedgerEntry:
         return entry
 
     def encode(self) -> bytes:
-        """Validated canonical bytes: what is hashed into the tree."""
+        """Validated canonical bytes: what is hashed into the tree. `check_entry` admits only
+        strings, integers, booleans and None, so no float can reach the encoder."""
         check_entry(self)
-        data = canonical_json(self.to_json())
+        data = _CANONICAL.encode(self.to_json()).encode()
         if len(data) > MAX_ENTRY_BYTES:
             raise FormatError(f"ledger entry is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
         return data
@@ -147,22 +150,45 @@ def check_entry(entry: LedgerEntry) -> None:
     for label, value in (("case", entry.case), ("approval", entry.approval)):
         if value is not None:
             _token(label, value)
-    for key, value in entry.extra.items():
+    for key, extra in entry.extra.items():
         _code("extra key", key)
-        if isinstance(value, str):
-            _token(f"extra.{key}", value)
-        elif isinstance(value, bool) or value is None:
+        if isinstance(extra, str):
+            _token(f"extra.{key}", extra)
+        elif isinstance(extra, bool) or extra is None:
             pass
-        elif isinstance(value, int):
-            _guard(f"extra.{key}", str(value))  # a number can be a phone number too
+        elif isinstance(extra, int):
+            _guard(f"extra.{key}", str(extra))  # a number can be a phone number too
         else:
             raise FormatError(f"extra.{key} must be a string, an integer, a boolean or null")
 
 
+# Verdicts on a value, cached: the same codes, actors and pseudonyms recur in every entry, and
+# the regular expressions cost more than the rest of an entry's encoding. Bounded, and keyed by
+# the value alone (the verdict does not depend on the label, which only names the field).
+_OK, _BAD_FORMAT, _LOOKS_PII = 0, 1, 2
+_VERDICTS = 1 << 14
+
+
+@lru_cache(maxsize=_VERDICTS)
+def _code_verdict(value: str) -> int:
+    if not _CODE.fullmatch(value):
+        return _BAD_FORMAT
+    return _LOOKS_PII if code_looks_like_pii(value) else _OK
+
+
+@lru_cache(maxsize=_VERDICTS)
+def _token_verdict(value: str) -> int:
+    if not _TOKEN.fullmatch(value):
+        return _BAD_FORMAT
+    return _LOOKS_PII if id_looks_like_pii(value) else _OK
+
+
 def _code(label: str, value: str) -> None:
-    if not isinstance(value, str) or not _CODE.fullmatch(value):
+    verdict = _code_verdict(value) if isinstance(value, str) else _BAD_FORMAT
+    if verdict == _BAD_FORMAT:
         raise FormatError(f"{label} must be a short lowercase code")
-    _guard(label, value)
+    if verdict == _LOOKS_PII:
+        raise PIIRefused(f"{label} looks like an e-mail address or phone number; refused")
 
 
 def check_token(label: str, value: str) -> None:
@@ -171,29 +197,39 @@ def check_token(label: str, value: str) -> None:
 
 
 def _token(label: str, value: str) -> None:
-    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+    verdict = _token_verdict(value) if isinstance(value, str) else _BAD_FORMAT
+    if verdict == _BAD_FORMAT:
         raise FormatError(f"{label} must be an id or pseudonym (letters, digits, _.:/-)")
-    _guard_id(label, value)
-
-
-def _guard_id(label: str, value: str) -> None:
-    if id_looks_like_pii(value):
+    if verdict == _LOOKS_PII:
         raise PIIRefused(f"{label} looks like an e-mail address or phone number; refused")
 
 
 def _resource(value: str) -> None:
     if not isinstance(value, str):
         raise FormatError("resources must look like `kind:id`")
+    verdict = _resource_verdict(value)
+    if verdict == _BAD_FORMAT:
+        raise FormatError("resources must look like `kind:id`")
+    if verdict == _RAW_CUSTOMER:
+        raise PIIRefused("customers enter the ledger as pseudonyms (cp_…), never as raw ids")
+    _token("resource", value)
+
+
+_RAW_CUSTOMER = 3
+
+
+@lru_cache(maxsize=_VERDICTS)
+def _resource_verdict(value: str) -> int:
     kind, _, ident = value.partition(":")
     if not kind or not ident:
-        raise FormatError("resources must look like `kind:id`")
+        return _BAD_FORMAT
     if (
         kind.lower().startswith("customer")
         and kind != "customerset"
         and not _PSEUDONYM.fullmatch(ident)
     ):
-        raise PIIRefused("customers enter the ledger as pseudonyms (cp_…), never as raw ids")
-    _token("resource", value)
+        return _RAW_CUSTOMER
+    return _OK
 
 
 def _guard(label: str, value: str) -> None:

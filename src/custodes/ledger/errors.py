@@ -22,3 +22,23 @@ class NoteError(LedgerError):
 
 class FormatError(LedgerError):
     """A checkpoint, tile path, entry bundle or tlog-proof does not follow its format."""
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger could not record; callers must fail closed (no record, no reveal)."""
+
+
+class SequencerBusy(LedgerError):
+    """Another sequencer already holds this log."""
+
+
+class SignerRefused(LedgerError):
+    """The signer was asked to sign a head that does not extend what it signed before."""
+
+
+class GuardRefused(LedgerError):
+    """The entry's condition no longer holds; nothing was appended."""
+
+
+class PIIRefused(FormatError):
+    """Something that looks like PII was about to enter the ledger; it was refused."""

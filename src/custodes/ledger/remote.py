@@ -18,10 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from custodes.ledger.appends import IndexRow, Receipt
+from custodes.ledger.committer import GroupCommitter
 from custodes.ledger.entry import LedgerEntry
-from custodes.ledger.errors import FormatError, LedgerError
+from custodes.ledger.errors import FormatError, LedgerError, LedgerUnavailable
 from custodes.ledger.guard import Guard, GuardRefused
-from custodes.ledger.sequencer import GroupCommitter, IndexRow, LedgerUnavailable, Receipt
 from custodes.vocabulary import DECISIONS, ID, SUBJECT_KINDS
 
 _HEADER = struct.Struct(">I")
@@ -43,7 +44,10 @@ def _receive(sock: socket.socket) -> dict[str, Any] | None:
     data = _read_exactly(sock, size)
     if data is None:
         return None
-    return json.loads(data)
+    frame = json.loads(data)
+    if not isinstance(frame, dict):
+        raise ValueError("a ledger frame is a JSON object")  # as malformed JSON is
+    return frame
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
@@ -59,16 +63,16 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 def _encode_rows(rows: Sequence[IndexRow]) -> list[list[Any]]:
     return [
-        [
-            r["actor"],
-            r["subject_kind"],
-            r["subject_id"],
-            r["action"],
-            r["decision"],
-            r["time"].isoformat(),
-        ]  # type: ignore[union-attr]
+        [r["actor"], r["subject_kind"], r["subject_id"], r["action"], r["decision"], _iso(r)]
         for r in rows
     ]
+
+
+def _iso(row: IndexRow) -> str:
+    moment = row["time"]
+    if not isinstance(moment, datetime):
+        raise FormatError("an index row's time is a datetime")
+    return moment.isoformat()
 
 
 _SUBJECT_KINDS = frozenset(SUBJECT_KINDS)

@@ -9,73 +9,41 @@ that finds the head moved reloads its frontier instead of forking the tree.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import fcntl
 import logging
-import queue
-import threading
-import time
 from collections.abc import Sequence
-from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.engine import make_url
 
+from custodes.ledger.appends import IndexRow as IndexRow
+from custodes.ledger.appends import Item as Item
+from custodes.ledger.appends import Receipt as Receipt
+from custodes.ledger.appends import check_fits
+from custodes.ledger.batch_sql import BatchStatements
 from custodes.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from custodes.ledger.committer import GroupCommitter as GroupCommitter
 from custodes.ledger.compact import CompactRange, peak_levels
 from custodes.ledger.errors import LedgerError
-from custodes.ledger.guard import Guard, GuardRefused, all_hold
+from custodes.ledger.errors import LedgerUnavailable as LedgerUnavailable
+from custodes.ledger.errors import SequencerBusy as SequencerBusy
+from custodes.ledger.guard import GuardRefused
 from custodes.ledger.models import (
-    LedgerAccessIndex,
     LedgerCheckpoint,
-    LedgerHead,
-    node_key,
 )
 from custodes.ledger.note import Signer
 from custodes.ledger.proof import root_at
-from custodes.ledger.rfc6962 import EMPTY_ROOT, leaf_hash
+from custodes.ledger.rfc6962 import EMPTY_ROOT
 from custodes.ledger.signer_state import SignedHead, SignerRefused, SignerState
-from custodes.ledger.storage import LOG_ID, Head, read_head, read_nodes
-from custodes.ledger.tiles import MAX_ENTRY_SIZE
-from custodes.store.engine import driver_sql, insert_sql
+from custodes.ledger.storage import Head, read_head, read_nodes
 
 # Two-key advisory lock: a constant class id and the schema, so logs in other schemas don't clash.
 ADVISORY_LOCK_SQL = "pg_try_advisory_lock(1668641651, hashtext(current_schema()))"
 ADVISORY_UNLOCK_SQL = "pg_advisory_unlock(1668641651, hashtext(current_schema()))"
 
-
-IndexRow = dict[str, object]
 log = logging.getLogger(__name__)
-
-
-class LedgerUnavailable(LedgerError):
-    """The ledger could not record; callers must fail closed (no record, no reveal)."""
-
-
-class SequencerBusy(LedgerError):
-    """Another sequencer already holds this log."""
-
-
-class Receipt(NamedTuple):
-    """What a caller holds once its entry is recorded: its index and the size of the signed
-    checkpoint that covers it (an inclusion proof for one in the other is always available)."""
-
-    index: int
-    checkpoint_size: int
-
-
-@dataclass(frozen=True)
-class Item:
-    """One entry to append, its access-index rows and the conditions it is appended under."""
-
-    data: bytes
-    rows: Sequence[IndexRow] = ()
-    guards: Sequence[Guard] = ()
 
 
 class Sequencer:
@@ -102,30 +70,7 @@ class Sequencer:
         self._range = CompactRange()
         self._root = EMPTY_ROOT  # the root of `_range`, kept: recomputing it costs per batch
         self._broken: str | None = None
-        # The per-batch statements as driver SQL: a batch runs for every few requests.
-        dialect = engine.dialect
-        self._insert_entry_sql = insert_sql(dialect, "ledger_entries", ("idx", "data"))
-        self._insert_node_sql = insert_sql(dialect, "ledger_nodes", ("node_key", "hash"))
-        self._sql = {
-            "touch": driver_sql(dialect, "UPDATE ledger_head SET size = size WHERE log_id = ?"),
-            "head": driver_sql(dialect, "SELECT size, root FROM ledger_head WHERE log_id = ?"),
-            "set_head": driver_sql(
-                dialect, "UPDATE ledger_head SET size = ?, root = ? WHERE log_id = ?"
-            ),
-            "index": insert_sql(
-                dialect,
-                "ledger_access_index",
-                ("idx", "actor", "subject_kind", "subject_id", "action", "decision", "time"),
-            ),
-            "checkpoint": insert_sql(dialect, "ledger_checkpoints", ("size", "note", "created_at")),
-            "has_checkpoint": driver_sql(
-                dialect, "SELECT 1 FROM ledger_checkpoints WHERE size = ?"
-            ),
-        }
-        processor = LedgerAccessIndex.__table__.c.time.type._cached_bind_processor(engine.dialect)
-        self._bind_time = processor or (lambda value: value)
-        created = LedgerCheckpoint.__table__.c.created_at.type
-        self._bind_created = created._cached_bind_processor(engine.dialect) or (lambda v: v)
+        self._sql = BatchStatements(engine.dialect)
 
     # -- lifecycle ----------------------------------------------------------------------
     def open(self) -> Sequencer:
@@ -275,95 +220,47 @@ class Sequencer:
         if self._broken is not None:
             raise LedgerUnavailable(f"the ledger refuses to record: {self._broken}")
         for item in items:
-            _fits(item.data)
+            check_fits(item.data)
         conn = self._conn
         snapshot, snapshot_root = self._range, self._root
         signed_before = self.state.head if self.state is not None else None
-        advanced = False
         try:
             with conn.begin():
-                # Write first: takes the write lock before we read the head (no stale reads).
-                touched = conn.exec_driver_sql(self._sql["touch"], (LOG_ID,)).rowcount
-                if not touched:
-                    conn.execute(insert(LedgerHead).values(log_id=LOG_ID, size=0, root=EMPTY_ROOT))
-                size, stored_root = conn.exec_driver_sql(self._sql["head"], (LOG_ID,)).one()
-                head = Head(int(size), bytes(stored_root))
-                # Anything but the head this sequencer wrote last means someone else wrote.
-                if (head.size, head.root) != (self._range.size, self._root) or (
-                    signed_before is not None and signed_before.size != self._range.size
-                ):
-                    self._reload(head)
-                    signed_before = self.state.head if self.state is not None else None
-                base = self._range
-                working = CompactRange.from_peaks(base.size, base.peaks())
-                accepted, results = self._write_items(conn, working, items)
-                root = working.root()
-                conn.exec_driver_sql(self._sql["set_head"], (working.size, root, LOG_ID))
-                if self.signer is not None and accepted:
-                    assert self.state is not None
-                    # Built in memory on top of the signed head: an extension by construction.
-                    self.state.check_extension(base.size, self._root)
-                    self.state.advance(working.size, root)
-                    advanced = True
-                    self._store_checkpoint(conn, working.size, root)
-            self._range, self._root = working, root
-        except LedgerError:
-            self._range, self._root = snapshot, snapshot_root
-            if advanced:
-                self._undo_advance(signed_before)
-            raise
+                working, results = self._append_in(conn, items)
+            self._range, self._root = working, working.root()
         except Exception as exc:
             self._range, self._root = snapshot, snapshot_root
-            if advanced:
-                self._undo_advance(signed_before)
+            if self.state is not None and self.state.head != signed_before:
+                self._undo_advance(signed_before)  # signed, then the commit failed
+            if isinstance(exc, LedgerError):
+                raise
             raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
         size_now = working.size
-        return [
-            Receipt(r, size_now) if isinstance(r, int) else r  # type: ignore[misc]
-            for r in results
-        ]
+        return [Receipt(r, size_now) if isinstance(r, int) else r for r in results]
 
-    def _write_items(
-        self, conn: Connection, working: CompactRange, items: Sequence[Item]
-    ) -> tuple[int, list[int | GuardRefused]]:
-        """Entries, nodes and index rows; guards see every earlier item of the batch."""
-        results: list[int | GuardRefused] = []
-        entry_rows: list[tuple[int, bytes]] = []
-        node_rows: list[tuple[int, bytes]] = []
-        index_rows: list[tuple[object, ...]] = []
-        bind_time = self._bind_time
-        for item in items:
-            if item.guards:
-                if index_rows:  # the guard must see this batch's earlier rows
-                    conn.exec_driver_sql(self._sql["index"], index_rows)
-                    index_rows = []
-                if not all_hold(conn, item.guards):
-                    results.append(GuardRefused("the entry's condition no longer holds"))
-                    continue
-            idx = working.size
-            for level, index, digest in working.append(leaf_hash(item.data)):
-                node_rows.append((node_key(level, index), digest))
-            entry_rows.append((idx, item.data))
-            index_rows.extend(
-                (
-                    idx,
-                    row["actor"],
-                    row["subject_kind"],
-                    row["subject_id"],
-                    row["action"],
-                    row["decision"],
-                    bind_time(row["time"]),
-                )
-                for row in item.rows
-            )
-            results.append(idx)
-        if entry_rows:
-            # Plain DBAPI executemany: the hot path, without per-row ORM/Core overhead.
-            conn.exec_driver_sql(self._insert_entry_sql, entry_rows)
-            conn.exec_driver_sql(self._insert_node_sql, node_rows)
-        if index_rows:
-            conn.exec_driver_sql(self._sql["index"], index_rows)
-        return len(entry_rows), results
+    def _append_in(
+        self, conn: Connection, items: Sequence[Item]
+    ) -> tuple[CompactRange, list[int | GuardRefused]]:
+        """The batch inside its transaction: check the head, write, sign over the new head."""
+        head = self._sql.lock_head(conn)
+        signed = self.state.head if self.state is not None else None
+        # Anything but the head this sequencer wrote last means someone else wrote.
+        if (head.size, head.root) != (self._range.size, self._root) or (
+            signed is not None and signed.size != self._range.size
+        ):
+            self._reload(head)
+        base = self._range
+        working = CompactRange.from_peaks(base.size, base.peaks())
+        accepted, results = self._sql.write_items(conn, working, items)
+        root = working.root()
+        self._sql.set_head(conn, working.size, root)
+        if self.signer is not None and accepted:
+            assert self.state is not None
+            # Built in memory on top of the signed head: an extension by construction.
+            self.state.check_extension(base.size, self._root)
+            self.state.advance(working.size, root)
+            self._store_checkpoint(conn, working.size, root)
+        return working, results
 
     def _undo_advance(self, signed_before: SignedHead | None) -> None:
         """The batch's commit failed after the signer state moved on. If the database still
@@ -374,12 +271,8 @@ class Sequencer:
         try:
             with self.engine.connect() as probe:
                 head = read_head(probe)
-                published = (
-                    attempted is not None
-                    and probe.exec_driver_sql(
-                        self._sql["has_checkpoint"], (attempted.size,)
-                    ).first()
-                    is not None
+                published = attempted is not None and self._sql.has_checkpoint(
+                    probe, attempted.size
                 )
         except Exception:  # the database is gone too: cannot tell, so stay refused
             self._fail("a batch failed and the database could not be asked what it kept")
@@ -396,10 +289,7 @@ class Sequencer:
     def _store_checkpoint(self, conn: Connection, size: int, root: bytes) -> str:
         assert self.signer is not None and self.origin is not None
         note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
-        if conn.exec_driver_sql(self._sql["has_checkpoint"], (size,)).first() is None:
-            conn.exec_driver_sql(
-                self._sql["checkpoint"], [(size, note, self._bind_created(datetime.now(UTC)))]
-            )
+        self._sql.store_checkpoint(conn, size, note)
         return note
 
     def checkpoint(self) -> str:
@@ -420,144 +310,6 @@ class Sequencer:
             self.state.check_extension(self._range.size, self._range.root(), None)
             self.state.advance(self._range.size, self._range.root())
             return self._store_checkpoint(self._conn, self._range.size, self._range.root())
-
-
-# A waiter is a thread's Future, or an event loop's future (resolved on that loop).
-_Waiter = Future[Receipt] | tuple[asyncio.AbstractEventLoop, asyncio.Future[Receipt]]
-_Queued = tuple[Item, _Waiter]
-_Result = Receipt | BaseException
-
-
-def _settle(waiters: list[tuple[asyncio.Future[Receipt], _Result]]) -> None:
-    """Runs on the loop: one wake-up settles every waiter of a batch from that loop."""
-    for future, result in waiters:
-        _resolve(future, result)
-
-
-class GroupCommitter:
-    """Collects appends from many threads into batches: one commit (one fsync, one signature)
-    per batch.
-
-    `append` blocks until the entry's batch is committed and signed, and returns its
-    `Receipt`, or raises `LedgerUnavailable` (record before reveal) or `GuardRefused`.
-    """
-
-    def __init__(self, sequencer: Sequencer, max_batch: int = 512, linger: float = 0.0) -> None:
-        self.sequencer = sequencer
-        self.max_batch = max_batch
-        self.linger = linger
-        self._queue: queue.Queue[_Queued | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
-        self._thread.start()
-
-    def submit(
-        self, data: bytes, index: Sequence[IndexRow] = (), guards: Sequence[Guard] = ()
-    ) -> Future[Receipt]:
-        _fits(data)
-        future: Future[Receipt] = Future()
-        self._queue.put((Item(data, index, guards), future))
-        return future
-
-    def append(
-        self,
-        data: bytes,
-        index: Sequence[IndexRow] = (),
-        timeout: float = 10.0,
-        guards: Sequence[Guard] = (),
-    ) -> Receipt:
-        try:
-            return self.submit(data, index, guards).result(timeout)
-        except LedgerError:
-            raise
-        except Exception as exc:
-            raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
-
-    async def append_async(
-        self,
-        data: bytes,
-        index: Sequence[IndexRow] = (),
-        timeout: float = 10.0,
-        guards: Sequence[Guard] = (),
-    ) -> Receipt:
-        """`append` for a caller on an event loop: no thread parked per request, and the
-        committer wakes each loop once per batch rather than once per entry."""
-        _fits(data)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Receipt] = loop.create_future()
-        self._queue.put((Item(data, index, guards), (loop, future)))
-        try:
-            return await asyncio.wait_for(future, timeout)
-        except LedgerError:
-            raise
-        except Exception as exc:
-            raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            deadline = time.monotonic() + self.linger
-            stop = False
-            while len(batch) < self.max_batch:
-                remaining = deadline - time.monotonic()
-                try:
-                    nxt = (
-                        self._queue.get(timeout=max(remaining, 0))
-                        if remaining > 0
-                        else (self._queue.get_nowait())
-                    )
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-            results: list[_Result]
-            try:
-                results = list(self.sequencer.append_items([queued for queued, _ in batch]))
-            except Exception as exc:  # every waiter learns the batch failed
-                results = [exc] * len(batch)
-            _notify([waiter for _, waiter in batch], results)
-            if stop:
-                return
-
-
-def _fits(data: bytes) -> None:
-    """Refuse an oversize entry before it joins a batch: alone, not with its batch-mates."""
-    if len(data) > MAX_ENTRY_SIZE:
-        raise LedgerError(f"entry of {len(data)} bytes exceeds {MAX_ENTRY_SIZE}")
-
-
-def _notify(waiters: list[_Waiter], results: list[_Result]) -> None:
-    """Hand each waiter its result. Nothing here may raise: the committer thread must live."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Receipt], _Result]]]
-    by_loop = {}
-    for waiter, result in zip(waiters, results, strict=True):
-        if isinstance(waiter, Future):
-            _resolve(waiter, result)
-        else:
-            loop, future = waiter
-            by_loop.setdefault(loop, []).append((future, result))
-    for loop, settled in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-            loop.call_soon_threadsafe(_settle, settled)
-
-
-def _resolve(future: Future[Receipt] | asyncio.Future[Receipt], result: _Result) -> None:
-    """Hand a waiter its result, unless its caller gave up (timeout, cancelled request)."""
-    if future.done():
-        return
-    with contextlib.suppress(InvalidStateError, asyncio.InvalidStateError):
-        if isinstance(result, BaseException):
-            future.set_exception(result)
-        else:
-            future.set_result(result)
 
 
 def open_sequencer_for(

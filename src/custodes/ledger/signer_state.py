@@ -17,14 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from custodes.ledger.errors import LedgerError, ProofError
+from custodes.ledger.errors import SignerRefused as SignerRefused
 from custodes.ledger.proof import verify_consistency
 from custodes.ledger.rfc6962 import HASH_SIZE
 
 STATE_FILE = "ledger.state"
-
-
-class SignerRefused(LedgerError):
-    """The signer was asked to sign a head that does not extend what it signed before."""
 
 
 @dataclass(frozen=True)

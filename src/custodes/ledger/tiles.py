@@ -29,7 +29,7 @@ class TileRef(NamedTuple):
     """A hash tile (``is_entries=False``) or an entry bundle (``is_entries=True``, level 0)."""
 
     level: int
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, on purpose
     width: int = TILE_WIDTH
     is_entries: bool = False
 

@@ -164,12 +164,32 @@ def _verify_entries(
     report = VerifyReport(
         checkpoint.origin, size, ok=True, cosigned_by=cosigned, root=checkpoint.root_hash
     )
+    leaves, missing_at, malformed = _fetch_leaves(fetch, size)
+    whole = missing_at is None and len(leaves) == size
+    if whole and root_from_leaf_hashes(leaves) == checkpoint.root_hash:
+        if malformed is not None:
+            report.ok = False  # every entry right, but not where the bundles say they are
+            report.problem = malformed
+            return report
+        bad_tile = _first_bad_tile(fetch, leaves)
+        if bad_tile is None:
+            report.leaves = leaves
+            return report
+        report.ok = False
+        report.problem = f"hash tile {bad_tile} does not match the entries"
+        return report
+    report.ok = False
+    report.problem, report.first_bad_index = _locate_damage(fetch, checkpoint, leaves, missing_at)
+    return report
 
+
+def _fetch_leaves(fetch: Fetch, size: int) -> tuple[list[bytes], int | None, str | None]:
+    """Leaf hashes of every entry the bundles hold, where the first missing bundle starts,
+    and the first malformed bundle (its entries are still read, leniently)."""
     entries: list[bytes] = []
     missing_at: int | None = None
     malformed: str | None = None
-    bundles = (size + TILE_WIDTH - 1) // TILE_WIDTH
-    for n in range(bundles):
+    for n in range((size + TILE_WIDTH - 1) // TILE_WIDTH):
         width = min(TILE_WIDTH, size - n * TILE_WIDTH)
         data = fetch(entries_path(n, width))
         if data is None:
@@ -180,49 +200,31 @@ def _verify_entries(
         except FormatError:
             malformed = malformed or f"entry bundle {n} is malformed"
         entries.extend(_lenient_bundle(data))
-    leaves = [leaf_hash(e) for e in entries]
-    if (
-        missing_at is None
-        and malformed is None
-        and len(leaves) == size
-        and root_from_leaf_hashes(leaves) == (checkpoint.root_hash)
-    ):
-        bad_tile = _first_bad_tile(fetch, leaves)
-        if bad_tile is None:
-            report.leaves = leaves
-            return report
-        report.ok = False
-        report.problem = f"hash tile {bad_tile} does not match the entries"
-        return report
-    whole = missing_at is None and len(leaves) == size
-    if malformed is not None and whole and root_from_leaf_hashes(leaves) == checkpoint.root_hash:
-        report.ok = False  # every entry right, but not where the bundles say they are
-        report.problem = malformed
-        return report
+    return [leaf_hash(e) for e in entries], missing_at, malformed
 
-    report.ok = False
+
+def _locate_damage(
+    fetch: Fetch, checkpoint: Checkpoint, leaves: list[bytes], missing_at: int | None
+) -> tuple[str, int | None]:
+    """What is wrong with entries that do not hash to the signed root, and the first bad
+    index when the hash tiles can prove it."""
+    size = checkpoint.size
     reference = _trusted_leaf_hashes(fetch, checkpoint)
     if missing_at is not None and len(leaves) <= missing_at:
-        bad = len(leaves)
-        report.problem = f"entry bundle for index {missing_at} is missing"
-        if reference is not None:
-            bad = _first_difference(leaves, reference)
-    elif reference is None:
-        bad = None
-        report.problem = (
+        problem = f"entry bundle for index {missing_at} is missing"
+        bad = len(leaves) if reference is None else _first_difference(leaves, reference)
+        return problem, bad
+    if reference is None:
+        return (
             "entries do not hash to the signed root and the hash tiles do not either, "
             "so the first bad index cannot be proven"
-        )
-    else:
-        bad = _first_difference(leaves, reference)
-        if bad >= size:
-            report.problem = f"{len(leaves) - size} entries beyond the signed size"
-        elif bad >= len(leaves):
-            report.problem = f"entries end at {len(leaves)}; the checkpoint covers {size}"
-        else:
-            report.problem = f"entry {bad} does not match the log"
-    report.first_bad_index = bad
-    return report
+        ), None
+    bad = _first_difference(leaves, reference)
+    if bad >= size:
+        return f"{len(leaves) - size} entries beyond the signed size", bad
+    if bad >= len(leaves):
+        return f"entries end at {len(leaves)}; the checkpoint covers {size}", bad
+    return f"entry {bad} does not match the log", bad
 
 
 def _first_bad_tile(fetch: Fetch, leaves: Sequence[bytes]) -> str | None:

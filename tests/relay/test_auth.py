@@ -17,9 +17,7 @@ from tests.relay.test_relay import mail
 
 def _reasons(world: World) -> list[str]:
     with Session(world.engine) as session:
-        return list(
-            session.scalars(select(RelayMessage.reason).order_by(RelayMessage.received_at))
-        )
+        return list(session.scalars(select(RelayMessage.reason).order_by(RelayMessage.received_at)))
 
 
 def test_a_spoofed_envelope_sender_is_not_a_seller(

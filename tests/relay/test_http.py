@@ -36,7 +36,7 @@ def _held(api: Api, keyring: FileKeyring) -> tuple[str, str]:  # noqa: F811
     alias = alias_for(api.engine, "SA", "C1")
     address = f"{alias}@relay.test"
     accepted = relay.receive(
-        relay.route(ACME, address), mail(ACME, address, "Cheaper at www.acme-direct.com")
+        relay.route(ACME, address, "SA"), mail(ACME, address, "Cheaper at www.acme-direct.com")
     )
     assert accepted.verdict == "held"
     return accepted.message_id, alias

@@ -17,7 +17,7 @@ from tests.relay.test_relay import mail
 
 def _queue(world: World, n: int = 1) -> list[str]:
     alias = f"{world.a1}@{DOMAIN}"
-    route = world.relay.route(ACME, alias)
+    route = world.relay.route(ACME, alias, "SA")
     return [
         world.relay.receive(route, mail(ACME, alias, f"parcel {i} ships today")).message_id
         for i in range(n)

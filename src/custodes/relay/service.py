@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.policy import compat32
 from email.utils import formataddr, parseaddr
+from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -26,8 +27,9 @@ from custodes.access.model import new_id
 from custodes.errors import InputError
 from custodes.marketplace.models import Seller
 from custodes.relay import dlp
+from custodes.relay.errors import DeliveryDeferred, PermanentFailure, RelayError, RelayRefused
 from custodes.relay.models import OutboundMessage, RelayAlias, RelayMessage, SellerContact
-from custodes.relay.queue import Claimed, PermanentFailure
+from custodes.relay.queue import Claimed
 from custodes.relay.sealing import seal_body
 from custodes.relay.writer import GroupWriter
 from custodes.store.engine import transaction
@@ -52,18 +54,6 @@ KEEP_HEADERS = frozenset(
         "references",
     }
 )
-
-
-class RelayRefused(Exception):
-    """An SMTP refusal: the code and text go back to the sender as they are."""
-
-    def __init__(self, code: int, text: str, reason: str) -> None:
-        super().__init__(f"{code} {text}")
-        self.code, self.text, self.reason = code, text, reason
-
-    @property
-    def reply(self) -> str:
-        return f"{self.code} {self.text}"
 
 
 @dataclass
@@ -122,40 +112,50 @@ class Relay:
     def address(self, alias: str) -> str:
         return f"{alias}@{self.config.domain}"
 
-    def route(self, mail_from: str, rcpt: str) -> Route:
-        """Who is writing to whom, or a refusal (recorded)."""
+    def route(self, mail_from: str, rcpt: str, seller: str | None = None) -> Route:
+        """Who is writing to whom, or a refusal (recorded). `seller` is the session's
+        authenticated seller (SMTP AUTH); without one, nobody writes as a seller."""
         local, _, domain = parseaddr(rcpt)[1].lower().rpartition("@")
         if domain != self.config.domain or not local:
             raise self._refuse(550, "5.7.1 Relaying denied", "foreign_domain")
         if local.startswith("bounce+"):
             return Route("bounce", local, None, None, local[len("bounce+") :])
-        sender = self._normalised(mail_from)
         with Session(self.engine) as session:
             found = session.execute(
-                select(RelayAlias, Seller.status, Seller.name, SellerContact.address)
+                select(RelayAlias, Seller.status, Seller.name)
                 .join(Seller, Seller.seller_id == RelayAlias.seller_id)
-                .outerjoin(SellerContact, SellerContact.seller_id == RelayAlias.seller_id)
                 .where(RelayAlias.alias == local)
             ).first()
             if found is None:
                 raise self._refuse(550, "5.1.1 No such alias", "unknown_alias")
-            pair, status, name, contact = found
-            if sender is not None and sender == contact:
-                if status != "active":
-                    raise self._refuse(550, "5.7.1 Sender blocked", "seller_blocked", pair)
-                return Route(
-                    "to_customer", pair.alias, pair.seller_id, pair.customer_id, seller_name=name
-                )
-            if sender is not None and session.scalar(
-                select(SellerContact.seller_id).where(SellerContact.address == sender)
-            ):
-                raise self._refuse(550, "5.7.1 Not your conversation", "other_sellers_alias", pair)
-            if sender and self._is_customer(session, pair, sender):
-                if status == "banned":
-                    raise self._refuse(550, "5.7.1 Recipient unavailable", "seller_banned", pair)
-                return Route(
-                    "to_seller", pair.alias, pair.seller_id, pair.customer_id, seller_name=name
-                )
+            pair, status, name = found
+            if seller is not None:
+                return self._seller_route(pair, status, name, seller)
+            return self._customer_route(session, pair, status, name, mail_from)
+
+    def _seller_route(self, pair: RelayAlias, status: str, name: str, seller: str) -> Route:
+        if seller != pair.seller_id:
+            raise self._refuse(550, "5.7.1 Not your conversation", "other_sellers_alias", pair)
+        if status != "active":
+            raise self._refuse(550, "5.7.1 Sender blocked", "seller_blocked", pair)
+        return Route("to_customer", pair.alias, pair.seller_id, pair.customer_id, seller_name=name)
+
+    def _customer_route(
+        self, session: Session, pair: RelayAlias, status: str, name: str, mail_from: str
+    ) -> Route:
+        """An unauthenticated session: only the pair's own customer, replying."""
+        sender = self._normalised(mail_from)
+        if sender is not None and session.scalar(
+            select(SellerContact.seller_id).where(SellerContact.address == sender)
+        ):
+            # A seller's address without the seller's login: a claim, not a seller.
+            raise self._refuse(530, "5.7.0 Authentication required", "unauthenticated_seller", pair)
+        if sender and self._is_customer(session, pair, sender):
+            if status == "banned":
+                raise self._refuse(550, "5.7.1 Recipient unavailable", "seller_banned", pair)
+            return Route(
+                "to_seller", pair.alias, pair.seller_id, pair.customer_id, seller_name=name
+            )
         raise self._refuse(550, "5.7.1 Sender not permitted", "unknown_sender", pair)
 
     @staticmethod
@@ -241,10 +241,10 @@ class Relay:
                 message_id, route.direction, pair, verdict, "ok", 250, findings, session=session
             )
 
-        self._write(write)
+        self.write(write)
         return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}")
 
-    def _write(self, work: Callable[[Session], None]) -> None:
+    def write(self, work: Callable[[Session], None]) -> None:
         """Commit `work`: through the group writer when the server runs one."""
         if self.writer is not None:
             self.writer.write(work)
@@ -329,28 +329,60 @@ class Relay:
         if session is not None:
             session.add(row)
             return
-        self._write(lambda own: own.add(row))
+        self.write(lambda own: own.add(row))
         log.info("relay %s %s %s (%s)", message_id, direction, verdict, reason)
 
     # -- delivery ----------------------------------------------------------------------------
     def recipient(self, message: Claimed) -> str:
-        """The real recipient of a queued message, looked up now: a customer's address only
-        through the door (recorded as message.relay), a seller's from their contact."""
+        """The real recipient of one queued message (see `recipients`)."""
+        found = self.recipients([message])[message.message_id]
+        if isinstance(found, RelayError):
+            raise found
+        return found
+
+    def recipients(
+        self, batch: Sequence[Claimed], run: Callable[..., Iterable[Any]] = map
+    ) -> dict[str, str | RelayError]:
+        """Each message's real recipient, looked up now: a customer's address only through the
+        door (recorded as message.relay), a seller's from their contact. One query for the
+        pairs; the door's decisions mapped with `run` (a pool), so their ledger entries share
+        the sequencer's batches."""
         with Session(self.engine) as session:
-            pair = session.get(RelayAlias, message.alias)
-            contact = session.get(SellerContact, pair.seller_id) if pair else None
-        if pair is None:
-            raise PermanentFailure("alias gone")
-        if message.direction == "to_seller":
-            if contact is None:
-                raise PermanentFailure("seller has no contact address")
-            return contact.address
+            rows = session.execute(
+                select(
+                    RelayAlias.alias,
+                    RelayAlias.seller_id,
+                    RelayAlias.customer_id,
+                    SellerContact.address,
+                )
+                .outerjoin(SellerContact, SellerContact.seller_id == RelayAlias.seller_id)
+                .where(RelayAlias.alias.in_(sorted({m.alias for m in batch})))
+            ).all()
+        pairs = {row.alias: row for row in rows}
+        found: dict[str, str | RelayError] = {}
+        door_jobs: list[tuple[str, str]] = []
+        door_ids: list[str] = []
+        for message in batch:
+            pair = pairs.get(message.alias)
+            if pair is None:
+                found[message.message_id] = PermanentFailure("alias gone")
+            elif message.direction == "to_seller":
+                found[message.message_id] = pair.address or PermanentFailure(
+                    "seller has no contact address"
+                )
+            else:
+                door_ids.append(message.message_id)
+                door_jobs.append((pair.seller_id, pair.customer_id))
+        found.update(zip(door_ids, run(self._door_address, door_jobs), strict=True))
+        return found
+
+    def _door_address(self, pair: tuple[str, str]) -> str | RelayError:
         try:
-            outcome = self.door.relay_address(  # type: ignore[attr-defined]
-                self.config.service, pair.seller_id, pair.customer_id
-            )
+            outcome = self.door.relay_address(self.config.service, *pair)
         except VaultError:
-            raise PermanentFailure("customer erased") from None
+            return PermanentFailure("customer erased")
+        except Exception as exc:  # the ledger is away: recorded nothing, revealed nothing
+            return DeliveryDeferred(f"door unavailable ({type(exc).__name__})")
         if not outcome.decision.allowed or not outcome.data:
-            raise PermanentFailure(f"door: {outcome.decision.reason}")
+            return PermanentFailure(f"door: {outcome.decision.reason}")
         return str(outcome.data)

@@ -23,6 +23,7 @@ from custodes.access.cases import CaseSpec
 from custodes.access.cases import close_case as close_case_service
 from custodes.access.cases import open_case as open_case_service
 from custodes.access.door import Conflict, Door, Forbidden, NotFound, Outcome
+from custodes.access.exposure import hook_of
 from custodes.access.model import (
     JUSTIFICATIONS,
     PII_FIELDS,
@@ -265,7 +266,11 @@ def access_router() -> APIRouter:
         who: Principal = employee("customers:read"),
     ) -> Any:
         why = _why(body.justification, body.case_id)
-        return _search_response(_door(request).search_email(who.employee_id, body.email, why))
+        outcome = _door(request).search_email(who.employee_id, body.email, why)
+        if (hook := hook_of(request.app.state)) and outcome.decision.allowed:  # canaries
+            page = hook.search_page(who.employee_id, outcome.decision.ledger_index, outcome.data)
+            outcome = Outcome(outcome.decision, page)
+        return _search_response(outcome)
 
     @router.get(
         "/customers/{customer_id}",
@@ -309,6 +314,12 @@ def access_router() -> APIRouter:
             return _refused(outcome.decision)
         # The hot path: build the JSON directly instead of validating our own model again.
         decision = outcome.decision
+        if hook := hook_of(request.app.state):  # a canary revealed is a hit on its exposure
+            seen = (employee_id, customer_id, decision.ledger_index)
+            if door.inline:
+                hook.revealed_one(*seen)  # one indexed local read, like the door's own
+            else:
+                await run_in_threadpool(hook.revealed_one, *seen)
         return JSONResponse(
             {
                 "decision": {
@@ -466,7 +477,14 @@ def access_router() -> APIRouter:
             action, resource, why = subject
             refused = door.record_refusal(who.employee_id, action, resource, why, request_id)
             return _refused(refused.decision)
-        return _outcome_response(door.execute(who.employee_id, request_id))
+        outcome = door.execute(who.employee_id, request_id)
+        if (hook := hook_of(request.app.state)) and isinstance(outcome.data, dict):  # canaries
+            d = outcome.decision
+            data = hook.revealed_set(
+                who.employee_id, d.action, d.ledger_index, request_id, outcome.data
+            )
+            outcome = Outcome(d, data)
+        return _outcome_response(outcome)
 
     @router.get("/decisions", responses=responses, summary="Ledgered decisions about a subject")
     def decisions(

@@ -99,6 +99,7 @@ def create_app(
         )
         app.state.committer = committer
         app.state.sequencer = sequencer
+    app.state.exposures = services.exposures if services is not None else None
     install_problem_handlers(app)
     install_access_errors(app)
     app.add_middleware(RequestLimits)

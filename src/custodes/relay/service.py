@@ -16,8 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
-from email.policy import compat32
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -29,6 +28,7 @@ from custodes.marketplace.models import Seller
 from custodes.relay import dlp
 from custodes.relay.errors import DeliveryDeferred, PermanentFailure, RelayError, RelayRefused
 from custodes.relay.models import OutboundMessage, RelayAlias, RelayMessage, SellerContact
+from custodes.relay.outbound import rewrite_headers, wire_bytes
 from custodes.relay.queue import Claimed
 from custodes.relay.sealing import seal_body
 from custodes.relay.writer import GroupWriter
@@ -40,20 +40,6 @@ from custodes.vault.normalise import normalise_email
 from custodes.vault.pseudonym import blind_index
 
 log = logging.getLogger(__name__)
-WIRE = compat32.clone(linesep="\r\n")  # SMTP lines end in CRLF; smtplib sends bytes as given
-KEEP_HEADERS = frozenset(
-    {
-        "subject",
-        "date",
-        "mime-version",
-        "content-type",
-        "content-transfer-encoding",
-        "content-disposition",
-        "content-language",
-        "in-reply-to",
-        "references",
-    }
-)
 
 
 @dataclass
@@ -215,8 +201,9 @@ class Relay:
                 held=data,
             )
             return Accepted(message_id, "held", "250 2.0.0 Accepted for review")
+        unchanged = result.verdict == "allow" and result.message is not None
         message = result.message if result.message is not None else dlp.parse(data)
-        body = self._outbound(message, route, message_id)
+        body = self._outbound(message, route, message_id, data if unchanged else None)
         version, wrapped, sealed = seal_body(self.keyring, message_id, body)
         verdict = "redacted" if result.verdict == "redact" else "forwarded"
         now = _now()
@@ -254,33 +241,18 @@ class Relay:
         with transaction(self.engine) as session:
             work(session)
 
-    def _outbound(self, message: Message, route: Route, message_id: str) -> bytes:
-        """Headers rebuilt from an allow-list: From, To, Reply-To are the alias, nothing else
-        about either party survives (Received, Return-Path, Sender, DKIM, X-…)."""
-        for name in {k.lower() for k in message}:
-            if name not in KEEP_HEADERS:
-                del message[name]
-        for name in ("in-reply-to", "references"):
-            values = message.get_all(name) or []
-            kept = [
-                token
-                for value in values
-                for token in str(value).split()
-                if token.rstrip(">").endswith("@" + self.config.domain)
-            ]
-            del message[name]
-            if kept:
-                message[name.title()] = " ".join(kept)
-        alias = self.address(route.alias)
+    def _outbound(
+        self, message: Message, route: Route, message_id: str, raw: bytes | None
+    ) -> bytes:
+        """The message as it leaves (see `relay.outbound`); `raw` when the scan changed
+        nothing, so the body is sent as received."""
         if route.direction == "to_customer":
             name = f"{route.seller_name or 'Seller'} via {self.config.marketplace}"
         else:
             name = f"Buyer via {self.config.marketplace}"
-        message["From"] = formataddr((name, alias))
-        message["To"] = alias
-        message["Reply-To"] = alias
-        message["Message-ID"] = f"<{message_id}@{self.config.domain}>"
-        return message.as_bytes(policy=WIRE)
+        sender = (name, self.address(route.alias))
+        rewrite_headers(message, self.config.domain, sender, message_id)
+        return wire_bytes(message, raw)
 
     def _bounce(self, route: Route) -> Accepted:
         """A delivery report for a message we sent: recorded, never forwarded."""

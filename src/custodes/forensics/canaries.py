@@ -73,6 +73,9 @@ def _mobile(country: str, rng: random.Random) -> str:
     example = phonenumbers.example_number_for_type(
         country, phonenumbers.PhoneNumberType.MOBILE
     ) or phonenumbers.example_number(country)
+    if example is None:  # a region phonenumbers has no example for: use the US plan
+        example = phonenumbers.example_number_for_type("US", phonenumbers.PhoneNumberType.MOBILE)
+        assert example is not None
     national = str(example.national_number)
     for _ in range(50):
         keep = max(3, len(national) - 6)

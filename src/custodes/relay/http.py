@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 from sqlalchemy.orm import Session
 
-from custodes.access.http import require
+from custodes.access.acting import require
 from custodes.access.model import JUSTIFICATIONS, Justification
 from custodes.access.tokens import TokenInfo
 from custodes.problems import problem, problem_responses
@@ -47,7 +47,13 @@ def relay_router() -> APIRouter:
         with Session(request.app.state.engine) as session:
             message = session.get(RelayMessage, message_id)
             pair = session.get(RelayAlias, message.alias) if message and message.alias else None
-        if message is None or pair is None or message.held_ct is None:
+        if (
+            message is None
+            or pair is None
+            or message.held_ct is None
+            or message.kek_version is None
+            or message.wrapped_key is None
+        ):
             return problem(404, f"no held message {message_id}")
         decision = door.held_message(
             employee, pair.customer_id, Justification(justification, case_id)

@@ -88,7 +88,7 @@ def _claim(engine: Engine, keyring: Keyring, limit: int, now: datetime) -> list[
             return []
         # The rows are locked (FOR UPDATE, or SQLite's write lock): one update claims them all.
         conn.execute(
-            update(table)
+            update(OutboundMessage)
             .where(table.c.message_id.in_([r.message_id for r in rows]))
             .values(status="sending", lease_until=now + LEASE, attempts=table.c.attempts + 1)
         )

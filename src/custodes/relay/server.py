@@ -56,13 +56,13 @@ class RelayHandler:
             log.exception("relay: routing failed")
             return "451 4.3.0 Temporary failure, try again later"
         envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.append(options)
-        session.relay_route = route
+        envelope.rcpt_options.extend(options)
+        setattr(session, "relay_route", route)  # noqa: B010  (aiosmtpd sessions take attributes)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         route: Route | None = getattr(session, "relay_route", None)
-        session.relay_route = None
+        setattr(session, "relay_route", None)  # noqa: B010
         if route is None:
             return "503 5.5.1 No valid recipient"
         data = envelope.original_content or envelope.content

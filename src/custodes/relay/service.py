@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
+from custodes.access.door import Door
 from custodes.access.model import new_id
 from custodes.errors import InputError
 from custodes.marketplace.models import Seller
@@ -86,11 +87,11 @@ def _now() -> datetime:
 
 class Relay:
     def __init__(
-        self, engine: Engine, keyring: Keyring, door: object, config: RelayConfig | None = None
+        self, engine: Engine, keyring: Keyring, door: Door, config: RelayConfig | None = None
     ) -> None:
         self.engine = engine
         self.keyring = keyring
-        self.door = door  # custodes.access.door.Door (typed loosely: relay sits above access)
+        self.door = door
         self.config = config or RelayConfig()
         self.writer: GroupWriter | None = None  # set by the server: shared commits
 
@@ -201,33 +202,42 @@ class Relay:
                 held=data,
             )
             return Accepted(message_id, "held", "250 2.0.0 Accepted for review")
+        return self._queue(route, data, result, message_id, findings)
+
+    def _queue(
+        self,
+        route: Route,
+        data: bytes,
+        result: dlp.Scan,
+        message_id: str,
+        findings: list[dict[str, str]],
+    ) -> Accepted:
+        """Seal the outgoing message and commit it to the queue with its record."""
         unchanged = result.verdict == "allow" and result.message is not None
         message = result.message if result.message is not None else dlp.parse(data)
         body = self._outbound(message, route, message_id, data if unchanged else None)
         version, wrapped, sealed = seal_body(self.keyring, message_id, body)
         verdict = "redacted" if result.verdict == "redact" else "forwarded"
         now = _now()
+        queued = {
+            "message_id": message_id,
+            "created_at": now,
+            "direction": route.direction,
+            "alias": route.alias,
+            "envelope_from": f"bounce+{message_id}@{self.config.domain}",
+            "kek_version": version,
+            "wrapped_key": wrapped,
+            "body_ct": sealed,
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
 
         def write(session: Session) -> None:
             # Table inserts, not entities: no unit-of-work bookkeeping on the hot path.
-            session.execute(
-                insert(OutboundMessage.__table__),  # type: ignore[arg-type]
-                {
-                    "message_id": message_id,
-                    "created_at": now,
-                    "direction": route.direction,
-                    "alias": route.alias,
-                    "envelope_from": f"bounce+{message_id}@{self.config.domain}",
-                    "kek_version": version,
-                    "wrapped_key": wrapped,
-                    "body_ct": sealed,
-                    "status": "queued",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                },
-            )
+            session.execute(insert(OutboundMessage.__table__), queued)  # type: ignore[arg-type]
             self._record(
-                message_id, route.direction, pair, verdict, "ok", 250, findings, session=session
+                message_id, route.direction, route, verdict, "ok", 250, findings, session=session
             )
 
         self.write(write)
@@ -304,7 +314,11 @@ class Relay:
         if session is not None:
             session.execute(statement, row)
             return
-        self.write(lambda own: own.execute(statement, row))
+
+        def write(own: Session) -> None:
+            own.execute(statement, row)
+
+        self.write(write)
         log.info("relay %s %s %s (%s)", message_id, direction, verdict, reason)
 
     # -- delivery ----------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from custodes.relay.models import OutboundMessage, RelayAlias, RelayMessage, Sel
 from custodes.relay.outbound import rewrite_headers, wire_bytes
 from custodes.relay.queue import Claimed
 from custodes.relay.sealing import seal_body
-from custodes.relay.writer import GroupWriter
+from custodes.relay.writer import GroupWriter, Write
 from custodes.store.engine import transaction
 from custodes.vault.errors import VaultError
 from custodes.vault.keyring import Keyring
@@ -166,42 +166,47 @@ class Relay:
     def _refuse(
         self, code: int, text: str, reason: str, pair: RelayAlias | None = None
     ) -> RelayRefused:
-        self._record(new_id("msg"), "inbound", pair, "refused", reason, code, [], commit=True)
+        self._record(new_id("msg"), "inbound", pair, "refused", reason, code, [])
         return RelayRefused(code, text, reason)
 
     # -- receiving ---------------------------------------------------------------------------
     def receive(self, route: Route, data: bytes) -> Accepted:
         """Scan, then queue (committed before the 250), hold, or refuse. Raises RelayRefused."""
-        if len(data) > self.config.max_size:
-            raise self._refuse(552, "5.3.4 Message too big", "too_big")
-        if route.direction == "bounce":
+        if route.direction == "bounce" and len(data) <= self.config.max_size:
             return self._bounce(route)
+        answer, work = self.judge(route, data)
+        self.write(work)
+        if isinstance(answer, RelayRefused):
+            raise answer
+        return answer
+
+    def judge(self, route: Route, data: bytes) -> tuple[Accepted | RelayRefused, Write]:
+        """`receive` for a message to a pair, without its commit: the answer, and the write
+        that must be committed before the answer is given (queue row and record, or the
+        record of a hold or refusal). Touches no database, so it can run on the event loop."""
+        message_id = new_id("msg")
+        if len(data) > self.config.max_size:
+            refused = RelayRefused(552, "5.3.4 Message too big", "too_big")
+            return refused, self._record_work(
+                message_id, "inbound", None, "refused", "too_big", 552, []
+            )
         policy = (
             self.config.seller_dlp if route.direction == "to_customer" else self.config.customer_dlp
         )
         result = dlp.scan(data, policy)
         findings = [f.to_json() for f in result.findings]
-        message_id = new_id("msg")
-        pair = route  # names the pair on the record
+        direction = route.direction
         if result.malformed or result.verdict == "block":
             reason = "malformed" if result.malformed else "content_blocked"
-            self._record(
-                message_id, route.direction, pair, "blocked", reason, 550, findings, commit=True
-            )
-            raise RelayRefused(550, "5.7.1 Message refused by content policy", reason)
+            refused = RelayRefused(550, "5.7.1 Message refused by content policy", reason)
+            work = self._record_work(message_id, direction, route, "blocked", reason, 550, findings)
+            return refused, work
         if result.verdict == "hold":
-            self._record(
-                message_id,
-                route.direction,
-                pair,
-                "held",
-                "content_review",
-                250,
-                findings,
-                commit=True,
-                held=data,
+            held = Accepted(message_id, "held", "250 2.0.0 Accepted for review")
+            why = "content_review"
+            return held, self._record_work(
+                message_id, direction, route, "held", why, 250, findings, held=data
             )
-            return Accepted(message_id, "held", "250 2.0.0 Accepted for review")
         return self._queue(route, data, result, message_id, findings)
 
     def _queue(
@@ -211,8 +216,8 @@ class Relay:
         result: dlp.Scan,
         message_id: str,
         findings: list[dict[str, str]],
-    ) -> Accepted:
-        """Seal the outgoing message and commit it to the queue with its record."""
+    ) -> tuple[Accepted, Write]:
+        """Seal the outgoing message; the write queues it with its record."""
         unchanged = result.verdict == "allow" and result.message is not None
         message = result.message if result.message is not None else dlp.parse(data)
         body = self._outbound(message, route, message_id, data if unchanged else None)
@@ -240,8 +245,7 @@ class Relay:
                 message_id, route.direction, route, verdict, "ok", 250, findings, session=session
             )
 
-        self.write(write)
-        return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}")
+        return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}"), write
 
     def write(self, work: Callable[[Session], None]) -> None:
         """Commit `work`: through the group writer when the server runs one."""
@@ -290,9 +294,26 @@ class Relay:
         findings: list[dict[str, str]],
         *,
         session: Session | None = None,
-        commit: bool = False,
-        held: bytes | None = None,
     ) -> None:
+        """Record what the relay did with a message: in `session`, or committed now."""
+        work = self._record_work(message_id, direction, pair, verdict, reason, code, findings)
+        if session is not None:
+            work(session)
+            return
+        self.write(work)
+        log.info("relay %s %s %s (%s)", message_id, direction, verdict, reason)
+
+    def _record_work(
+        self,
+        message_id: str,
+        direction: str,
+        pair: RelayAlias | Route | None,
+        verdict: str,
+        reason: str,
+        code: int,
+        findings: list[dict[str, str]],
+        held: bytes | None = None,
+    ) -> Write:
         sealed: tuple[int | None, bytes | None, bytes | None] = (None, None, None)
         if held is not None:
             sealed = seal_body(self.keyring, message_id, held)
@@ -311,15 +332,11 @@ class Relay:
             "held_ct": sealed[2],
         }
         statement = insert(RelayMessage.__table__)  # type: ignore[arg-type]
-        if session is not None:
-            session.execute(statement, row)
-            return
 
         def write(own: Session) -> None:
             own.execute(statement, row)
 
-        self.write(write)
-        log.info("relay %s %s %s (%s)", message_id, direction, verdict, reason)
+        return write
 
     # -- delivery ----------------------------------------------------------------------------
     def recipient(self, message: Claimed) -> str:

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from custodes.access.door import Door
 from custodes.access.model import new_id
 from custodes.errors import InputError
-from custodes.marketplace.models import Seller
 from custodes.relay import dlp
 from custodes.relay.errors import DeliveryDeferred, PermanentFailure, RelayError, RelayRefused
 from custodes.relay.models import OutboundMessage, RelayAlias, RelayMessage, SellerContact
@@ -33,7 +32,7 @@ from custodes.relay.outbound import rewrite_headers, wire_bytes
 from custodes.relay.queue import Claimed
 from custodes.relay.sealing import seal_body
 from custodes.relay.writer import GroupWriter, Write
-from custodes.store.engine import transaction
+from custodes.store.engine import READ_ONLY, driver_sql, transaction
 from custodes.vault.errors import VaultError
 from custodes.vault.keyring import Keyring
 from custodes.vault.models import BlindIndexEntry
@@ -62,6 +61,21 @@ class RelayConfig:
         for policy in (self.seller_dlp, self.customer_dlp):
             if self.domain not in policy.allowed_domains:
                 policy.allowed_domains = (*policy.allowed_domains, self.domain)
+
+
+_PAIR_SQL = (
+    "SELECT a.alias, a.seller_id, a.customer_id, s.status, s.name FROM relay_aliases a "
+    "JOIN sellers s ON s.seller_id = a.seller_id WHERE a.alias = ?"
+)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A (seller, customer) pair as routing and the record name it."""
+
+    alias: str
+    seller_id: str
+    customer_id: str
 
 
 @dataclass(frozen=True)
@@ -107,20 +121,18 @@ class Relay:
             raise self._refuse(550, "5.7.1 Relaying denied", "foreign_domain")
         if local.startswith("bounce+"):
             return Route("bounce", local, None, None, local[len("bounce+") :])
+        # One driver-level read on the hot path (every RCPT): no ORM, no transaction.
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            found = conn.exec_driver_sql(driver_sql(conn.dialect, _PAIR_SQL), (local,)).first()
+        if found is None:
+            raise self._refuse(550, "5.1.1 No such alias", "unknown_alias")
+        pair = Pair(found.alias, found.seller_id, found.customer_id)
+        if seller is not None:
+            return self._seller_route(pair, found.status, found.name, seller)
         with Session(self.engine) as session:
-            found = session.execute(
-                select(RelayAlias, Seller.status, Seller.name)
-                .join(Seller, Seller.seller_id == RelayAlias.seller_id)
-                .where(RelayAlias.alias == local)
-            ).first()
-            if found is None:
-                raise self._refuse(550, "5.1.1 No such alias", "unknown_alias")
-            pair, status, name = found
-            if seller is not None:
-                return self._seller_route(pair, status, name, seller)
-            return self._customer_route(session, pair, status, name, mail_from)
+            return self._customer_route(session, pair, found.status, found.name, mail_from)
 
-    def _seller_route(self, pair: RelayAlias, status: str, name: str, seller: str) -> Route:
+    def _seller_route(self, pair: Pair, status: str, name: str, seller: str) -> Route:
         if seller != pair.seller_id:
             raise self._refuse(550, "5.7.1 Not your conversation", "other_sellers_alias", pair)
         if status != "active":
@@ -128,7 +140,7 @@ class Relay:
         return Route("to_customer", pair.alias, pair.seller_id, pair.customer_id, seller_name=name)
 
     def _customer_route(
-        self, session: Session, pair: RelayAlias, status: str, name: str, mail_from: str
+        self, session: Session, pair: Pair, status: str, name: str, mail_from: str
     ) -> Route:
         """An unauthenticated session: only the pair's own customer, replying."""
         sender = self._normalised(mail_from)
@@ -152,7 +164,7 @@ class Relay:
         except InputError:
             return None
 
-    def _is_customer(self, session: Session, pair: RelayAlias, sender: str) -> bool:
+    def _is_customer(self, session: Session, pair: Pair, sender: str) -> bool:
         digest = blind_index(self.keyring.blind_index_key, "email", sender)
         found = session.scalar(
             select(BlindIndexEntry.customer_id).where(
@@ -163,9 +175,7 @@ class Relay:
         )
         return found is not None
 
-    def _refuse(
-        self, code: int, text: str, reason: str, pair: RelayAlias | None = None
-    ) -> RelayRefused:
+    def _refuse(self, code: int, text: str, reason: str, pair: Pair | None = None) -> RelayRefused:
         self._record(new_id("msg"), "inbound", pair, "refused", reason, code, [])
         return RelayRefused(code, text, reason)
 
@@ -287,7 +297,7 @@ class Relay:
         self,
         message_id: str,
         direction: str,
-        pair: RelayAlias | Route | None,
+        pair: Pair | Route | None,
         verdict: str,
         reason: str,
         code: int,
@@ -307,7 +317,7 @@ class Relay:
         self,
         message_id: str,
         direction: str,
-        pair: RelayAlias | Route | None,
+        pair: Pair | Route | None,
         verdict: str,
         reason: str,
         code: int,

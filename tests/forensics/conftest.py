@@ -37,4 +37,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Folder:
             for customer in event["customer_ids"]:
                 reads[event["employee_id"]].setdefault(customer, None)
     return Folder(path, emails, {e: list(c) for e, c in reads.items()})
+
+
 from tests.access.conftest import api, provider  # noqa: F401, E402  (fixtures, shared with access)

@@ -133,7 +133,7 @@ def main() -> None:
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
         return
     # The scale-out shape: one sequencer process, N stateless API workers.
-    from custodes.cli.main import _start_sequencer
+    from custodes.cli.serve_commands import start_sequencer as _start_sequencer
     from custodes.web.worker import sequencer_socket
 
     sequencer = _start_sequencer(sequencer_socket(rt.settings.home))

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from bench.report import Row
 from custodes.detect.alerts import shower
+from custodes.evaluation.attribution import evaluate
 from custodes.forensics.attribute import attribute, findings
-from custodes.forensics.evaluate import evaluate
 from custodes.forensics.leaks import parse_leak
 from custodes.forensics.store import DatabaseSource
 from custodes.store.engine import make_engine

@@ -268,7 +268,8 @@ def _custodes(tmp: str, total: int) -> tuple[float, float, int, list[tuple[str, 
     from custodes.ledger.sequencer import GroupCommitter, Sequencer
     from custodes.relay.models import RelayMessage
     from custodes.relay.server import start
-    from custodes.relay.service import Relay, RelayConfig
+    from custodes.relay.service import Relay
+    from custodes.relay.types import RelayConfig
 
     engine, keyring, pairs, secrets = _world(tmp, 500, 20)
     signer = Signer.from_skey(generate_signer_key("custodes.bench/ledger")[0])

@@ -2,7 +2,9 @@
 
 PostgreSQL tests use a database created for this run (dropped at the end) and a fresh schema per
 test, so runs never see each other's data. Set CUSTODES_REQUIRE_PG=1 (as `make test` does) to
-turn "PostgreSQL unreachable" into a failure instead of a skip.
+turn "PostgreSQL unreachable" into a failure instead of a skip; under CI (CUSTODES_CI=1) the
+published vectors beside the checkout are required the same way (see tests/support/vectors.py).
+Shared builders live in tests/support/; conftests only turn them into fixtures.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from custodes.vault.keyring import FileKeyring
 PG_ADMIN_URL = os.environ.get(
     "CUSTODES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def _pg_reachable() -> str | None:
@@ -88,15 +89,6 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def keyring(tmp_path: Path) -> FileKeyring:
     return FileKeyring.create(tmp_path / "keys")
-
-
-@pytest.fixture
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        if os.environ.get("CUSTODES_CI") == "1":
-            pytest.fail(f"{SHARED} is absent: CI needs the shared vectors beside the checkout")
-        pytest.skip(f"{SHARED} is absent: the shared vectors folder sits beside the checkout")
-    return SHARED
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from custodes.errors import ConfigError
 
@@ -71,13 +72,13 @@ SETTINGS: tuple[Setting, ...] = (
         "the witnesses' cosigner verifier keys (or files), comma-separated, same order as the URLs",
     ),
 )
-# Identity settings are parsed by `custodes.identity.settings` (declared here so they are listed).
+# Sign-in settings: parsed here, checked and used by `custodes.identity.settings`.
 SETTINGS = (
     *SETTINGS,
     Setting(
         "CUSTODES_WEB_ORIGIN",
         "http://localhost:8000",
-        "the pages' exact origin (https, or http on loopback); read by identity.settings",
+        "the pages' exact origin (https, or http on loopback)",
     ),
     Setting(
         "CUSTODES_WEBAUTHN_RP_ID",
@@ -131,6 +132,38 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated value, items stripped, empty items dropped."""
+    return tuple(item.strip() for item in (env.get(name) or "").split(",") if item.strip())
+
+
+def _sign_in(env: Mapping[str, str]) -> dict[str, Any]:
+    """The passkey relying party and the identity provider, as far as they are set (the rest
+    keeps `Settings`' defaults; `custodes.identity.settings` checks the values)."""
+    values: dict[str, Any] = {
+        field: env[name].strip()
+        for field, name in _SIGN_IN_TEXT.items()
+        if env.get(name, "").strip()
+    }
+    if env.get("CUSTODES_OIDC_LEEWAY", "").strip():
+        # The allowed range is the identity layer's rule (OIDCSettings); here, a number.
+        values["oidc_leeway"] = _int(env, "CUSTODES_OIDC_LEEWAY", 0, 0, 86_400)
+    algorithms = _list(env, "CUSTODES_OIDC_ALGORITHMS")
+    if algorithms:
+        values["oidc_algorithms"] = algorithms
+    return values
+
+
+_SIGN_IN_TEXT = {
+    "web_origin": "CUSTODES_WEB_ORIGIN",
+    "webauthn_rp_id": "CUSTODES_WEBAUTHN_RP_ID",
+    "oidc_issuer": "CUSTODES_OIDC_ISSUER",
+    "oidc_jwks_url": "CUSTODES_OIDC_JWKS_URL",
+    "oidc_audience": "CUSTODES_OIDC_AUDIENCE",
+    "oidc_employee_claim": "CUSTODES_OIDC_EMPLOYEE_CLAIM",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the database and the key material live, and the knobs an operator may turn.
@@ -149,6 +182,15 @@ class Settings:
     log_level: str = "info"
     witness_urls: tuple[str, ...] = ()
     witness_keys: tuple[str, ...] = ()
+    # Sign-in (checked and used by `custodes.identity.settings`).
+    web_origin: str = "http://localhost:8000"
+    webauthn_rp_id: str | None = None  # None: the origin's host
+    oidc_issuer: str | None = None  # None: passkeys only
+    oidc_jwks_url: str = ""
+    oidc_audience: str = ""
+    oidc_employee_claim: str = "employee_id"
+    oidc_leeway: int = 30
+    oidc_algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -159,12 +201,6 @@ class Settings:
         level = (env.get("CUSTODES_LOG_LEVEL") or "info").strip().lower()
         if level not in LOG_LEVELS:
             raise ConfigError(f"CUSTODES_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
-        witnesses = tuple(
-            u.strip() for u in (env.get("CUSTODES_WITNESS_URL") or "").split(",") if u.strip()
-        )
-        witness_keys = tuple(
-            k.strip() for k in (env.get("CUSTODES_WITNESS_KEYS") or "").split(",") if k.strip()
-        )
         return cls(
             home=home,
             database_url=url,
@@ -174,8 +210,9 @@ class Settings:
             smtp_host=(env.get("CUSTODES_SMTP_HOST") or "").strip() or None,
             smtp_port=_int(env, "CUSTODES_SMTP_PORT", 25, 1, 65535),
             log_level=level,
-            witness_urls=witnesses,
-            witness_keys=witness_keys,
+            witness_urls=_list(env, "CUSTODES_WITNESS_URL"),
+            witness_keys=_list(env, "CUSTODES_WITNESS_KEYS"),
+            **_sign_in(env),
         )
 
     @property

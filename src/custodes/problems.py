@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from custodes.errors import InputError
+from custodes.errors import CustodesError
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -36,16 +36,11 @@ def safe_name(name: str) -> bool:
     """Whether a caller-chosen name (an unknown key, a query parameter) may be echoed back:
     identifier-shaped and passing the ledger's PII guard, so an e-mail or a phone number sent
     as a key never comes back in an error (or lands in a proxy's log)."""
-    from custodes.ledger.entry import check_token
-    from custodes.ledger.errors import FormatError
+    from custodes.pii import id_looks_like_pii
 
     if not _KEY_NAME.fullmatch(name):
         return False
-    try:
-        check_token("key", name)
-    except FormatError:
-        return False
-    return True
+    return not id_looks_like_pii(name)
 
 
 def _location(error: Mapping[str, object]) -> list[str]:
@@ -88,9 +83,29 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.error("unexpected %s while serving a request", type(exc).__name__)
         return problem(500, "internal error; nothing was revealed")
 
-    @app.exception_handler(InputError)
-    async def bad_input(_: Request, exc: InputError) -> JSONResponse:
-        return problem(400, str(exc))
+    @app.exception_handler(CustodesError)
+    async def custodes_error(_: Request, exc: CustodesError) -> JSONResponse:
+        return error_problem(exc.status, exc)
+
+
+def error_problem(status: int, exc: Exception) -> JSONResponse:
+    """An error as problem+json. Below 500 the message is the caller's to act on (it never
+    carries PII, see `custodes.errors`); above, only the fact: details go to the log."""
+    if status >= 500:
+        # The type and traceback go to the log (a DecryptionError is a tamper signal); the
+        # answer says only what did not happen.
+        log.error("unexpected %s while serving a request", type(exc).__name__, exc_info=exc)
+        detail = (
+            "the ledger could not record; nothing was revealed"
+            if status == 503
+            else "internal error; nothing was revealed"
+        )
+    else:
+        detail = str(exc)
+    response = problem(status, detail)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 _PROBLEM_SCHEMA = {

@@ -30,9 +30,10 @@ from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import Review
 from custodes.vault.keyring import FileKeyring
 from custodes.web.app import Services, close_app, create_app
-from tests.access.conftest import AUDIENCE, ISSUER, Api, seed
-from tests.identity.conftest import Provider
-from tests.identity.test_browser import CHROMIUM, browser, person, shot  # noqa: F401
+from tests.support.api import AUDIENCE, ISSUER, Api
+from tests.support.browser import CHROMIUM, browser, person, shot  # noqa: F401
+from tests.support.identity import Provider
+from tests.support.marketplace import seed
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from custodes.access.tokens import create_token
 from custodes.ledger.storage import LedgerReader
-from tests.access.conftest import Api
-from tests.access.test_dual_control import _approve, _request
+from tests.support.api import Api
+from tests.support.api import approve_change as _approve
+from tests.support.api import request_change as _request
 
 REVEAL_C2 = {"fields": ["email"], "justification": {"code": "customer_contact", "case_id": "KN"}}
 REVEAL_C1 = {"fields": ["email"], "justification": {"code": "customer_contact", "case_id": "K1"}}

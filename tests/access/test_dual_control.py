@@ -12,26 +12,9 @@ from sqlalchemy.orm import Session
 from custodes.access.models import AccessRequest, Approval
 from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import Review, Seller
-from tests.access.conftest import Api
-
-DELETE_R1 = {
-    "action": "review.delete",
-    "resource": {"kind": "review", "ids": ["R1"]},
-    "justification": {"code": "review_report", "case_id": "K3", "text": "fake review reported"},
-}
-
-
-def _request(api: Api, body: dict = DELETE_R1, employee: str = "T1") -> tuple[str, str]:
-    response = api.call("POST", "/v1/requests", employee, json=body)
-    assert response.status_code == 202, response.text
-    request_id = response.json()["decision"]["request_id"]
-    preview = api.call("GET", f"/v1/requests/{request_id}")
-    assert preview.status_code == 200
-    return request_id, preview.json()["digest"]
-
-
-def _approve(api: Api, request_id: str, digest: str, approver: str):
-    return api.call("POST", f"/v1/requests/{request_id}/approve", approver, json={"digest": digest})
+from tests.support.api import Api
+from tests.support.api import approve_change as _approve
+from tests.support.api import request_change as _request
 
 
 def test_review_deletion_waits_for_an_independent_second_person(api: Api) -> None:

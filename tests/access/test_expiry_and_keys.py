@@ -13,7 +13,7 @@ import pytest
 from custodes.access.signing import load_or_create_approval_key
 from custodes.errors import ConfigError
 from custodes.ledger.storage import LedgerReader
-from tests.access.conftest import Api
+from tests.support.api import Api
 
 
 def _entries(api: Api) -> list[dict]:

@@ -6,7 +6,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from custodes.marketplace.models import Case, Customer, Review
-from tests.access.conftest import CUSTOMERS, Api
+from tests.support.api import Api
+from tests.support.marketplace import CUSTOMERS
 
 PII = [v for pii in CUSTOMERS.values() for v in (pii.name, pii.email, pii.phone) if v]
 PII += [p.split("@")[0] for p in PII if "@" in p]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from custodes.ledger.storage import LedgerReader
-from tests.access.conftest import Api
+from tests.support.api import Api
 
 ROLES = {
     "support_agent": "A1",

@@ -9,7 +9,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from custodes.access.notify import SmtpNotifier
-from tests.access.conftest import CUSTOMERS, Api
+from tests.support.api import Api
+from tests.support.marketplace import CUSTOMERS
 
 
 class Sink:

@@ -17,7 +17,7 @@ from custodes.ledger.sequencer import Sequencer
 from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import CASE_KINDS, EMPLOYEE_ROLES
 from custodes.vault.keyring import FileKeyring
-from tests.access.conftest import seed
+from tests.support.marketplace import seed
 
 POLICY = Policy.default()
 APPROVALS = tuple(

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from custodes.identity import audit_approvals
 from custodes.identity.sessions import COOKIE_NAME
 from custodes.ledger.storage import LedgerReader
-from tests.access.conftest import AUDIENCE, ISSUER, Api
-from tests.identity.conftest import ProviderKey, make_key
+from tests.support.api import AUDIENCE, ISSUER, Api
+from tests.support.identity import ProviderKey, make_key
 
 REVEAL_C1 = {"fields": ["email"], "justification": {"code": "customer_contact", "case_id": "K1"}}
 DELETE_R1 = {

@@ -21,7 +21,8 @@ from custodes.marketplace.models import Case, Customer
 from custodes.store.engine import transaction
 from custodes.vault.keyring import FileKeyring
 from custodes.vault.service import CustomerPII, insert_prepared, prepare_customer
-from tests.access.conftest import OPEN, T0, Api
+from tests.support.api import Api
+from tests.support.marketplace import OPEN, T0
 
 
 def test_index_counts_match_windows(engine: Engine) -> None:

@@ -21,7 +21,7 @@ from custodes.store.engine import make_engine
 from custodes.store.migrate import upgrade
 from custodes.vault.keyring import FileKeyring
 from custodes.web.app import Services, close_app, create_app
-from tests.access.conftest import seed
+from tests.support.marketplace import seed
 
 TOKEN: dict[str, str] = {}
 

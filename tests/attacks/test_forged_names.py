@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from custodes.access.tokens import SCOPES, create_token
 from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import Case, Review
-from tests.access.conftest import Api
+from tests.support.api import Api
 
 DELETE_R1 = {
     "action": "review.delete",

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from custodes.ledger.storage import LedgerReader
-from tests.access.conftest import Api
+from tests.support.api import Api
 
 PII_LIKE = [
     ("GET", "/v1/orders/carolynmcmahon1995.gmail.com", "A1", {"params": {"case_id": "K1"}}),

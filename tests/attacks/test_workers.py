@@ -17,7 +17,7 @@ import pytest
 
 from custodes.ledger.storage import LedgerReader
 from custodes.store.engine import make_engine
-from tests.cli.passkeys import enroll, link_of, web_env
+from tests.support.passkeys import enroll, link_of, web_env
 
 T = "2025-01-01T00:00:00Z"
 CUSTOMERS = [f"C{i:03d}" for i in range(60)]

@@ -1,4 +1,5 @@
-"""The `custodes` command end to end, as a user runs it (subprocesses, embedded SQLite)."""
+"""The `custodes` command end to end, as a user runs it (in-process through the real entry
+point; `serve` in processes of its own), on embedded SQLite."""
 
 from __future__ import annotations
 
@@ -13,33 +14,8 @@ import pytest
 from custodes.ledger.keys import load_log_signer
 from custodes.ledger.sequencer import Sequencer
 from custodes.store.engine import make_engine
-from tests.dataset.conftest import PII_VALUES, write_dataset
-
-
-def run(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "CUSTODES_HOME": str(home),
-        "CUSTODES_LEDGER_ORIGIN": "custodes.test/ledger",
-    }
-    env.pop("CUSTODES_DATABASE_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "custodes.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if ok:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    run(home, "init")
-    return home
+from tests.support.cli import run
+from tests.support.dataset import PII_VALUES, write_dataset
 
 
 def test_import_erase_rotate(home: Path, tmp_path: Path) -> None:
@@ -132,6 +108,7 @@ def test_demo_tells_the_story(tmp_path: Path) -> None:
     assert not (tmp_path / "demo" / "dataset").exists()
 
 
+@pytest.mark.slow  # `custodes serve` (and its sequencer) in processes of their own
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_end_to_end(home: Path, tmp_path: Path, workers: int) -> None:
     """init -> import -> tokens create -> serve -> a justified reveal over HTTP -> verify.

@@ -18,10 +18,10 @@ BROKEN = "/proc/nope/x"  # a path under a folder that cannot exist or be created
 
 def _commands() -> Iterator[tuple[tuple[str, ...], object]]:
     def walk(command: object, prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], object]]:
-        subs = getattr(command, "commands", None)
-        if subs:
-            for name, sub in subs.items():
-                yield from walk(sub, (*prefix, name))
+        if hasattr(command, "list_commands"):  # a group (its commands load when asked for)
+            ctx = typer.Context(command)  # type: ignore[arg-type]
+            for name in command.list_commands(ctx):
+                yield from walk(command.get_command(ctx, name), (*prefix, name))
         else:
             yield prefix, command
 

@@ -21,8 +21,8 @@ from custodes.errors import InputError
 from custodes.ledger.errors import LedgerError
 from custodes.ledger.keys import key_text
 from custodes.vault.keyring import FileKeyring
-from tests.cli.test_cli import run
-from tests.dataset.conftest import write_dataset
+from tests.support.cli import run
+from tests.support.dataset import write_dataset
 
 
 def test_bare_custodes_prints_help_and_no_error(tmp_path: Path) -> None:
@@ -183,6 +183,7 @@ def test_key_options_share_one_rule(tmp_path: Path) -> None:
         key_text(str(tmp_path / "missing.pub"))
 
 
+@pytest.mark.slow  # a witness server in a process of its own
 def test_witness_serve_takes_the_log_key_from_a_file(tmp_path: Path) -> None:
     home = tmp_path / "home"
     run(home, "init")

@@ -11,13 +11,15 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from custodes.access.policy import default_policy_text
-from tests.cli.passkeys import enroll, link_of, web_env
-from tests.cli.test_cli import run
-from tests.dataset.conftest import write_dataset
+from tests.support.cli import run
+from tests.support.dataset import write_dataset
+from tests.support.passkeys import enroll, link_of, web_env
 
 
+@pytest.mark.slow  # `custodes serve` in a process of its own, the commands beside it
 def test_proof_checkpoint_and_policy_while_serving(tmp_path: Path) -> None:
     home = tmp_path / "home"
     run(home, "init")

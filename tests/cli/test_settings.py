@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -43,11 +44,48 @@ def test_settings_are_read_only_in_config() -> None:
     readers = set()
     for path in src.rglob("*.py"):
         text = path.read_text()
-        if re.search(
-            r"os\.environ(\.get)?\s*[\[(]\s*[\"']CUSTODES_|getenv\(\s*[\"']CUSTODES_", text
-        ):
+        # os.environ["CUSTODES_…"], os.getenv("CUSTODES_…"), and env.get("CUSTODES_…") on a
+        # mapping that is os.environ in disguise.
+        if re.search(r"(\.get|getenv)\(\s*[\"']CUSTODES_|\[\s*[\"']CUSTODES_", text):
             readers.add(str(path.relative_to(src)))
     assert readers <= {"config.py"}, readers
+
+
+# A value for each setting that differs from its default.
+SAMPLES = {
+    "CUSTODES_HOME": "/srv/custodes",
+    "CUSTODES_DATABASE_URL": "postgresql://db/custodes",
+    "CUSTODES_LEDGER_ORIGIN": "example.org/log",
+    "CUSTODES_REVEAL_LIMIT_HOUR": "7",
+    "CUSTODES_REVEAL_LIMIT_DAY": "70",
+    "CUSTODES_SMTP_HOST": "127.0.0.1",
+    "CUSTODES_SMTP_PORT": "2525",
+    "CUSTODES_LOG_LEVEL": "debug",
+    "CUSTODES_WITNESS_URL": "http://127.0.0.1:9",
+    "CUSTODES_WITNESS_KEYS": "w+1+AAAA",
+    "CUSTODES_WEB_ORIGIN": "https://custodes.example",
+    "CUSTODES_WEBAUTHN_RP_ID": "example",
+    "CUSTODES_OIDC_ISSUER": "https://idp.example",
+    "CUSTODES_OIDC_JWKS_URL": "https://idp.example/jwks",
+    "CUSTODES_OIDC_AUDIENCE": "custodes",
+    "CUSTODES_OIDC_EMPLOYEE_CLAIM": "sub",
+    "CUSTODES_OIDC_LEEWAY": "5",
+    "CUSTODES_OIDC_ALGORITHMS": "ES256",
+}
+
+
+def test_every_setting_is_read_by_settings_and_every_field_is_a_setting() -> None:
+    """Each declared variable changes `Settings`, and each field of `Settings` comes from one:
+    nothing is declared that is not read, nothing read that is not declared (and listed)."""
+    assert set(SAMPLES) == {s.env for s in SETTINGS}
+    default = dataclasses.asdict(Settings.from_env({}))
+    changed: set[str] = set()
+    for name, value in SAMPLES.items():
+        fields = dataclasses.asdict(Settings.from_env({name: value}))
+        differ = {f for f in fields if fields[f] != default[f]}
+        assert differ, f"{name} changes nothing in Settings"
+        changed |= differ
+    assert changed == set(default), set(default) - changed
 
 
 def test_defaults_and_values() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from custodes.dataset.loader import import_dataset
@@ -18,18 +18,7 @@ from custodes.vault import _hazmat
 from custodes.vault.keyring import FileKeyring
 from custodes.vault.models import VaultRecord
 from custodes.vault.service import find_by_email
-from tests.dataset.conftest import PII_VALUES, write_dataset
-
-
-def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, to prove a failed import changed nothing."""
-    meta = MetaData()
-    meta.reflect(engine)
-    with engine.connect() as conn:
-        return {
-            name: sorted(map(tuple, conn.execute(table.select()).all()), key=repr)
-            for name, table in sorted(meta.tables.items())
-        }
+from tests.support.dataset import PII_VALUES, snapshot, write_dataset
 
 
 def test_import_seals_pii_and_loads_everything(

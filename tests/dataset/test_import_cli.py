@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.dataset.conftest import PII_VALUES, write_dataset
-from tests.sim.test_sim_cli import custodes
+from tests.support.cli import custodes
+from tests.support.dataset import PII_VALUES, write_dataset
 
 
 def test_quarantine_file_and_plaintext_note(tmp_path: Path) -> None:

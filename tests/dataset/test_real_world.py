@@ -15,8 +15,7 @@ from custodes.dataset.reader import KnownIds, read_dataset
 from custodes.errors import InputError
 from custodes.marketplace.models import Customer, Employee, Order, OutsideSignal
 from custodes.vault.keyring import FileKeyring
-from tests.dataset.conftest import PII_VALUES, write_dataset
-from tests.dataset.test_import import snapshot
+from tests.support.dataset import PII_VALUES, snapshot, write_dataset
 
 
 def _append(path: Path, text: str) -> None:

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from custodes.sim import SimConfig
 from custodes.sim.scenarios import generate_labelled, read_labels
-
-SMALL = SimConfig(seed=11, customers=2500, employees=90, days=21)
-KEY = b"k" * 32
+from tests.support.detect import KEY, SMALL  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,13 @@ import pytest
 
 from custodes.dataset.reader import DatasetError
 from custodes.detect.engine import connect
-from custodes.detect.evaluate import score_seed
 from custodes.detect.inputs import events_from_records, load_folder
 from custodes.detect.pipeline import Result, run, to_json_lines
 from custodes.errors import InputError
+from custodes.evaluation.detection import score_seed
 from custodes.sim.scenarios import INSIDERS
 from custodes.vault.pseudonym import employee_pseudonym
-from tests.detect.conftest import KEY
+from tests.support.detect import KEY
 
 EMAIL = re.compile(r"[^\s@\"]+@[^\s@\"]+\.[a-z]{2,}")
 

@@ -13,7 +13,7 @@ from custodes.detect.feedback import Disposition, read_dispositions
 from custodes.detect.inputs import load_folder
 from custodes.detect.pipeline import Result, Settings, run, to_json_lines
 from custodes.errors import InputError
-from tests.detect.conftest import KEY
+from tests.support.detect import KEY
 
 
 def _run(folder: Path, dispositions: tuple[Disposition, ...] = ()) -> Result:

@@ -15,7 +15,7 @@ from custodes.dataset.reader import DatasetError, read_dataset
 from custodes.detect.engine import connect, duckdb_connection
 from custodes.detect.features import DAY_S, HOUR_S, build_features
 from custodes.detect.inputs import SCHEMAS, Inputs, load_folder
-from tests.dataset.conftest import write_dataset
+from tests.support.dataset import write_dataset
 
 
 def _schemas_held() -> set[str]:

@@ -13,7 +13,7 @@ from custodes.access.policy import Policy
 from custodes.detect.inputs import load_database
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
 from custodes.vault.keyring import FileKeyring
-from tests.access.conftest import seed
+from tests.support.marketplace import seed
 
 
 def test_ledger_decisions_become_events(

@@ -8,7 +8,7 @@ import pytest
 
 from custodes.sim import SimConfig
 from custodes.sim.scenarios import CONFOUNDERS, INSIDERS, generate_labelled
-from tests.detect.conftest import SMALL
+from tests.support.detect import SMALL
 
 
 def test_labels_cover_every_scenario(labelled) -> None:

@@ -22,7 +22,7 @@ from custodes.detect.pipeline import run, to_json_lines
 from custodes.errors import InputError
 from custodes.sim import SimConfig
 from custodes.sim.scenarios import generate_labelled
-from tests.detect.conftest import KEY
+from tests.support.detect import KEY
 
 pytest.importorskip("pyspark")
 TINY = SimConfig(seed=12, customers=1200, employees=60, days=14)
@@ -138,7 +138,7 @@ def test_arrow_tables_with_null_integers_reach_spark_intact(spark: object) -> No
 
 def test_spark_names_the_line_of_a_bad_row(spark: object, tmp_path: Path) -> None:
     from custodes.detect.spark_inputs import load_folder_spark
-    from tests.dataset.conftest import write_dataset
+    from tests.support.dataset import write_dataset
 
     folder = write_dataset(tmp_path / "d")
     with (folder / "access.jsonl").open("a") as handle:
@@ -159,7 +159,7 @@ def test_spark_reads_parquet_twins_of_the_files(spark: object, tmp_path: Path) -
     from pyarrow import csv as pacsv
 
     from custodes.detect.spark_inputs import load_folder_spark
-    from tests.dataset.conftest import write_dataset
+    from tests.support.dataset import write_dataset
 
     text = write_dataset(tmp_path / "text")
     expected = load_folder(text).counts()

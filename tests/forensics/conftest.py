@@ -5,23 +5,12 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from custodes.forensics.reads import reads_email
 from custodes.sim import SimConfig, generate
-
-
-@dataclass
-class Folder:
-    path: Path
-    emails: dict[str, str]  # customer id -> address (test data only)
-    reads: dict[str, list[str]]  # employee -> customers whose e-mail they read, first-read order
-
-    def busiest(self) -> str:
-        return max(sorted(self.reads), key=lambda e: len(self.reads[e]))
+from tests.support.forensics import Folder
 
 
 @pytest.fixture(scope="session")
@@ -39,4 +28,5 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Folder:
     return Folder(path, emails, {e: list(c) for e, c in reads.items()})
 
 
-from tests.access.conftest import api, provider  # noqa: F401, E402  (fixtures, shared with access)
+from tests.support.api import api  # noqa: E402, F401  (fixtures, shared with access)
+from tests.support.identity import provider  # noqa: E402, F401

@@ -31,8 +31,8 @@ from custodes.forensics.store import DatabaseReads, DatabaseSource
 from custodes.ledger.note import Signer, generate_signer_key
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
 from custodes.vault.keyring import FileKeyring
-from tests.access.conftest import seed
-from tests.relay.conftest import free_port
+from tests.support.marketplace import seed
+from tests.support.relay import free_port
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_a_leaked_export_names_its_exporter(
     request_id = asked.decision.request_id
     assert request_id
     digest = door.preview(request_id)["digest"]
-    from custodes.cli.demo import _Passkeys
+    from custodes.cli.demo_story import Passkeys as _Passkeys
 
     proof = _Passkeys(engine, door.ledger).approval("P2", request_id, bytes.fromhex(digest))
     assert door.approve(proof).decision.allowed
@@ -141,7 +141,7 @@ def test_signals_become_evidence(engine: Engine, keyring: FileKeyring, door: Doo
     from custodes.marketplace.models import OutsideSignal
     from custodes.store.engine import transaction
     from custodes.vault.pseudonym import blind_index
-    from tests.access.conftest import CUSTOMERS
+    from tests.support.marketplace import CUSTOMERS
 
     exposure_id, people = issue(engine, keyring, "search", "T1", 1)
     now = datetime.now(UTC)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.forensics.conftest import Folder
+from tests.support.forensics import Folder
 
 
 def _custodes(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -18,8 +18,10 @@ from custodes.marketplace.models import Customer
 from custodes.store.engine import transaction
 from custodes.vault.keyring import FileKeyring
 from custodes.vault.service import vault_stats
-from tests.access.conftest import Api
-from tests.access.test_dual_control import _approve, _request
+from tests.support.api import Api
+from tests.support.api import approve_change as _approve
+from tests.support.api import request_change as _request
+from tests.support.marketplace import seed
 
 SEARCH = {"email": "quentin.q@mailbox.example", "case_id": "K1"}
 DOMAINS = Minting(domains=("mailbox.example", "inbox.example"))  # as real-looking as the rest
@@ -126,8 +128,6 @@ def test_revealing_a_canary_is_a_hit_on_the_page_that_showed_it(
 def test_racing_exposures_never_share_a_stocked_canary(
     engine: Engine, keyring: FileKeyring
 ) -> None:
-    from tests.access.conftest import seed
-
     seed(engine, keyring)
     stock(engine, keyring, 12)
     taken: list[list[str]] = []
@@ -154,8 +154,6 @@ def test_racing_exposures_never_share_a_stocked_canary(
 def test_canaries_are_not_counted_as_customers_in_vault_stats(
     engine: Engine, keyring: FileKeyring
 ) -> None:
-    from tests.access.conftest import seed
-
     seed(engine, keyring)
     with Session(engine) as session:
         before = vault_stats(session)["records"]

@@ -25,8 +25,8 @@ from custodes.ledger.sequencer import GroupCommitter, Sequencer
 from custodes.ledger.service import proof_document, verify_proof_document
 from custodes.store.engine import transaction
 from custodes.vault.keyring import FileKeyring
-from tests.access.conftest import CUSTOMERS, seed
-from tests.forensics.conftest import Folder
+from tests.support.forensics import Folder
+from tests.support.marketplace import CUSTOMERS, seed
 
 NOW = datetime(2026, 2, 1, tzinfo=UTC)
 

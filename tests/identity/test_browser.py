@@ -28,20 +28,9 @@ from custodes.identity.service import IdentityService
 from custodes.identity.sessions import COOKIE_NAME, EmployeeSession
 from custodes.identity.settings import WebAuthnSettings
 from custodes.ledger.entry import LedgerEntry
+from tests.support.browser import CHROMIUM, person, shot
+from tests.support.identity import add_employees
 
-from .conftest import add_employees
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 DIGEST = bytes.fromhex("9c" * 32)
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -129,43 +118,6 @@ def site(engine: Engine) -> Iterator[Site]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def person(browser: Any) -> tuple[Any, Any]:
-    """A browser context with its own virtual platform authenticator (passkeys, UV)."""
-    context = browser.new_context()
-    page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return context, page
-
-
-def shot(page: Any, name: str, tag: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-{tag}.png"), full_page=True)
 
 
 def enroll(page: Any, site: Site, employee_id: str, tag: str) -> None:

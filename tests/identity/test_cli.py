@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from custodes.ledger.models import LedgerEntryRow
 from custodes.store.engine import make_engine
-from tests.cli.test_cli import home, run  # noqa: F401  (the `home` fixture)
-from tests.dataset.conftest import write_dataset
+from tests.support.cli import home, run  # noqa: F401  (the `home` fixture)
+from tests.support.dataset import write_dataset
 
 
 def test_enroll_prints_a_link_and_ledgers_it(home: Path, tmp_path: Path) -> None:  # noqa: F811

@@ -20,8 +20,7 @@ from custodes.identity.errors import EmployeeRefused, JWKSUnavailable, TokenRefu
 from custodes.identity.jwks import JWKSCache
 from custodes.identity.oidc import IDTokenVerifier
 from custodes.identity.settings import OIDCSettings
-
-from .conftest import Provider, ProviderKey, add_employees, make_key
+from tests.support.identity import Provider, ProviderKey, add_employees, make_key
 
 ISSUER = "https://idp.example.test"
 AUDIENCE = "custodes"

@@ -21,9 +21,9 @@ from custodes.identity.sessions import COOKIE_NAME, EmployeeSession
 from custodes.identity.settings import WebAuthnSettings
 from custodes.ledger.entry import LedgerEntry
 from custodes.web.app import create_app
+from tests.support.identity import add_employees
 
 from .authenticator import SoftAuthenticator
-from .conftest import add_employees
 
 ORIGIN = "https://localhost:8000"
 DIGEST = bytes.fromhex("5e" * 32)

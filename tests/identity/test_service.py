@@ -28,9 +28,9 @@ from custodes.identity.sessions import check_csrf
 from custodes.identity.settings import WebAuthnSettings
 from custodes.ledger.entry import LedgerEntry
 from custodes.store.engine import transaction
+from tests.support.identity import add_employees
 
 from .authenticator import SoftAuthenticator
-from .conftest import add_employees
 
 ORIGIN = "http://localhost:8000"
 

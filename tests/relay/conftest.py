@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -24,48 +21,23 @@ from custodes.marketplace.models import Order, Product, Seller
 from custodes.relay.aliases import alias_for
 from custodes.relay.models import SellerContact, SellerCredential
 from custodes.relay.server import RunningRelay, start
-from custodes.relay.service import Relay, RelayConfig
+from custodes.relay.service import Relay
+from custodes.relay.types import RelayConfig
 from custodes.store.engine import transaction
 from custodes.vault.keyring import FileKeyring
-from tests.access.conftest import CUSTOMERS, T0, seed
-
-DOMAIN = "relay.test"
-SELLER_OF = {"orders@acme.example": "SA", "boss@shady.example": "SB", "hello@other.example": "SC"}
-ACME = "orders@acme.example"  # seller SA (active), ordered by C1
-SHADY = "boss@shady.example"  # seller SB (banned)
-OTHER = "hello@other.example"  # seller SC (active), ordered by C2
-C1_EMAIL = CUSTOMERS["C1"].email or ""
-C2_EMAIL = CUSTOMERS["C2"].email or ""
-
-
-@dataclass
-class Smarthost:
-    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    refuse: int | None = None  # answer DATA with this code instead of 250
-    arrived: threading.Condition = field(default_factory=threading.Condition)
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        if self.refuse:
-            return f"{self.refuse} refused for the test"
-        with self.arrived:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-            self.arrived.notify_all()
-        return "250 OK"
-
-    def wait(self, n: int, timeout: float = 10.0) -> bool:
-        with self.arrived:
-            return self.arrived.wait_for(lambda: len(self.messages) >= n, timeout)
-
-
-@dataclass
-class World:
-    engine: Engine
-    keyring: FileKeyring
-    relay: Relay
-    ledger: GroupCommitter
-    a1: str  # alias of (SA, C1)
-    c2: str  # alias of (SC, C2)
-    credentials: dict[str, tuple[str, str]] = field(default_factory=dict)  # SMTP AUTH per seller
+from tests.support.marketplace import T0, seed
+from tests.support.relay import (  # noqa: F401  (names the relay tests share)
+    ACME,
+    C1_EMAIL,
+    C2_EMAIL,
+    DOMAIN,
+    OTHER,
+    SELLER_OF,
+    SHADY,
+    Smarthost,
+    World,
+    free_port,
+)
 
 
 @pytest.fixture
@@ -120,12 +92,6 @@ def _credentials(engine: Engine) -> dict[str, tuple[str, str]]:
                 )
             )
     return {s: (s, _secret(s)[0]) for s in ("SA", "SB", "SC")}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

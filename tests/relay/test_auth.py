@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from custodes.relay.models import RelayMessage
 from custodes.relay.server import RunningRelay
-from tests.relay.conftest import ACME, DOMAIN, OTHER, Smarthost, World
-from tests.relay.test_relay import mail
+from tests.support.relay import ACME, C1_EMAIL, DOMAIN, OTHER, Smarthost, World, mail
 
 
 def _reasons(world: World) -> list[str]:
@@ -81,7 +80,6 @@ def test_a_seller_cannot_pose_as_a_customer_either(
 ) -> None:
     """Authenticated as SC, writing into (SA, C1) from C1's address: a seller's session only
     ever writes as that seller."""
-    from tests.relay.conftest import C1_EMAIL
 
     alias = f"{world.a1}@{DOMAIN}"
     with smtplib.SMTP("127.0.0.1", listener.port, timeout=10) as client:

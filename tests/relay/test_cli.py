@@ -19,7 +19,7 @@ from custodes.marketplace.models import Order
 from custodes.relay.models import RelayAlias, SellerCredential
 from custodes.sim import SimConfig, generate
 from custodes.store.engine import make_engine
-from tests.relay.conftest import Smarthost, free_port
+from tests.support.relay import Smarthost, free_port
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -10,12 +10,14 @@ from custodes.ledger.models import LedgerEntryRow
 from custodes.marketplace.models import Case
 from custodes.relay.aliases import alias_for
 from custodes.relay.models import SellerContact
-from custodes.relay.service import Relay, RelayConfig
+from custodes.relay.service import Relay
+from custodes.relay.types import RelayConfig
 from custodes.store.engine import transaction
 from custodes.vault.keyring import FileKeyring
-from tests.access.conftest import OPEN, Api, api, provider  # noqa: F401 - the fixtures
-from tests.relay.conftest import ACME
-from tests.relay.test_relay import mail
+from tests.support.api import Api, api  # noqa: F401 - the fixtures
+from tests.support.identity import provider  # noqa: F401 - the fixtures
+from tests.support.marketplace import OPEN
+from tests.support.relay import ACME, mail
 
 
 def _held(api: Api, keyring: FileKeyring) -> tuple[str, str]:  # noqa: F811

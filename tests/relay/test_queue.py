@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from custodes.relay.models import OutboundMessage
 from custodes.relay.queue import LEASE, SmtpSender, claim, deliver_due, pending
-from tests.relay.conftest import ACME, C1_EMAIL, DOMAIN, Smarthost, World, free_port
-from tests.relay.test_relay import mail
+from tests.support.relay import ACME, C1_EMAIL, DOMAIN, Smarthost, World, free_port, mail
 
 
 def _queue(world: World, n: int = 1) -> list[str]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import smtplib
-from email.message import EmailMessage
-from email.policy import SMTP
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custodes.ledger.models import LedgerEntryRow
+from custodes.relay.errors import RelayRefused
 from custodes.relay.models import OutboundMessage, RelayMessage
 from custodes.relay.server import RunningRelay, start
-from custodes.relay.service import RelayRefused
-from tests.relay.conftest import (
+from tests.support.relay import (
     ACME,
     C1_EMAIL,
     C2_EMAIL,
@@ -29,21 +27,8 @@ from tests.relay.conftest import (
     Smarthost,
     World,
     free_port,
+    mail,
 )
-
-
-def mail(
-    sender: str, to: str, body: str, subject: str = "About your order", **headers: str
-) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"Someone <{sender}>"
-    message["To"] = to
-    message["Subject"] = subject
-    message["Message-ID"] = "<CAFxyz123@mail.gmail.example>"
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(body)
-    return message.as_bytes(policy=SMTP)
 
 
 def login(client: smtplib.SMTP, world: World | None, sender: str) -> None:

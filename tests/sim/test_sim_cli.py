@@ -4,35 +4,13 @@ folder; `custodes eval score` measures alerts written by `custodes detect` again
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from custodes.cli.sim_commands import chosen_scenarios, default_labels_path
 from custodes.errors import InputError
-
-
-def custodes(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CUSTODES_HOME": str(home)}
-    env.pop("CUSTODES_DATABASE_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "custodes.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if ok:
-        assert result.returncode == 0, result.stderr
-    else:
-        assert result.returncode != 0
-        assert "Traceback" not in result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    return result
-
+from tests.support.cli import custodes
 
 SMALL = ("--employees", "90", "--customers", "1500", "--days", "21", "--seed", "5")
 

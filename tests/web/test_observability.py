@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from custodes.vault.keyring import FileKeyring
-from tests.web.conftest import Api
+from tests.support.api import Api
 
 REVEAL = {"fields": ["email"], "justification": {"code": "customer_contact", "case_id": "K1"}}
 

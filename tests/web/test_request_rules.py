@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from tests.web.conftest import Api
+from tests.support.api import Api
 
 
 class Body(BaseModel):

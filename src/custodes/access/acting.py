@@ -8,7 +8,7 @@ the identity error's reason code; never the token or the name it claimed.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,17 +30,18 @@ from custodes.access.principal import (
     set_acting,
 )
 from custodes.access.tokens import TokenInfo, authenticate
+from custodes.errors import ForbiddenError, UnauthenticatedError
 from custodes.ledger.sequencer import LedgerUnavailable
 
 ID_CHARS = r"^[A-Za-z0-9_.:-]+$"
 MAX_ID_TOKEN = 16 * 1024
 
 
-class Unauthenticated(Exception):
+class Unauthenticated(UnauthenticatedError):
     """401: no live service token, or no acceptable proof of the employee."""
 
 
-class MissingScope(Exception):
+class MissingScope(ForbiddenError):
     """403: the service token lacks the scope this endpoint needs."""
 
 
@@ -177,7 +178,7 @@ _MESSAGES = {
 }
 
 
-async def _refuse(request: Request, token: TokenInfo, method: str, reason: str) -> None:
+async def _refuse(request: Request, token: TokenInfo, method: str, reason: str) -> NoReturn:
     """Record the refused proof, then answer 401."""
     door = request.app.state.door
     data, rows = refusal_entry(door.keyring.pseudonym_key, token, method, reason, datetime.now(UTC))

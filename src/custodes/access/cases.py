@@ -21,6 +21,8 @@ from custodes.ledger.entry import LedgerEntry, check_token
 from custodes.ledger.errors import FormatError
 from custodes.ledger.guard import Guard, GuardRefused
 from custodes.marketplace.models import Case, Customer, Employee, Seller
+from custodes.store.engine import rows_changed
+from custodes.vocabulary import Verdict
 
 # Who may open a case of each kind (besides never for oneself). An investigation is opened by
 # a manager above the investigator, or a privacy officer, and only for an investigator.
@@ -70,13 +72,15 @@ def open_case(door: Door, actor_id: str, spec: CaseSpec, proven: bool = True) ->
     pseudonym = customer.pseudonym if customer else None
     if refusal is not None:
         error, reason, message = refusal
-        _record(door, actor_id, actor is not None, spec, pseudonym, "case.open", "deny", reason)
+        _record(
+            door, actor_id, actor is not None, spec, pseudonym, "case.open", Verdict.DENY, reason
+        )
         raise error(message)
     once = Guard("absent", ("case.open",), ("recorded",), None, "case", spec.case_id)
     try:
-        _record(door, actor_id, True, spec, pseudonym, "case.open", "recorded", None, (once,))
+        _record(door, actor_id, True, spec, pseudonym, "case.open", Verdict.RECORDED, None, (once,))
     except GuardRefused:
-        _record(door, actor_id, True, spec, pseudonym, "case.open", "deny", "case_exists")
+        _record(door, actor_id, True, spec, pseudonym, "case.open", Verdict.DENY, "case_exists")
         raise Conflict(f"case {spec.case_id} already exists") from None
     case = Case(
         case_id=spec.case_id,
@@ -150,19 +154,23 @@ def close_case(door: Door, actor_id: str, case_id: str) -> Case:
     spec = CaseSpec(case.case_id, case.kind, case.employee_id, case.customer_id, case.seller_id)
     pseudonym = customer.pseudonym if customer else None
     if not allowed:
-        _record(door, actor_id, True, spec, pseudonym, "case.close", "deny", "cannot_close")
+        _record(door, actor_id, True, spec, pseudonym, "case.close", Verdict.DENY, "cannot_close")
         raise Forbidden("only the assignee, their managers or a privacy officer close it")
     once = Guard("absent", ("case.close",), ("recorded",), None, "case", case_id)
     try:
-        _record(door, actor_id, True, spec, pseudonym, "case.close", "recorded", None, (once,))
+        _record(
+            door, actor_id, True, spec, pseudonym, "case.close", Verdict.RECORDED, None, (once,)
+        )
     except GuardRefused:
         raise Conflict(f"case {case_id} is already closed") from None
     with Session(door.engine) as session, session.begin():
-        closed = session.execute(
-            update(Case)
-            .where(Case.case_id == case_id, Case.closed_at.is_(None))
-            .values(closed_at=now)
-        ).rowcount
+        closed = rows_changed(
+            session.execute(
+                update(Case)
+                .where(Case.case_id == case_id, Case.closed_at.is_(None))
+                .values(closed_at=now)
+            )
+        )
     if not closed:
         raise Conflict(f"case {case_id} is already closed")
     case.closed_at = now

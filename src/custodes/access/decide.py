@@ -5,6 +5,7 @@ from __future__ import annotations
 from custodes.access.facts import Facts, RateLimits
 from custodes.access.model import DUAL_CONTROL
 from custodes.access.policy import Policy
+from custodes.vocabulary import Verdict
 
 
 def decide(
@@ -12,22 +13,22 @@ def decide(
 ) -> tuple[str, str, tuple[str, ...]]:
     """(outcome, reason, deciding rules). Deny by default; dual control and limits -> pending."""
     if facts.employee is None:
-        return "deny", "unknown_employee", ()
+        return Verdict.DENY, "unknown_employee", ()
     if not facts.resource_found:
-        return "deny", "unknown_resource", ()
+        return Verdict.DENY, "unknown_resource", ()
     answer = policy.evaluate(action, facts.context)
     if not answer.allowed:
         if answer.policies:
-            return "deny", answer.policies[0], answer.policies
-        return "deny", _why_not(policy, action, facts), answer.policies
+            return Verdict.DENY, answer.policies[0], answer.policies
+        return Verdict.DENY, _why_not(policy, action, facts), answer.policies
     if approved:
-        return "allow", "approved", answer.policies
+        return Verdict.ALLOW, "approved", answer.policies
     if action in DUAL_CONTROL:
-        return "pending", "dual_control", answer.policies
+        return Verdict.PENDING, "dual_control", answer.policies
     over = facts.new_customers_hour > limits.per_hour or facts.new_customers_day > limits.per_day
     if action == "customer.view" and over and not facts.context["break_glass_active"]:
-        return "pending", "rate_limit", answer.policies
-    return "allow", answer.policies[0], answer.policies
+        return Verdict.PENDING, "rate_limit", answer.policies
+    return Verdict.ALLOW, answer.policies[0], answer.policies
 
 
 # A denial no rule explains says what the caller can fix, never more than they may know.

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from fastapi import Depends, Request
+
 from custodes.vault.service import MaskedCustomer
 
 
@@ -44,3 +46,11 @@ def hook_of(state: Any) -> ExposureHook | None:
     """The app's installed hook (`app.state.exposures`), if any."""
     found: ExposureHook | None = getattr(state, "exposures", None)
     return found
+
+
+async def exposures_of(request: Request) -> ExposureHook | None:
+    """Async, so resolving it costs no thread hop on the hot path."""
+    return hook_of(request.app.state)
+
+
+TheExposures = Depends(exposures_of)

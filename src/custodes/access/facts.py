@@ -6,8 +6,10 @@ recorded with the decision's reason, so a decision can be explained after the fa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
@@ -108,7 +110,9 @@ def _resource_links(conn: Connection, resource: Resource) -> tuple[bool, dict[st
     marks = ", ".join("?" for _ in ids)
     if resource.kind == "customer":
         sql = f"SELECT customer_id, pseudonym FROM customers WHERE customer_id IN ({marks})"
-        pseudonyms = dict(conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids)).all())
+        pseudonyms: dict[str, str] = dict(
+            conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids)).all()
+        )
         return len(pseudonyms) == len(set(ids)), pseudonyms, set()
     if resource.kind == "policy":
         sql = f"SELECT sha256 FROM access_policy_proposals WHERE sha256 IN ({marks})"
@@ -268,7 +272,7 @@ def _revealed_counts(
     """
     hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
     bind = LedgerAccessIndex.__table__.c.time.type._cached_bind_processor(conn.dialect)
-    stamp = bind or (lambda value: value)
+    stamp: Callable[[Any], Any] = bind or (lambda value: value)
     wanted = sorted(customers)
     mine = f"subject_id IN ({', '.join('?' for _ in wanted)})" if wanted else "1 = 0"
     day, hour, seen_day, seen_hour = conn.exec_driver_sql(

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custodes.access.door import Door, _approver_context
+from custodes.access.door import Door
 from custodes.access.models import AccessRequest
 from custodes.access.principal import PROOF_SESSION, acting, make_principal
+from custodes.access.requests import approver_context
 from custodes.marketplace.models import Employee
 from custodes.vault.service import masked_view
+from custodes.vocabulary import Verdict
 
 MAX_ITEMS = 100
 MAX_LISTED = 10  # ids shown per request; the digest covers them all
@@ -49,7 +51,7 @@ def door_inbox(door: Door) -> Callable[[str], Sequence[PendingApproval]]:
             for request in pending:
                 if request.requester_id == approver_id:
                     continue
-                context = _approver_context(session, approver, request.requester_id, now)
+                context = approver_context(session, approver, request.requester_id, now)
                 if not door.policy.evaluate(f"approve.{request.action}", context).allowed:
                     continue
                 items.append(
@@ -102,7 +104,7 @@ def door_decide(door: Door) -> Callable[[ApprovalProof, EmployeeSession], Mappin
         with acting(principal):
             act = door.approve if proof.decision == "approve" else door.refuse
             decision = act(proof).decision
-        if decision.outcome == "deny":
+        if decision.outcome == Verdict.DENY:
             raise ApprovalRefused(decision.reason, f"the door refused: {decision.reason}")
         return {
             "outcome": decision.outcome,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 from dataclasses import dataclass, field
 
 from custodes.errors import InputError
-from custodes.ledger.entry import free_text_pii
 from custodes.marketplace.models import ACCESS_ACTIONS, CASE_KINDS
+from custodes.pii import free_text_pii
 from custodes.vault.models import PII_FIELDS as VAULT_FIELDS
+from custodes.vocabulary import ID, Verdict
+from custodes.vocabulary import RESOURCE_KINDS as KINDS
 
 ACTIONS = (*ACCESS_ACTIONS, "break_glass", "policy.apply", "message.relay")
 # Irreversible, bulk, or changing who may do what: never done on one person's word.
@@ -34,7 +35,7 @@ RESOURCE_KINDS = {
     "policy.apply": "policy",
     "message.relay": "customer",
 }
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+ID_PATTERN = ID  # `custodes.vocabulary.ID`: match with fullmatch
 
 
 def new_id(prefix: str) -> str:
@@ -58,7 +59,7 @@ class Justification:
     def __post_init__(self) -> None:
         if self.code not in JUSTIFICATIONS:
             raise InputError(f"justification code must be one of {', '.join(JUSTIFICATIONS)}")
-        if self.case_id is not None and not ID_PATTERN.match(self.case_id):
+        if self.case_id is not None and not ID_PATTERN.fullmatch(self.case_id):
             raise InputError("case_id must be 1-64 letters, digits or _.:-")
         if len(self.text) > 1000:
             raise InputError("justification text is limited to 1000 characters")
@@ -75,10 +76,10 @@ class Resource:
     fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in {"customer", "order", "review", "seller", "policy"}:
+        if self.kind not in KINDS:
             raise InputError(f"unknown resource kind {self.kind!r}")
         for ident in self.ids:
-            if not ID_PATTERN.match(ident):
+            if not ID_PATTERN.fullmatch(ident):
                 raise InputError("ids must be 1-64 letters, digits or _.:-")
         if len(set(self.ids)) != len(self.ids):
             raise InputError("each id may appear once per request")
@@ -93,7 +94,7 @@ class Resource:
 class Decision:
     """The answer of the one door, and where the ledger recorded it."""
 
-    outcome: str  # allow | deny | pending
+    outcome: str  # a `Verdict`: allow | deny | pending
     reason: str
     action: str
     ledger_index: int | None = None
@@ -103,4 +104,4 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
-        return self.outcome == "allow"
+        return self.outcome == Verdict.ALLOW

@@ -29,6 +29,7 @@ from custodes.ledger.proof import verify_inclusion
 from custodes.ledger.rfc6962 import leaf_hash
 from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import Employee
+from custodes.vocabulary import Verdict
 
 if TYPE_CHECKING:
     from custodes.access.door import Door, Outcome
@@ -57,7 +58,7 @@ def current_policy(engine: Engine, verifier: Verifier | None = None) -> Policy:
         applied = session.scalar(
             select(func.max(LedgerAccessIndex.idx)).where(
                 LedgerAccessIndex.action == "policy.apply",
-                LedgerAccessIndex.decision.in_(("recorded", "allow")),
+                LedgerAccessIndex.decision.in_((Verdict.RECORDED, Verdict.ALLOW)),
                 LedgerAccessIndex.subject_kind == "policy",
             )
         )
@@ -90,10 +91,10 @@ def _entry_applies(entry: dict[str, Any], sha256: str, version: int) -> bool:
     if entry.get("action") != "policy.apply":
         return False
     extra = entry.get("extra", {})
-    if entry.get("decision") == "recorded":
+    if entry.get("decision") == Verdict.RECORDED:
         return bool(extra.get("sha256") == sha256 and extra.get("version") == version)
     return bool(
-        entry.get("decision") == "allow"
+        entry.get("decision") == Verdict.ALLOW
         and entry.get("resources") == [f"policy:{sha256}"]
         and extra.get("request")
     )
@@ -146,7 +147,7 @@ def apply_policy(engine: Engine, ledger: Appender, text: str, applied_by: str) -
             time=now,
             actor=applied_by,
             action="policy.apply",
-            decision="recorded",
+            decision=Verdict.RECORDED,
             kind="policy.change",
             extra={"sha256": policy.sha256, "version": version},
         ).encode(),
@@ -156,7 +157,7 @@ def apply_policy(engine: Engine, ledger: Appender, text: str, applied_by: str) -
                 "subject_kind": "policy",
                 "subject_id": f"v{version}",
                 "action": "policy.apply",
-                "decision": "recorded",
+                "decision": Verdict.RECORDED,
                 "time": now,
             }
         ],

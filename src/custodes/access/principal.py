@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from custodes.access.tokens import TokenInfo
+from custodes.vocabulary import Verdict
 
 if TYPE_CHECKING:
     from custodes.identity.oidc import IDTokenVerifier, VerifiedEmployee
@@ -163,7 +164,7 @@ def refusal_entry(
         time=now,
         actor=actor,
         action="employee.authenticate",
-        decision="deny",
+        decision=Verdict.DENY,
         resources=[],
         reason=reason,
         kind="access.principal",

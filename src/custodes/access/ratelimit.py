@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from custodes.ledger.models import LedgerAccessIndex
 from custodes.store.base import as_utc
+from custodes.vocabulary import Verdict
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
@@ -38,7 +39,7 @@ class RevealWindows:
                 index.actor == employee_id,
                 index.subject_kind == "customer",
                 index.action == "customer.view",
-                index.decision == "allow",
+                index.decision == Verdict.ALLOW,
                 index.time > now - DAY,
             )
             .group_by(index.subject_id)

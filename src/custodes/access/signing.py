@@ -94,7 +94,8 @@ def verify(public: Ed25519PublicKey, payload_text: str, signature: bytes) -> dic
         public.verify(signature, payload_text.encode())
     except InvalidSignature:
         raise ApprovalInvalid("approval signature does not verify") from None
-    return json.loads(payload_text)
+    payload: dict[str, str] = json.loads(payload_text)
+    return payload
 
 
 class ApprovalInvalid(Exception):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from custodes.access.models import ApiToken
 from custodes.errors import InputError
+from custodes.store.engine import rows_changed
 
 SCOPES = (
     "customers:read",
@@ -155,11 +156,13 @@ def _unexpired(info: TokenInfo | None) -> TokenInfo | None:
 
 
 def revoke_token(session: Session, token_id: str) -> None:
-    changed = session.execute(
-        update(ApiToken)
-        .where(ApiToken.token_id == token_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    ).rowcount
+    changed = rows_changed(
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.token_id == token_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        )
+    )
     if not changed:
         raise InputError(f"no live token {token_id}")
     _cache.clear()  # in this process, at once

@@ -169,8 +169,8 @@ def eval_detect(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Recall (overall, per scenario), precision, alerts per 1,000 employee-days, median TTD."""
-    from custodes.detect.evaluate import EVAL_SEEDS, HELD_OUT_SEEDS, evaluate, summary
     from custodes.errors import InputError
+    from custodes.evaluation.detection import EVAL_SEEDS, HELD_OUT_SEEDS, evaluate, summary
     from custodes.sim.config import SimConfig
 
     try:
@@ -235,8 +235,8 @@ def eval_score(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Score your own alerts against labels: recall, precision, alerts per 1,000 employee-days."""
-    from custodes.detect.evaluate import read_alert_times, score_alerts, summary
     from custodes.errors import InputError
+    from custodes.evaluation.detection import read_alert_times, score_alerts, summary
     from custodes.vault.pseudonym import employee_pseudonym
 
     try:

@@ -119,7 +119,7 @@ def eval_command(
     trials: Annotated[int, typer.Option(min=1, help="Leaks per kind and seed.")] = 40,
 ) -> None:
     """Attribution accuracy on simulated leaks (single, noisy, merged, team, canary)."""
-    from custodes.forensics.evaluate import evaluate
+    from custodes.evaluation.attribution import evaluate
 
     chosen = tuple(int(s) for s in seeds.split(",") if s.strip())
     typer.echo(json.dumps(evaluate(chosen, customers, employees, trials), indent=1))

@@ -147,9 +147,8 @@ def verify(
     from custodes.errors import InputError
     from custodes.ledger.keys import load_verifier
     from custodes.ledger.note import CosignerKey
-    from custodes.ledger.trust import TrustStore, default_trust_file
+    from custodes.ledger.trust import Trusted, TrustStore, default_trust_file
     from custodes.ledger.verify import (
-        Trusted,
         checkpoint_file_head,
         describe,
         fetcher_for,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from custodes.ledger.entry import LedgerEntry
 from custodes.ledger.sequencer import Item, Receipt, SequencerBusy
 from custodes.runtime import Runtime
+from custodes.vocabulary import Verdict
 
 if TYPE_CHECKING:
     from custodes.access.door import Door
@@ -52,13 +53,13 @@ def recorded(
 ) -> Iterator[Receipt]:
     """Record the change, then let it happen; if it then fails, record that it did not."""
     who = actor or operator()
-    receipt = append(rt, _entry(who, action, "recorded", resources, extra or {}, None))
+    receipt = append(rt, _entry(who, action, Verdict.RECORDED, resources, extra or {}, None))
     try:
         yield receipt
     except BaseException as exc:
         reason = "failed" if isinstance(exc, Exception) else "interrupted"
         with contextlib.suppress(Exception):
-            append(rt, _entry(who, action, "deny", resources, extra or {}, reason))
+            append(rt, _entry(who, action, Verdict.DENY, resources, extra or {}, reason))
         raise
 
 

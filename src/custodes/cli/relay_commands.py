@@ -67,7 +67,8 @@ def serve(
     from custodes.access.door import Door
     from custodes.relay.aliases import sync_aliases
     from custodes.relay.server import start
-    from custodes.relay.service import Relay, RelayConfig
+    from custodes.relay.service import Relay
+    from custodes.relay.types import RelayConfig
     from custodes.runtime import Runtime
 
     target = _smarthost(smarthost)

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from custodes.errors import InputError
 from custodes.sim.config import SimConfig
+from custodes.sim.errors import SimError
 from custodes.sim.writer import SimSummary
 
 
@@ -68,7 +69,7 @@ def sim_command(
             summary = generate(out_dir, config)
         else:
             summary = generate_labelled(out_dir, labels_path, config, insiders=names)
-    except ValueError as exc:  # a scenario found nobody free to play it, or labels inside
+    except SimError as exc:  # a scenario found nobody free to play it, or labels inside
         raise InputError(f"{out_dir}: {exc}") from None
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot write the dataset ({exc.strerror})") from None

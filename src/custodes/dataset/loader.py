@@ -17,6 +17,7 @@ from sqlalchemy import Engine, LargeBinary, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from custodes.dataset.errors import ImportRefused
 from custodes.dataset.reader import (
     Dataset,
     DatasetError,
@@ -184,7 +185,7 @@ def _refused_row(
                 connection.execute(statement, [row])
         except SQLAlchemyError as row_exc:
             return DatasetError(file, line, f"the database refused this row ({_reason(row_exc)})")
-    return InputError(f"{file}: the database refused the rows ({_reason(exc)})")
+    return ImportRefused(f"{file}: the database refused the rows ({_reason(exc)})")
 
 
 def _reason(exc: SQLAlchemyError) -> str:
@@ -206,45 +207,12 @@ def import_dataset(
     """
     with Session(engine) as session:
         dataset = read_dataset(folder, known_ids(session), quarantine=quarantine)
-    signal_rows = []
-    for line, row in dataset.signals:
-        email = row.pop("email")  # already normalised and checked by the reader
-        row["email_index"] = (
-            None if email is None else blind_index(keyring.blind_index_key, "email", email)
-        )
-        signal_rows.append((line, row))
-    customer_meta = {row["customer_id"]: row for _, row in dataset.customers}
+    signal_rows = _signal_rows(dataset, keyring)
     try:
         with Session(engine) as session, session.begin():
             _insert(session, Employee, "employees.csv", dataset.employees)
             _tick(progress, "employees", len(dataset.employees))
-            # Insert each sealed chunk while the workers seal the next one.
-            for sealed in sealed_chunks(dataset, keyring):
-                try:
-                    _insert_raw(
-                        session,
-                        Customer,
-                        [
-                            {
-                                "customer_id": customer_id,
-                                "pseudonym": pseudonym,
-                                "country": customer_meta[customer_id]["country"],
-                                "region": customer_meta[customer_id]["region"],
-                                "language": customer_meta[customer_id]["language"],
-                                "created_at": customer_meta[customer_id]["created_at"],
-                            }
-                            for customer_id, pseudonym in sealed.pseudonyms
-                        ],
-                    )
-                    _executemany(session, VaultRecord, VAULT_COLUMNS, sealed.vault_rows)
-                    _executemany(session, BlindIndexEntry, INDEX_COLUMNS, sealed.index_rows)
-                except SQLAlchemyError as exc:
-                    first = sealed.pseudonyms[0][0] if sealed.pseudonyms else None
-                    raise InputError(
-                        f"customers.csv: the database refused the chunk of customers from "
-                        f"{first!r} on ({_reason(exc)}); nothing was written"
-                    ) from None
-                _tick(progress, "customers", len(sealed.pseudonyms))
+            _insert_customers(session, dataset, keyring, progress)
             for name, table in (
                 ("sellers", Seller),
                 ("products", Product),
@@ -261,11 +229,56 @@ def import_dataset(
             _tick(progress, "signals", len(signal_rows))
     except SQLAlchemyError as exc:
         # At commit: the driver's message can echo parameters; keep only the class.
-        raise InputError(
+        raise ImportRefused(
             f"{folder}: the database refused the import at commit ({_reason(exc)}); "
             "nothing was written"
         ) from None
     return ImportReport(dataset.counts(), dataset.rejected)
+
+
+def _signal_rows(dataset: Dataset, keyring: Keyring) -> list[tuple[int, dict[str, Any]]]:
+    """Signals with their reported e-mail replaced by its blind index (never stored in clear)."""
+    signal_rows = []
+    for line, row in dataset.signals:
+        email = row.pop("email")  # already normalised and checked by the reader
+        row["email_index"] = (
+            None if email is None else blind_index(keyring.blind_index_key, "email", email)
+        )
+        signal_rows.append((line, row))
+    return signal_rows
+
+
+def _insert_customers(
+    session: Session, dataset: Dataset, keyring: Keyring, progress: Progress | None
+) -> None:
+    """Insert each sealed chunk while the workers seal the next one."""
+    customer_meta = {row["customer_id"]: row for _, row in dataset.customers}
+    for sealed in sealed_chunks(dataset, keyring):
+        try:
+            _insert_raw(
+                session,
+                Customer,
+                [
+                    {
+                        "customer_id": customer_id,
+                        "pseudonym": pseudonym,
+                        "country": customer_meta[customer_id]["country"],
+                        "region": customer_meta[customer_id]["region"],
+                        "language": customer_meta[customer_id]["language"],
+                        "created_at": customer_meta[customer_id]["created_at"],
+                    }
+                    for customer_id, pseudonym in sealed.pseudonyms
+                ],
+            )
+            _executemany(session, VaultRecord, VAULT_COLUMNS, sealed.vault_rows)
+            _executemany(session, BlindIndexEntry, INDEX_COLUMNS, sealed.index_rows)
+        except SQLAlchemyError as exc:
+            first = sealed.pseudonyms[0][0] if sealed.pseudonyms else None
+            raise ImportRefused(
+                f"customers.csv: the database refused the chunk of customers from "
+                f"{first!r} on ({_reason(exc)}); nothing was written"
+            ) from None
+        _tick(progress, "customers", len(sealed.pseudonyms))
 
 
 def total_rows(folder: Path) -> int | None:

@@ -33,17 +33,19 @@ import duckdb
 import pyarrow as pa
 
 from custodes.dataset.reader import read_dataset
-from custodes.dataset.schema import ACCESS_FILE, ACCESS_KEYS, CSV_COLUMNS, SIGNALS_FILE
+from custodes.dataset.schema import (
+    ACCESS,
+    ACCESS_FILE,
+    ACCESS_KEYS,
+    CSV_COLUMNS,
+    CSV_FILES,
+    SIGNALS,
+    SIGNALS_FILE,
+)
+from custodes.dataset.sql_checks import Check, file_checks, iso_seconds, list_checks, sql_list
 from custodes.detect.engine import duckdb_connection, spill_directory
 from custodes.errors import InputError
-from custodes.marketplace.models import (
-    ACCESS_ACTIONS,
-    CASE_KINDS,
-    EMPLOYEE_ROLES,
-    REVIEW_STATUSES,
-    SELLER_STATUSES,
-    SIGNAL_KINDS,
-)
+from custodes.marketplace.models import ACCESS_ACTIONS
 
 TS = pa.int64()  # times are whole seconds since the Unix epoch (UTC) on every backend
 STR = pa.string()
@@ -226,109 +228,9 @@ class Inputs:
         return {name: t.num_rows for name, t in self.tables().items()}
 
 
-def _sql_list(values: Iterable[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-
-
-def _ts(expr: str) -> str:
-    """ISO 8601 text with an explicit offset → epoch seconds (NULL when unparseable)."""
-    return (
-        f"CASE WHEN regexp_matches({expr}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
-        f"THEN floor(epoch(TRY_CAST({expr} AS TIMESTAMPTZ)))::BIGINT END"
-    )
-
-
-def _bad_ts(expr: str) -> str:
-    """True when a non-empty time cell does not parse as an offset-carrying ISO time."""
-    return f"({expr} IS NOT NULL AND ({_ts(expr)}) IS NULL)"
-
-
-Check = tuple[str, str]
-"""(an aggregate counting bad rows, the problem it names) — one table's checks run together."""
-
-
-def _unique(column: str) -> Check:
-    sql = f"count(*) - count(DISTINCT {column}) + count(*) FILTER ({column} IS NULL)"
-    return sql, f"duplicate or empty {column}"
-
-
-def _enum(column: str, allowed: tuple[str, ...]) -> Check:
-    sql = f"count(*) FILTER ({column} IS NULL OR {column} NOT IN ({_sql_list(allowed)}))"
-    return sql, f"bad {column}"
-
-
-def _ref(column: str, target: str, key: str, required: bool, problem: str = "") -> Check:
-    null_bad = f" OR {column} IS NULL" if required else ""
-    sql = (
-        f"count(*) FILTER (({column} IS NOT NULL AND {column} NOT IN "
-        f"(SELECT {key} FROM raw_{target})){null_bad})"
-    )
-    return sql, problem or f"unknown or empty {column}"
-
-
-def _time(column: str, required: bool = False) -> Check:
-    null_bad = f" OR {column} IS NULL" if required else ""
-    return f"count(*) FILTER ({_bad_ts(column)}{null_bad})", f"bad {column}"
-
-
-def _reference_checks() -> dict[str, list[Check]]:
-    """Every reference-file check, per file, in the order a problem is reported."""
-    ids = ("customer_id", "product_id", "seller_id")
-    targets = ("customers", "products", "sellers")
-    refs = [(c, t) for c, t in zip(ids, targets, strict=True)]
-    return {
-        "employees": [
-            _unique("employee_id"),
-            _enum("role", EMPLOYEE_ROLES),
-            _ref("manager_id", "employees", "employee_id", required=False),
-            _time("hired_at"),
-            _time("left_at"),
-        ],
-        "customers": [
-            _unique("customer_id"),
-            (
-                "count(*) FILTER (email IS NULL AND phone IS NULL)",
-                "customer without e-mail or phone",
-            ),
-            _time("created_at"),
-        ],
-        "sellers": [
-            _unique("seller_id"),
-            _enum("status", SELLER_STATUSES),
-            _time("created_at"),
-            _time("banned_at"),
-        ],
-        "products": [
-            _unique("product_id"),
-            _ref("seller_id", "sellers", "seller_id", required=True),
-        ],
-        "orders": [
-            _unique("order_id"),
-            *[_ref(c, t, c, required=True) for c, t in refs],
-            _time("ordered_at", required=True),
-        ],
-        "reviews": [
-            *[_ref(c, t, c, required=True) for c, t in refs],
-            _unique("review_id"),
-            (
-                "count(*) FILTER (rating IS NULL OR rating NOT IN ('1', '2', '3', '4', '5'))",
-                "bad rating",
-            ),
-            _enum("status", REVIEW_STATUSES),
-            _time("created_at", required=True),
-            _time("removed_at"),
-            _ref("removed_by", "employees", "employee_id", required=False),
-        ],
-        "cases": [
-            _unique("case_id"),
-            _enum("kind", CASE_KINDS),
-            _ref("employee_id", "employees", "employee_id", required=True),
-            _ref("customer_id", "customers", "customer_id", required=False),
-            _ref("seller_id", "sellers", "seller_id", required=False),
-            _time("opened_at", required=True),
-            _time("closed_at"),
-        ],
-    }
+# The dataset rules' SQL is generated from their declaration (custodes.dataset.schema).
+_sql_list = sql_list
+_ts = iso_seconds
 
 
 class _FolderReader:
@@ -383,8 +285,8 @@ class _FolderReader:
     def read_reference(self) -> None:
         for name in CSV_COLUMNS:
             self.csv(name)
-        for table, checks in _reference_checks().items():
-            self.check(f"{table}.csv", f"raw_{table}", checks)
+        for spec in CSV_FILES:
+            self.check(spec.name, f"raw_{spec.table}", file_checks(spec))
 
     def without_bom(self, path: Path) -> Path:
         """DuckDB's JSON reader refuses a UTF-8 byte-order mark, which the format allows: read
@@ -441,12 +343,9 @@ class _FolderReader:
         unknown = sorted({k for (k,) in keys} - set(ACCESS_KEYS))
         if unknown:
             self.fail(ACCESS_FILE, f"unknown key(s): {', '.join(unknown)}")
-        self.check(ACCESS_FILE, f"{self.s}.access", _access_checks())
-        self.check(
-            ACCESS_FILE,
-            f"(SELECT unnest(customer_ids) AS c FROM {self.s}.access)",
-            [_ref("c", "customers", "customer_id", True, "unknown customer_id")],
-        )
+        self.check(ACCESS_FILE, f"{self.s}.access", file_checks(ACCESS, {"time": "ts"}))
+        for items, checks in list_checks(ACCESS, f"{self.s}.access"):
+            self.check(ACCESS_FILE, items, checks)
 
     def read_signals(self) -> None:
         path = self.folder / SIGNALS_FILE
@@ -468,19 +367,7 @@ class _FolderReader:
             )
         except duckdb.Error:
             self.fail(SIGNALS_FILE, "malformed JSON Lines")
-        self.check(
-            SIGNALS_FILE,
-            "raw_signals",
-            [
-                (
-                    f"count(*) FILTER (time IS NULL OR {_bad_ts('time')} OR kind IS NULL OR "
-                    f"kind NOT IN ({_sql_list(SIGNAL_KINDS)}) OR (seller_id IS NOT NULL AND "
-                    "seller_id NOT IN (SELECT seller_id FROM raw_sellers)) OR (customer_id IS "
-                    "NOT NULL AND customer_id NOT IN (SELECT customer_id FROM raw_customers)))",
-                    "bad signal",
-                )
-            ],
-        )
+        self.check(SIGNALS_FILE, "raw_signals", file_checks(SIGNALS))
 
     def table(self, name: str, sql: str, order: str | None = "1") -> None:
         """Create canonical table ``name`` from ``sql``, typed as ``SCHEMAS`` says."""
@@ -561,28 +448,6 @@ _SQL_TYPES: dict[pa.DataType, str] = {
     pa.int32(): "INTEGER",
     pa.bool_(): "BOOLEAN",
 }
-
-
-def _access_checks() -> list[Check]:
-    """access.jsonl's checks, in the order a problem is reported."""
-    refs = [
-        _ref(c, t, c, c == "employee_id", f"unknown {c}")
-        for c, t in (
-            ("employee_id", "employees"),
-            ("seller_id", "sellers"),
-            ("product_id", "products"),
-            ("review_id", "reviews"),
-            ("case_id", "cases"),
-        )
-    ]
-    return [
-        ("count(*) FILTER (time IS NULL OR ts IS NULL)", "bad time"),
-        (
-            f"count(*) FILTER (action IS NULL OR action NOT IN ({_sql_list(ACCESS_ACTIONS)}))",
-            "unknown action",
-        ),
-        *refs,
-    ]
 
 
 def load_folder(folder: Path) -> Inputs:

@@ -1,13 +1,14 @@
-"""Identity settings from the environment: the OIDC provider, the WebAuthn relying party, TTLs."""
+"""Identity settings: the OIDC provider, the WebAuthn relying party, TTLs. The environment is
+read by `custodes.config.Settings`; here the values are checked and given their types."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from custodes.config import Settings
 from custodes.errors import ConfigError
 
 # Asymmetric algorithms only: an HMAC algorithm would let anyone holding the (public) JWKS forge.
@@ -52,26 +53,16 @@ class OIDCSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OIDCSettings | None:
         """None when no issuer is configured (the embedded default: passkey sign-in only)."""
-        env = os.environ if env is None else env
-        issuer = env.get("CUSTODES_OIDC_ISSUER")
-        if not issuer:
+        settings = Settings.from_env(env)
+        if not settings.oidc_issuer:
             return None
-        try:
-            leeway = timedelta(seconds=int(env.get("CUSTODES_OIDC_LEEWAY", "30")))
-        except ValueError:
-            raise ConfigError("CUSTODES_OIDC_LEEWAY must be a whole number of seconds") from None
-        algorithms = tuple(
-            a.strip()
-            for a in env.get("CUSTODES_OIDC_ALGORITHMS", ",".join(DEFAULT_ALGORITHMS)).split(",")
-            if a.strip()
-        )
         return cls(
-            issuer=issuer,
-            jwks_url=env.get("CUSTODES_OIDC_JWKS_URL", ""),
-            audience=env.get("CUSTODES_OIDC_AUDIENCE", ""),
-            employee_claim=env.get("CUSTODES_OIDC_EMPLOYEE_CLAIM", "employee_id"),
-            leeway=leeway,
-            algorithms=algorithms,
+            issuer=settings.oidc_issuer,
+            jwks_url=settings.oidc_jwks_url,
+            audience=settings.oidc_audience,
+            employee_claim=settings.oidc_employee_claim,
+            leeway=timedelta(seconds=settings.oidc_leeway),
+            algorithms=settings.oidc_algorithms,
         )
 
 
@@ -110,9 +101,9 @@ class WebAuthnSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebAuthnSettings:
-        env = os.environ if env is None else env
-        origin = env.get("CUSTODES_WEB_ORIGIN", "http://localhost:8000")
-        rp_id = env.get("CUSTODES_WEBAUTHN_RP_ID", urlsplit(origin).hostname or "localhost")
+        settings = Settings.from_env(env)
+        origin = settings.web_origin
+        rp_id = settings.webauthn_rp_id or urlsplit(origin).hostname or "localhost"
         return cls(rp_id=rp_id, origin=origin)
 
 

@@ -15,31 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from custodes.ledger.errors import FormatError
+from custodes.pii import code_looks_like_pii, id_looks_like_pii
+from custodes.vocabulary import DECISIONS
 
 MAX_ENTRY_BYTES = 65535  # C2SP tlog-tiles entry bundles prefix each entry with a uint16 length
-DECISIONS = ("allow", "deny", "pending", "approved", "refused", "expired", "executed", "recorded")
-# What the access index may name: records, and the requests and cases decisions belong to.
-SUBJECT_KINDS = ("customer", "seller", "order", "review", "request", "case", "employee", "policy")
 _CODE = re.compile(r"^[a-z0-9_.:/-]{1,64}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
-_EMAILISH = re.compile(r"[^\s@]@[^\s@]")
-_PHONEISH = re.compile(r"\+?\d(?:[\s()./_-]*\d){7,}")
-# Our own keyed ids (cp_…, ep_…, ap_…: base32 of an HMAC or random bytes) may contain digit runs.
-# Digests (32-64 lowercase hex) likewise: sha256 of a policy, of a set of pseudonyms.
-_OUR_ID = re.compile(r"(?:[a-z]+:)?(?:[a-z]{2,4}_[a-z2-7]{16,}|(?=[0-9]*[a-f])[0-9a-f]{32,64})")
 _PSEUDONYM = re.compile(r"cp_[a-z2-7]{16,}")
-# Record ids such as `CASE-2026-000123` or `O-2026-04-17-0042` carry digit runs too; what sets
-# them apart from a phone number is a word letter (x and X are phone extension separators).
-_WORD_LETTER = re.compile(r"[A-WYZa-wyz]")
-_DIAL_PREFIX = re.compile(r"(?i)\b(?:tel|sms|callto|whatsapp|viber|skype):|wa\.me/")
-_PHONEISH_ID = re.compile(r"\+?\d(?:[\s()./_xX-]*\d){7,}")
-# An e-mail address with its @ swapped for a dot still names a mailbox: host-shaped ids are refused.
-_HOSTISH = re.compile(
-    r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:[A-Za-z]{2,3}\.[A-Za-z]{2}|com|net|org|edu|gov|info|"
-    r"biz|io|me|jp|de|uk|fr|br|in|ru|cn|au|ca|it|es|nl|mx|kr|ch|se|pl|be|at|dk|no|fi|pt|ie|nz)"
-    r"(?:[/:]|$)",
-    re.IGNORECASE,
-)
 
 
 class PIIRefused(FormatError):
@@ -195,13 +177,7 @@ def _token(label: str, value: str) -> None:
 
 
 def _guard_id(label: str, value: str) -> None:
-    """Ids may hold digit runs beside word letters (dates, sequence numbers); a phone number,
-    an e-mail address or a mail host may not pass as one."""
-    if _OUR_ID.fullmatch(value):
-        return
-    ident = value.partition(":")[2] if ":" in value else value
-    phoneish = _PHONEISH_ID.search(ident) and not _WORD_LETTER.search(ident)
-    if _EMAILISH.search(value) or phoneish or _HOSTISH.search(ident):
+    if id_looks_like_pii(value):
         raise PIIRefused(f"{label} looks like an e-mail address or phone number; refused")
 
 
@@ -220,23 +196,6 @@ def _resource(value: str) -> None:
     _token("resource", value)
 
 
-def free_text_pii(text: str) -> bool:
-    """Whether free text (a justification, a reason) holds something shaped like an e-mail
-    address, a phone number or a mail host: the same guard the ledger applies to ids."""
-    if _EMAILISH.search(text):
-        return True
-    for match in _PHONEISH_ID.finditer(text):
-        # A digit run inside a word with letters is an id (O-2026-04-17-0042), not a phone.
-        start = max(text.rfind(" ", 0, match.start()) + 1, 0)
-        end = text.find(" ", match.end())
-        word = _DIAL_PREFIX.sub("", text[start : end if end >= 0 else len(text)])
-        if not _WORD_LETTER.search(word) or " " in match.group():
-            return True
-    return any(_HOSTISH.search(word) for word in re.split(r"[\s,;()\[\]<>\"']+", text) if word)
-
-
 def _guard(label: str, value: str) -> None:
-    if _OUR_ID.fullmatch(value):
-        return
-    if _EMAILISH.search(value) or _PHONEISH.search(value):
+    if code_looks_like_pii(value):
         raise PIIRefused(f"{label} looks like an e-mail address or phone number; refused")

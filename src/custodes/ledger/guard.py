@@ -10,7 +10,6 @@ appended; its caller learns `GuardRefused` and records the refusal instead.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,9 +19,9 @@ from sqlalchemy import Connection, and_, case, distinct, func, literal, select
 
 from custodes.ledger.errors import FormatError, LedgerError
 from custodes.ledger.models import LedgerAccessIndex
+from custodes.vocabulary import ID
 
 KINDS = ("absent", "below", "distinct")
-_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 MAX_SUBJECTS = 10_000
 
 
@@ -50,7 +49,7 @@ class Guard:
             raise FormatError(f"guard kind must be one of {', '.join(KINDS)}")
         values = [*self.actions, *self.decisions, *self.new_subjects]
         values += [v for v in (self.actor, self.subject_kind, self.subject_id) if v is not None]
-        if not self.actions or not self.decisions or not all(_ID.fullmatch(v) for v in values):
+        if not self.actions or not self.decisions or not all(ID.fullmatch(v) for v in values):
             raise FormatError("guard values are ids")
         if len(self.new_subjects) > MAX_SUBJECTS or not 0 <= self.limit <= 1_000_000:
             raise FormatError("guard out of range")

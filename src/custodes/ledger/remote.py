@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import struct
 import threading
@@ -19,10 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from custodes.ledger.entry import DECISIONS, SUBJECT_KINDS, LedgerEntry
+from custodes.ledger.entry import LedgerEntry
 from custodes.ledger.errors import FormatError, LedgerError
 from custodes.ledger.guard import Guard, GuardRefused
 from custodes.ledger.sequencer import GroupCommitter, IndexRow, LedgerUnavailable, Receipt
+from custodes.vocabulary import DECISIONS, ID, SUBJECT_KINDS
 
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 20
@@ -71,7 +71,6 @@ def _encode_rows(rows: Sequence[IndexRow]) -> list[list[Any]]:
     ]
 
 
-_ROW_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _SUBJECT_KINDS = frozenset(SUBJECT_KINDS)
 
 
@@ -82,7 +81,7 @@ def _decode_rows(rows: list[list[Any]]) -> list[IndexRow]:
     for row in rows:
         if not isinstance(row, list) or len(row) != 6 or not all(isinstance(v, str) for v in row):
             raise FormatError("an index row is six strings")
-        if not all(_ROW_ID.fullmatch(v) for v in row[:5]):
+        if not all(ID.fullmatch(v) for v in row[:5]):
             raise FormatError("index row values are ids")
         if row[1] not in _SUBJECT_KINDS or row[4] not in DECISIONS:
             raise FormatError("unknown subject kind or decision in an index row")

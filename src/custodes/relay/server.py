@@ -26,7 +26,8 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session
 from custodes.relay.auth import SellerAuthenticator
 from custodes.relay.delivery import DeliveryWorker
 from custodes.relay.errors import RelayInputError, RelayRefused
-from custodes.relay.service import Accepted, Relay, Route
+from custodes.relay.service import Relay
+from custodes.relay.types import Accepted, Route
 from custodes.relay.writer import GroupWriter
 
 log = logging.getLogger(__name__)

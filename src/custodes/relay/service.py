@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import parseaddr
@@ -31,6 +30,7 @@ from custodes.relay.models import OutboundMessage, RelayAlias, RelayMessage, Sel
 from custodes.relay.outbound import rewrite_headers, wire_bytes
 from custodes.relay.queue import Claimed
 from custodes.relay.sealing import seal_body
+from custodes.relay.types import Accepted, Pair, RelayConfig, Route
 from custodes.relay.writer import GroupWriter, Write
 from custodes.store.engine import READ_ONLY, driver_sql, transaction
 from custodes.vault.errors import VaultError
@@ -42,57 +42,10 @@ from custodes.vault.pseudonym import blind_index
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class RelayConfig:
-    domain: str = "relay.custodes.example"
-    service: str = "relay"
-    marketplace: str = "the marketplace"
-    max_size: int = 10 * 1024 * 1024
-    seller_dlp: dlp.Policy = field(default_factory=dlp.Policy)
-    # Customers' own details must not reach a seller either; links and phrases are theirs.
-    customer_dlp: dlp.Policy = field(
-        default_factory=lambda: dlp.Policy(
-            actions={"email": "redact", "phone": "redact", "url": "allow", "solicitation": "allow"}
-        )
-    )
-
-    def __post_init__(self) -> None:
-        self.domain = self.domain.lower()
-        for policy in (self.seller_dlp, self.customer_dlp):
-            if self.domain not in policy.allowed_domains:
-                policy.allowed_domains = (*policy.allowed_domains, self.domain)
-
-
 _PAIR_SQL = (
     "SELECT a.alias, a.seller_id, a.customer_id, s.status, s.name FROM relay_aliases a "
     "JOIN sellers s ON s.seller_id = a.seller_id WHERE a.alias = ?"
 )
-
-
-@dataclass(frozen=True)
-class Pair:
-    """A (seller, customer) pair as routing and the record name it."""
-
-    alias: str
-    seller_id: str
-    customer_id: str
-
-
-@dataclass(frozen=True)
-class Route:
-    direction: str  # to_customer | to_seller | bounce
-    alias: str
-    seller_id: str | None
-    customer_id: str | None
-    outbound_id: str | None = None  # for bounces: the message that bounced
-    seller_name: str | None = None
-
-
-@dataclass(frozen=True)
-class Accepted:
-    message_id: str
-    verdict: str  # forwarded | redacted | held | bounce
-    reply: str
 
 
 def _now() -> datetime:

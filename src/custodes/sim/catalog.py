@@ -16,268 +16,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from custodes.sim.config import DAY, HOUR, Picker, SimConfig, between, seconds, stream
-from custodes.sim.people import Customer, NameBook, local_time_on
+from custodes.sim.geography import local_time_on
+from custodes.sim.names import NameBook
+from custodes.sim.people import Customer
+from custodes.sim.tables import load, strings, weighted
 
 HISTORY_DAYS = 180
 
 SELLER_STATUSES = ("active", "suspended", "banned")
 
+_CATALOG = load("catalog.json")
 # (country, weight, utc offset, Faker locale for founders' names)
-SELLER_COUNTRIES = (
-    ("US", 30, -6, "en_US"),
-    ("CN", 30, 8, "zh_CN"),
-    ("GB", 8, 0, "en_GB"),
-    ("DE", 8, 1, "de_DE"),
-    ("IN", 5, 5.5, "en_IN"),
-    ("FR", 4, 1, "fr_FR"),
-    ("JP", 4, 9, "ja_JP"),
-    ("CA", 3, -5, "en_CA"),
-    ("ES", 3, 1, "es_ES"),
-    ("IT", 3, 1, "it_IT"),
-    ("BR", 2, -3, "pt_BR"),
+SELLER_COUNTRIES: tuple[tuple[str, float, float, str], ...] = tuple(
+    (code, w, off, loc) for code, w, off, loc in _CATALOG["seller_countries"]
 )
 SELLER_OFFSET = {code: off for code, _, off, _ in SELLER_COUNTRIES}
-
-_NAME_HEADS = (
-    "Northwind",
-    "Blue Harbor",
-    "Golden Oak",
-    "Silver Pine",
-    "Red Fern",
-    "Maple Lane",
-    "Urban Nest",
-    "Bright Path",
-    "Cedar & Stone",
-    "Lighthouse",
-    "Evergreen",
-    "Copper Kettle",
-    "Summit",
-    "Riverbend",
-    "Wildflower",
-    "Iron Anchor",
-    "Nova",
-    "Peak",
-    "Harbor Light",
-    "Sunrise",
-    "Willow",
-    "Granite",
-    "Bluebird",
-    "Fox & Hound",
-    "Orchard",
-    "Pioneer",
-    "Crescent",
-    "Starling",
-    "Driftwood",
-    "Meadow",
-    "Atlas",
-    "Juniper",
-    "Brightwater",
-    "Kestrel",
-    "Saffron",
-    "Tidewater",
-    "Oakridge",
-    "Highland",
-    "Lumen",
-    "Zephyr",
-)
-_NAME_TAILS = (
-    "Goods",
-    "Outfitters",
-    "Supply Co.",
-    "Trading",
-    "Store",
-    "Emporium",
-    "Market",
-    "Essentials",
-    "Home",
-    "Gear",
-    "Collective",
-    "Works",
-    "Direct",
-    "Boutique",
-    "Depot",
-)
-_CN_CITIES = (
-    "Shenzhen",
-    "Guangzhou",
-    "Yiwu",
-    "Hangzhou",
-    "Dongguan",
-    "Ningbo",
-    "Xiamen",
-    "Suzhou",
-    "Foshan",
-    "Shantou",
-)
-_CN_WORDS = (
-    "Huaxin",
-    "Jiayi",
-    "Xinda",
-    "Hengtai",
-    "Ruifeng",
-    "Dingsheng",
-    "Mingyang",
-    "Kaida",
-    "Yuxin",
-    "Haoyu",
-    "Jinhui",
-    "Tianrui",
-    "Weiye",
-    "Longxing",
-    "Boya",
-)
-_CN_KINDS = ("Technology", "Trading", "Electronics", "E-commerce", "Industrial", "Import & Export")
-
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    "Electronics": (
-        "Wireless Earbuds",
-        "USB-C Charger",
-        "Bluetooth Speaker",
-        "Smart Watch",
-        "Phone Case",
-        "HDMI Cable",
-        "Mechanical Keyboard",
-        "Webcam",
-        "Power Bank",
-        "Wireless Mouse",
-        "Portable SSD",
-        "Noise-Cancelling Headphones",
-    ),
-    "Home & Kitchen": (
-        "Chef's Knife",
-        "Cast Iron Skillet",
-        "French Press",
-        "Cutting Board",
-        "Electric Kettle",
-        "Storage Containers",
-        "Bath Towel Set",
-        "LED Desk Lamp",
-        "Throw Blanket",
-        "Air Fryer",
-        "Spice Rack",
-    ),
-    "Clothing": (
-        "Crew Neck T-Shirt",
-        "Hooded Sweatshirt",
-        "Denim Jacket",
-        "Running Shorts",
-        "Wool Socks",
-        "Rain Jacket",
-        "Linen Shirt",
-        "Leggings",
-        "Beanie",
-        "Chino Trousers",
-    ),
-    "Beauty": (
-        "Vitamin C Serum",
-        "Moisturizing Cream",
-        "Sheet Masks",
-        "Hair Dryer",
-        "Makeup Brush Set",
-        "Lip Balm",
-        "Sunscreen SPF 50",
-        "Shampoo Bar",
-    ),
-    "Toys & Games": (
-        "Building Blocks Set",
-        "Jigsaw Puzzle",
-        "Plush Bear",
-        "Board Game",
-        "RC Car",
-        "Card Game",
-        "Wooden Train Set",
-        "Art Kit",
-    ),
-    "Sports & Outdoors": (
-        "Yoga Mat",
-        "Water Bottle",
-        "Camping Lantern",
-        "Hiking Backpack",
-        "Resistance Bands",
-        "Cycling Gloves",
-        "Trekking Poles",
-        "Tent",
-    ),
-    "Books": (
-        "Cookbook",
-        "Travel Guide",
-        "Notebook",
-        "Coloring Book",
-        "Planner 2026",
-        "Sketchbook",
-    ),
-    "Pet Supplies": (
-        "Dog Leash",
-        "Cat Scratcher",
-        "Pet Bed",
-        "Chew Toys",
-        "Pet Water Fountain",
-        "Grooming Brush",
-    ),
-    "Automotive": (
-        "Car Phone Mount",
-        "Dash Cam",
-        "Tire Inflator",
-        "Seat Covers",
-        "Microfiber Cloths",
-        "Jump Starter",
-    ),
-    "Jewelry": (
-        "Sterling Silver Necklace",
-        "Hoop Earrings",
-        "Charm Bracelet",
-        "Signet Ring",
-        "Watch Strap",
-    ),
-    "Office": (
-        "Gel Pens",
-        "Desk Organizer",
-        "Monitor Stand",
-        "Ergonomic Chair Cushion",
-        "Whiteboard",
-        "Label Maker",
-    ),
-    "Grocery": (
-        "Green Tea",
-        "Ground Coffee",
-        "Olive Oil",
-        "Dark Chocolate",
-        "Honey",
-        "Protein Bars",
-    ),
-}
-CATEGORY_WEIGHTS = (
-    ("Electronics", 18),
-    ("Home & Kitchen", 16),
-    ("Clothing", 15),
-    ("Beauty", 9),
-    ("Toys & Games", 7),
-    ("Sports & Outdoors", 8),
-    ("Books", 4),
-    ("Pet Supplies", 5),
-    ("Automotive", 4),
-    ("Jewelry", 5),
-    ("Office", 5),
-    ("Grocery", 4),
-)
-_VARIANTS = (
-    "Black",
-    "White",
-    "Navy",
-    "Grey",
-    "Red",
-    "Green",
-    "Small",
-    "Medium",
-    "Large",
-    "2-Pack",
-    "3-Pack",
-    "Pro",
-    "Mini",
-    "Classic",
-    "Deluxe",
-    "XL",
-)
+_NAME_HEADS = strings("catalog.json", "name_heads")
+_NAME_TAILS = strings("catalog.json", "name_tails")
+_CN_CITIES = strings("catalog.json", "cn_cities")
+_CN_WORDS = strings("catalog.json", "cn_words")
+_CN_KINDS = strings("catalog.json", "cn_kinds")
+CATEGORIES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _CATALOG["categories"].items()}
+CATEGORY_WEIGHTS = weighted("catalog.json", "category_weights")
+_VARIANTS = strings("catalog.json", "variants")
 
 
 @dataclass(slots=True)

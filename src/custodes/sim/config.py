@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
+from custodes.sim.errors import SimError
+
 T = TypeVar("T")
 
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -40,16 +42,16 @@ class SimConfig:
 
     def __post_init__(self) -> None:
         if self.customers < 1:
-            raise ValueError("SimConfig.customers must be at least 1")
+            raise SimError("SimConfig.customers must be at least 1")
         if self.employees < MIN_EMPLOYEES:
-            raise ValueError(
+            raise SimError(
                 f"SimConfig.employees must be at least {MIN_EMPLOYEES} "
                 "(a top manager and one member in each team)"
             )
         if self.days < 1:
-            raise ValueError("SimConfig.days must be at least 1")
+            raise SimError("SimConfig.days must be at least 1")
         if self.start.tzinfo is None:
-            raise ValueError("SimConfig.start must be timezone-aware (use tzinfo=UTC)")
+            raise SimError("SimConfig.start must be timezone-aware (use tzinfo=UTC)")
         start = self.start.astimezone(UTC).replace(microsecond=0)
         object.__setattr__(self, "start", start)
 

@@ -48,46 +48,18 @@ cell = null; times ISO 8601 UTC with whole seconds, e.g. ``2026-01-05T09:13:00Z`
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from custodes.sim.activity import ActivityLog, Baseline, Roster
-from custodes.sim.catalog import (
-    Order,
-    Product,
-    Review,
-    Seller,
-    make_orders,
-    make_products,
-    make_reviews,
-    make_sellers,
-)
+from custodes.sim.activity import ActivityLog
+from custodes.sim.baseline import Baseline
+from custodes.sim.catalog import make_orders, make_products, make_reviews, make_sellers
 from custodes.sim.config import SimConfig
-from custodes.sim.people import Customer, Employee, NameBook, make_customers, make_employees
+from custodes.sim.people import Employee, NameBook, make_customers, make_employees
+from custodes.sim.roster import Roster
+from custodes.sim.world import World
 from custodes.sim.writer import SimSummary, write_world
 
-
-@dataclass(slots=True)
-class World:
-    """The whole simulated marketplace in memory, before it is written."""
-
-    config: SimConfig
-    employees: list[Employee]
-    customers: list[Customer]
-    sellers: list[Seller]
-    products: list[Product]
-    orders: list[Order]
-    reviews: list[Review]
-    roster: Roster
-    log: ActivityLog
-    signals: list[dict[str, Any]] = field(default_factory=list)
-
-    def employee(self, employee_id: str) -> Employee:
-        return next(e for e in self.employees if e.employee_id == employee_id)
-
-    def by_role(self, role: str) -> list[Employee]:
-        return [e for e in self.employees if e.role == role]
+__all__ = ["World", "build", "generate", "write"]
 
 
 def build(

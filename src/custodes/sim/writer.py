@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from custodes.dataset.schema import (
     ACCESS_FILE,
@@ -23,9 +23,7 @@ from custodes.dataset.schema import (
     SIGNALS_FILE,
 )
 from custodes.sim.activity import AccessEvent
-
-if TYPE_CHECKING:
-    from custodes.sim.generate import World
+from custodes.sim.world import World
 
 # The documented columns and keys live in one place, shared with the reader that checks them.
 COLUMNS = CSV_COLUMNS

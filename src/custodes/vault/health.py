@@ -64,6 +64,7 @@ def check_data_keys(
             ).all()
             check.tried[version] = len(sample)
             for customer_id, wrapped in sample:
+                assert wrapped is not None  # selected so above
                 try:
                     keyring.unwrap(version, bytes(wrapped), key_context(customer_id))
                 except VaultError:

@@ -239,6 +239,7 @@ def rewrap_keys(
                 break
             updates = []
             for customer_id, version, wrapped in rows:
+                assert version is not None and wrapped is not None  # selected so above
                 context = key_context(customer_id)
                 data_key = keyring.unwrap(version, wrapped, context)
                 new_version, new_wrapped = keyring.wrap(data_key, context)

@@ -36,7 +36,7 @@ def route_template(scope: Scope) -> str:
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            text = value.decode("latin-1")
+            text = str(value.decode("latin-1"))
             if _REQUEST_ID.fullmatch(text):
                 try:
                     check_token("request id", text)  # the ledger's PII guard decides

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from custodes import __version__
 from custodes.access.door import Door, Ledger
-from custodes.access.http import access_router, install_access_errors
+from custodes.access.http import access_routers, install_access_errors
 from custodes.access.policy import Policy
 from custodes.identity.pages import identity_pages
 from custodes.identity.settings import OIDCSettings, WebAuthnSettings
@@ -46,8 +46,6 @@ def create_app(
 ) -> FastAPI:
     """Build the app. With `services` and no `ledger`, this process becomes the log's
     sequencer; with a `ledger` (a RemoteLedger), it is a stateless worker appending through it."""
-    sequencer: Sequencer | None = None
-    committer: GroupCommitter | None = None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -60,7 +58,8 @@ def create_app(
         gc.collect()
         gc.freeze()
         stop = threading.Event()
-        loops = _start_background(app, services, sequencer is not None, stop)
+        holds_log = app.state.sequencer is not None
+        loops = _start_background(app, services, holds_log, stop)
         try:
             yield
         finally:
@@ -68,10 +67,7 @@ def create_app(
             for loop in loops:
                 loop.stop()
             gc.unfreeze()  # collectable again once the server stops (tests build many apps)
-            if committer is not None:
-                committer.close()
-            if sequencer is not None:
-                sequencer.close()
+            _close_ledger(app)
 
     app = FastAPI(
         title="custodes",
@@ -80,31 +76,55 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.engine = engine
+    ledger = _install_door(app, engine, services, ledger)
+    _install_routes(app, engine, services, ledger)
+    return app
+
+
+def _install_door(
+    app: FastAPI, engine: Engine, services: Services | None, ledger: Ledger | None
+) -> Ledger | None:
+    """The one door, over this process's own sequencer or the given remote ledger."""
     app.state.door = None
-    if services is not None:
-        if ledger is None:
-            if services.signer is None:
-                raise LedgerError("the sequencer needs the log's signing key: record, sign, answer")
-            sequencer = Sequencer(engine, services.signer, state=services.signer_state).open()
-            committer = GroupCommitter(sequencer)
-            ledger = committer
-        app.state.door = Door(
-            engine,
-            services.keyring,
-            ledger,
-            services.policy or Policy.default(),
-            services.approval_key,
-            services.notifier,
-            services.config,
-        )
-        app.state.committer = committer
+    app.state.committer = None
+    app.state.sequencer = None
+    app.state.exposures = services.exposures if services is not None else None  # canaries
+    if services is None:
+        return ledger
+    if ledger is None:
+        if services.signer is None:
+            raise LedgerError("the sequencer needs the log's signing key: record, sign, answer")
+        sequencer = Sequencer(engine, services.signer, state=services.signer_state).open()
+        ledger = app.state.committer = GroupCommitter(sequencer)
         app.state.sequencer = sequencer
-    app.state.exposures = services.exposures if services is not None else None
+    app.state.door = Door(
+        engine,
+        services.keyring,
+        ledger,
+        services.policy or Policy.default(),
+        services.approval_key,
+        services.notifier,
+        services.config,
+    )
+    return ledger
+
+
+def _close_ledger(app: FastAPI) -> None:
+    if app.state.committer is not None:
+        app.state.committer.close()
+    if app.state.sequencer is not None:
+        app.state.sequencer.close()
+
+
+def _install_routes(
+    app: FastAPI, engine: Engine, services: Services | None, ledger: Ledger | None
+) -> None:
     install_problem_handlers(app)
     install_access_errors(app)
     app.add_middleware(RequestLimits)
     app.include_router(ledger_router())
-    app.include_router(access_router())
+    for router in access_routers():
+        app.include_router(router)
     app.include_router(_identity(app, engine, services, ledger))
     app.include_router(relay_router())
     install_request_rules(app)
@@ -112,7 +132,6 @@ def create_app(
     install_metrics(app)
     install_offline_docs(app)
     install_access_log(app)
-    return app
 
 
 def _identity(

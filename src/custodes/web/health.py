@@ -118,4 +118,3 @@ def install_health(app: FastAPI, witness_urls: tuple[str, ...] | None = None) ->
         ready, results = _run(checks)
         body = {"status": "ready" if ready else "unavailable", "checks": results}
         return JSONResponse(body, status_code=200 if ready else 503)
-

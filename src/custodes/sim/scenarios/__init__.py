@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from custodes.sim.config import SimConfig
+from custodes.sim.errors import SimError
 from custodes.sim.generate import World, build, write
 from custodes.sim.scenarios.base import Label, Stage
 from custodes.sim.scenarios.confounders import CONFOUNDERS, Adjustments, label_adjusted
@@ -100,7 +101,7 @@ def generate_labelled(
 
     out_dir, labels_path = Path(out_dir), Path(labels_path)
     if _inside(labels_path, out_dir):
-        raise ValueError("the labels file must be kept beside the dataset folder, not inside it")
+        raise SimError("the labels file must be kept beside the dataset folder, not inside it")
     config = config or SimConfig()
     draw: dict[str, Any] | None = None
     if randomised:
@@ -129,4 +130,5 @@ def generate_labelled(
 
 
 def read_labels(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    doc: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    return doc

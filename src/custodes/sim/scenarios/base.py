@@ -16,8 +16,9 @@ from typing import Any
 from custodes.sim.activity import Case
 from custodes.sim.catalog import Order, Review, Seller
 from custodes.sim.config import DAY, between, stream
-from custodes.sim.generate import World
+from custodes.sim.errors import NoFreeEmployee
 from custodes.sim.people import Customer, Employee
+from custodes.sim.world import World
 from custodes.sim.writer import iso
 
 
@@ -100,7 +101,7 @@ class Stage:
             and (not steady or (e.hired_at < self.start - 30 * DAY and e.left_at is None))
         ]
         if not pool:
-            raise ValueError(f"no free {role} for a scenario; use more employees")
+            raise NoFreeEmployee(f"no free {role} for a scenario; use more employees")
         e = rng.choice(pool)
         self.taken.add(e.employee_id)
         return e
@@ -180,3 +181,21 @@ class Stage:
                 "email": email,
             }
         )
+
+
+def window(
+    stage: Stage, first_day: tuple[float, float], length: tuple[float, float], rng: random.Random
+) -> tuple[float, float]:
+    """Episode bounds in days from the window's start, kept inside the window."""
+    first = rng.uniform(*first_day)
+    return first, min(first + rng.uniform(*length), stage.world.config.days - 0.5)
+
+
+def review_refs(r: Review) -> dict[str, Any]:
+    """The ids an access to review ``r`` names (customer, seller, product, review)."""
+    return {
+        "customer_ids": (r.customer_id,),
+        "seller_id": r.seller_id,
+        "product_id": r.product_id,
+        "review_id": r.review_id,
+    }

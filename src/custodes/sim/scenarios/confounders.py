@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
+from custodes.sim.activity import AccessEvent
 from custodes.sim.config import DAY, HOUR, MINUTE, SimConfig, between, seconds, stream
 from custodes.sim.people import Employee
-from custodes.sim.scenarios.base import Stage
+from custodes.sim.scenarios.base import Stage, review_refs
 
 NEW_HIRES = 4
 NIGHT_SHIFTS = 3
@@ -106,7 +107,7 @@ def peak_week(stage: Stage) -> None:
     by_country: dict[str, list[str]] = {}
     for c in stage.world.customers:
         by_country.setdefault(c.country, []).append(c.customer_id)
-    events_by_case: dict[str, list] = {}
+    events_by_case: dict[str, list[AccessEvent]] = {}
     for e in log.events:
         if e.case_id is not None:
             events_by_case.setdefault(e.case_id, []).append(e)
@@ -227,12 +228,7 @@ def fake_ring_removal(stage: Stage) -> None:
     used = []
     for r in ring:
         when = between(rng, s, t)
-        kw = {
-            "customer_ids": (r.customer_id,),
-            "seller_id": seller,
-            "product_id": r.product_id,
-            "review_id": r.review_id,
-        }
+        kw = review_refs(r)  # r.seller_id is seller
         log.add(
             when,
             mod.employee_id,

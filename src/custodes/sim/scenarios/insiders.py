@@ -12,17 +12,11 @@ import random
 from datetime import timedelta
 
 from custodes.sim.config import DAY, HOUR, MINUTE, seconds
-from custodes.sim.scenarios.base import Stage
+from custodes.sim.people import Employee
+from custodes.sim.scenarios.base import Stage, window
+from custodes.sim.scenarios.moderation import reinstatement, review_deletion, reviewer_email_sale
 
 FIELDS_EMAIL = (("email",), ("name", "email"), ("email",), ("name", "email", "phone"))
-
-
-def _window(
-    stage: Stage, first_day: tuple[float, float], length: tuple[float, float], rng: random.Random
-) -> tuple[float, float]:
-    """Episode bounds in days from the window's start, kept inside the window."""
-    first = rng.uniform(*first_day)
-    return first, min(first + rng.uniform(*length), stage.world.config.days - 0.5)
 
 
 def email_sale(stage: Stage) -> None:
@@ -33,7 +27,7 @@ def email_sale(stage: Stage) -> None:
     rivals = stage.category_sellers(category, {buyer})
     targets = sorted({c for s in rng.sample(rivals, min(3, len(rivals))) for c in stage.buyers[s]})
     rng.shuffle(targets)
-    lo, hi = _window(stage, (6, 16), (3, 6), rng)
+    lo, hi = window(stage, (6, 16), (3, 6), rng)
     times = stage.shift_times(rng, agent, stage.day(lo), stage.day(hi), (3, 8))
     victims = targets[: min(len(targets), 40 + rng.randint(0, 30))]
     log = stage.world.log
@@ -67,182 +61,6 @@ def email_sale(stage: Stage) -> None:
         )
 
 
-def reviewer_email_sale(stage: Stage) -> None:
-    """A trust & safety moderator sells a seller the e-mails of its critical reviewers."""
-    rng = stage.rng("reviewer_email_sale")
-    mod = stage.pick(rng, "trust_safety")
-    sellers = sorted(
-        s for s, rs in stage.reviews_by_seller.items() if sum(r.rating <= 3 for r in rs) >= 8
-    )
-    seller = rng.choice(sellers or sorted(stage.reviews_by_seller))
-    lo, hi = _window(stage, (6, 18), (2, 4), rng)
-    reviews = [r for r in stage.reviews_by_seller[seller] if r.created_at < stage.day(lo)]
-    reviews.sort(key=lambda r: (r.rating, r.review_id))
-    reviews = reviews[: 25 + rng.randint(0, 20)]
-    times = stage.shift_times(rng, mod, stage.day(lo), stage.day(hi), (4, 10))
-    log = stage.world.log
-    used = []
-    for t, r in zip(times, reviews, strict=False):
-        kw = {
-            "customer_ids": (r.customer_id,),
-            "seller_id": r.seller_id,
-            "product_id": r.product_id,
-        }
-        log.add(
-            t,
-            mod.employee_id,
-            "review.view",
-            review_id=r.review_id,
-            justification="moderation",
-            **kw,
-        )
-        log.add(
-            t + seconds(rng.uniform(20, 200)),
-            mod.employee_id,
-            "customer.view",
-            customer_ids=(r.customer_id,),
-            fields=("email",),
-            justification="moderation",
-        )
-        used.append(t)
-        if rng.random() < 0.4:
-            stage.signal(
-                t + seconds(rng.uniform(1, 6) * 86400),
-                "offplatform_contact",
-                seller_id=seller,
-                customer_id=r.customer_id,
-            )
-    if used:
-        stage.label(
-            "reviewer_email_sale", "insider", mod, used[0], used[-1], f"sold reviewers of {seller}"
-        )
-
-
-def review_deletion(stage: Stage) -> None:
-    """A moderator deletes a seller's negative reviews for pay, some under self-made cases."""
-    rng = stage.rng("review_deletion")
-    mod = stage.pick(rng, "trust_safety")
-    lo, hi = _window(stage, (6, 18), (2, 5), rng)
-    cutoff = stage.day(lo)
-    candidates = sorted(
-        (
-            s
-            for s, rs in stage.reviews_by_seller.items()
-            if sum(r.rating <= 2 and r.status == "published" and r.created_at < cutoff for r in rs)
-            >= 5
-        ),
-        key=lambda s: s,
-    )
-    seller = rng.choice(candidates)
-    negative = [
-        r
-        for r in stage.reviews_by_seller[seller]
-        if r.rating <= 2 and r.status == "published" and r.created_at < cutoff
-    ]
-    rng.shuffle(negative)
-    negative = negative[: rng.randint(5, 12)]
-    cover_cases = rng.random() < 0.5
-    times = stage.shift_times(rng, mod, stage.day(lo), stage.day(hi), (1, 4))
-    log = stage.world.log
-    used = []
-    for t, r in zip(times, negative, strict=False):
-        kw = {
-            "customer_ids": (r.customer_id,),
-            "seller_id": r.seller_id,
-            "product_id": r.product_id,
-            "review_id": r.review_id,
-        }
-        case_id = None
-        if cover_cases:  # a report case opened by the moderator minutes before acting
-            opened = t - seconds(rng.uniform(60, 600))
-            case = log.open_case(
-                "review_report",
-                mod.employee_id,
-                opened,
-                customer_id=r.customer_id,
-                seller_id=r.seller_id,
-                closed_at=t + seconds(rng.uniform(60, 600)),
-            )
-            case_id = case.case_id
-        log.add(
-            t, mod.employee_id, "review.view", case_id=case_id, justification="review_report", **kw
-        )
-        deleted = t + seconds(rng.uniform(30, 300))
-        log.add(
-            deleted,
-            mod.employee_id,
-            "review.delete",
-            case_id=case_id,
-            justification="review_report",
-            **kw,
-        )
-        r.status, r.removed_at, r.removed_by = "removed", deleted, mod.employee_id
-        used.append(deleted)
-    if used:
-        stage.label(
-            "review_deletion",
-            "insider",
-            mod,
-            used[0],
-            used[-1],
-            f"deleted negative reviews of {seller}"
-            + (" under self-opened cases" if cover_cases else ""),
-        )
-
-
-def reinstatement(stage: Stage) -> None:
-    """A moderator reinstates banned merchants for pay, without a genuine appeal."""
-    rng = stage.rng("reinstatement")
-    mod = stage.pick(rng, "trust_safety")
-    banned = sorted(
-        s.seller_id for s in stage.world.sellers if s.status == "banned" and s.banned_at is not None
-    )
-    chosen = rng.sample(banned, min(len(banned), rng.randint(1, 2)))
-    lo, hi = _window(stage, (6, 20), (1, 4), rng)
-    times = stage.shift_times(rng, mod, stage.day(lo), stage.day(hi), (1, 1))
-    log = stage.world.log
-    used = []
-    for t, sid in zip(times, chosen, strict=False):
-        case_id = None
-        if rng.random() < 0.5:  # a cover appeal, opened by the same person just before
-            case = log.open_case(
-                "seller_appeal",
-                mod.employee_id,
-                t - seconds(rng.uniform(300, 1800)),
-                seller_id=sid,
-                closed_at=t + seconds(rng.uniform(60, 600)),
-            )
-            case_id = case.case_id
-        log.add(
-            t - seconds(rng.uniform(60, 240)),
-            mod.employee_id,
-            "seller.view",
-            seller_id=sid,
-            case_id=case_id,
-            justification="seller_appeal",
-        )
-        log.add(
-            t,
-            mod.employee_id,
-            "seller.reinstate",
-            seller_id=sid,
-            case_id=case_id,
-            justification="seller_appeal",
-        )
-        seller = stage.seller_by_id[sid]
-        seller.status, seller.banned_at = "active", None
-        used.append(t)
-    if used:
-        stage.label(
-            "reinstatement",
-            "insider",
-            mod,
-            used[0],
-            used[-1],
-            f"reinstated {len(used)} banned seller(s)",
-        )
-
-
 def metrics_sale(stage: Stage) -> None:
     """A seller-support employee sells a seller its rivals' sales metrics."""
     rng = stage.rng("metrics_sale")
@@ -251,7 +69,7 @@ def metrics_sale(stage: Stage) -> None:
     rivals = [s for s in stage.category_sellers(category, {buyer}) if s not in emp.sellers]
     rng.shuffle(rivals)
     rivals = rivals[: rng.randint(12, 30)]
-    lo, hi = _window(stage, (6, 20), (2, 4), rng)
+    lo, hi = window(stage, (6, 20), (2, 4), rng)
     times = stage.shift_times(rng, emp, stage.day(lo), stage.day(hi), (4, 9))
     log = stage.world.log
     used = []
@@ -279,9 +97,9 @@ def metrics_sale(stage: Stage) -> None:
         )
 
 
-def departing_export(stage: Stage) -> None:
-    """Someone who is leaving exports hundreds of customers in their last days."""
-    rng = stage.rng("departing_export")
+def _leaver(stage: Stage, rng: random.Random) -> Employee:
+    """Someone (untaken, not a manager or privacy officer) who leaves late in the window; if
+    nobody does, a support agent is made to leave and their later work removed."""
     leavers = [
         e
         for e in stage.world.employees
@@ -294,14 +112,21 @@ def departing_export(stage: Stage) -> None:
     if leavers:
         emp = rng.choice(leavers)
         stage.taken.add(emp.employee_id)
-    else:  # nobody leaves in this world: make someone leave
-        emp = stage.pick(rng, "support_agent")
-        emp.left_at = stage.day(rng.uniform(12, stage.world.config.days - 1))
-        stage.world.log.events = [
-            e
-            for e in stage.world.log.events
-            if not (e.employee_id == emp.employee_id and e.time >= emp.left_at)
-        ]
+        return emp
+    emp = stage.pick(rng, "support_agent")
+    left_at = emp.left_at = stage.day(rng.uniform(12, stage.world.config.days - 1))
+    stage.world.log.events = [
+        e
+        for e in stage.world.log.events
+        if not (e.employee_id == emp.employee_id and e.time >= left_at)
+    ]
+    return emp
+
+
+def departing_export(stage: Stage) -> None:
+    """Someone who is leaving exports hundreds of customers in their last days."""
+    rng = stage.rng("departing_export")
+    emp = _leaver(stage, rng)
     assert emp.left_at is not None
     lo = max(stage.start + DAY, emp.left_at - timedelta(days=rng.uniform(2, 5)))
     times = stage.shift_times(rng, emp, lo, emp.left_at, (1, 2))
@@ -352,7 +177,7 @@ def colluding_pair(stage: Stage) -> None:
         {c for s in stage.category_sellers(category, {buyer})[:4] for c in stage.buyers[s]}
     )
     rng.shuffle(targets)
-    lo, hi = _window(stage, (6, 18), (3, 6), rng)
+    lo, hi = window(stage, (6, 18), (3, 6), rng)
     times = stage.shift_times(rng, reader, stage.day(lo), stage.day(hi), (2, 5))
     log = stage.world.log
     used = []

@@ -6,7 +6,7 @@ Mondays during the window), how many work nights, how many analysts do broad (ma
 as their job, who is on vacation or on call, who opens cases minutes after the first look, how
 noisy the log's clock is and where the log has gaps, and plants one or two insiders per
 scenario. Nothing about a held-out world is known to the detector, and no
-threshold may be chosen by looking at one (``detect.evaluate`` keeps their seeds apart).
+threshold may be chosen by looking at one (``evaluation.detection`` keeps their seeds apart).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from custodes.sim.config import DAY, HOUR, SimConfig, between, seconds, stream
+from custodes.sim.errors import NoFreeEmployee
 from custodes.sim.generate import World, build
 from custodes.sim.scenarios.base import Label, Stage
 from custodes.sim.scenarios.confounders import CONFOUNDERS, Adjustments, label_adjusted
@@ -164,13 +165,13 @@ def build_randomised(config: SimConfig) -> tuple[World, list[Label], WorldDraw]:
     for _ in range(draw.broad_analysts):
         try:
             broad_analyst(stage)
-        except ValueError:  # no free analyst left in a small world
+        except NoFreeEmployee:  # no free analyst left in a small world
             break
     for _ in range(draw.insiders_per_scenario):
         for name in INSIDERS:
             try:
                 INSIDERS[name](stage)
-            except ValueError:  # nobody free to play it in a small world
+            except NoFreeEmployee:  # nobody free to play it in a small world
                 continue
     _habits(world, draw, config.seed, {lb.employee_id for lb in stage.labels})
     _jitter_and_gaps(world, draw, config.seed)

@@ -22,6 +22,7 @@ from typing import Any
 from custodes.detect.engine import connect
 from custodes.detect.inputs import load_folder
 from custodes.detect.pipeline import Result, Settings, run
+from custodes.evaluation.errors import AlertsFileError
 from custodes.sim.config import SimConfig
 from custodes.sim.scenarios import EVAL_CONFIG, generate_labelled, read_labels
 
@@ -229,13 +230,11 @@ def summary(reports: list[SeedReport]) -> dict[str, Any]:
 
 def read_alert_times(path: Path) -> list[tuple[str, float]]:
     """(employee as shown, fire time) of each alert in a ``custodes detect`` JSON Lines file."""
-    from custodes.errors import InputError
-
     out = []
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the alerts ({type(exc).__name__})") from None
+        raise AlertsFileError(f"{path}: cannot read the alerts ({type(exc).__name__})") from None
     for n, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -243,5 +242,7 @@ def read_alert_times(path: Path) -> list[tuple[str, float]]:
             alert = json.loads(text)
             out.append((str(alert["employee_id"]), _parse(str(alert["time"]))))
         except (ValueError, KeyError, TypeError):
-            raise InputError(f"{path}:{n}: not an alert (employee_id and time needed)") from None
+            raise AlertsFileError(
+                f"{path}:{n}: not an alert (employee_id and time needed)"
+            ) from None
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custodes.forensics.evaluate import evaluate
+from custodes.evaluation.attribution import evaluate
 
 
 def test_targets_on_a_small_world() -> None:

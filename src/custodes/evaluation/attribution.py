@@ -121,80 +121,116 @@ def _ranked(source: _Source, name: str, text: str) -> list[str]:
     return attribute(parse_leak(name, text), source).ranked_employees()
 
 
+class _Trials:
+    """The leaks drawn for one seed, in a fixed order, and whether attribution got each right."""
+
+    def __init__(self, world: World, rng: random.Random, reads: MemoryReads, trials: int) -> None:
+        self.world, self.rng, self.trials = world, rng, trials
+        self.email = {c.customer_id: c.email for c in world.customers}
+        self.source = _Source(reads, {v.lower(): k for k, v in self.email.items()}, {})
+        self.all_ids = list(self.email)
+        self.hits: dict[str, list[bool]] = {}
+
+    def record(self, kind: str, ok: bool) -> None:
+        self.hits.setdefault(kind, []).append(ok)
+
+    def emails(self, customers: list[str]) -> list[str]:
+        return [self.email[c] for c in customers]
+
+    def single(self, size: int, pool: dict[str, list[str]]) -> tuple[str, list[str], int] | None:
+        """An employee who read at least ``size`` customers, and a noisy leak of ``size``."""
+        rng = self.rng
+        able = sorted(e for e, s in pool.items() if len(s) >= size)
+        if not able:
+            return None
+        who = rng.choice(able)
+        kept, unknown = _noisy(rng, rng.sample(pool[who], size), self.all_ids)
+        return who, kept, unknown
+
+    def singles(self, read_sets: dict[str, list[str]], batches: dict[str, list[str]]) -> None:
+        rng = self.rng
+        for size in SIZES_ORGANIC + SIZES_BATCH:
+            pool = read_sets if size in SIZES_ORGANIC else batches
+            for _ in range(self.trials // 2 if size in SIZES_BATCH else self.trials):
+                drawn = self.single(size, pool)
+                if drawn is None:
+                    continue
+                who, kept, unknown = drawn
+                text = _text(rng, self.emails(kept), unknown)
+                ranked = _ranked(self.source, "leak", text)
+                bucket = "single_20_plus" if size >= 20 else "single_under_20"
+                self.record(bucket, bool(ranked) and ranked[0] == who)
+                self.record(f"single_{size}", bool(ranked) and ranked[0] == who)
+
+    def merged(self, read_sets: dict[str, list[str]], batches: dict[str, list[str]]) -> None:
+        rng = self.rng
+        for _ in range(self.trials):
+            first = self.single(rng.choice((10, 20, 50)), read_sets)
+            second = self.single(50, batches)
+            if first is None or second is None or first[0] == second[0]:
+                continue
+            text = _text(rng, self.emails(first[1] + second[1]), first[2] + second[2])
+            top3 = _ranked(self.source, "merged", text)[:3]
+            self.record("merged_both_in_top3", first[0] in top3 and second[0] in top3)
+
+    def team(self, team: list[str], queue: list[str]) -> None:
+        rng = self.rng
+        for _ in range(self.trials):
+            who = rng.choice(team)
+            text = _text(rng, self.emails(rng.sample(queue, 20)), 0)
+            ranked = _ranked(self.source, "team", text)
+            self.record("team_source_top1", bool(ranked) and ranked[0] == who)
+            self.record("team_source_in_team_block", who in ranked[: len(team)])
+
+    def canaries(self, read_sets: dict[str, list[str]], batches: dict[str, list[str]]) -> None:
+        rng, source = self.rng, self.source
+        spare = [c for c in self.all_ids if c not in source.reads.by_customer]
+        for n in range(self.trials):
+            drawn = self.single(rng.choice((5, 20, 100)), batches if n % 2 else read_sets)
+            if drawn is None or not spare:
+                continue
+            who, kept, unknown = drawn
+            canary = spare.pop()
+            start = self.world.config.start
+            source.canary_map = {canary: CanaryExposure(f"ex{n}", "search", who, start, None)}
+            text = _text(rng, self.emails([*kept, canary]), unknown, 0)
+            ranked = _ranked(source, "canary", text)
+            source.canary_map = {}
+            self.record("canary_top1", bool(ranked) and ranked[0] == who)
+
+
+def _read_sets(reads: MemoryReads) -> dict[str, list[str]]:
+    """Each employee's e-mail reads, customers in id order."""
+    read_sets: dict[str, list[str]] = {}
+    for customer_id, readers in sorted(reads.by_customer.items()):
+        for employee_id in readers:
+            read_sets.setdefault(employee_id, []).append(customer_id)
+    return read_sets
+
+
 def evaluate_seed(seed: int, customers: int, employees: int, trials: int) -> dict[str, Any]:
     world = build(SimConfig(seed=seed, customers=customers, employees=employees, days=30))
     rng = random.Random(f"forensics-eval:{seed}")
     batches, team, queue = _stage(world, rng)
-    email = {c.customer_id: c.email for c in world.customers}
     events = (
         (e.employee_id, e.action, e.customer_ids, e.fields, e.time, f"access.jsonl:{i}")
         for i, e in enumerate(world.log.sorted_events(), start=1)
     )
     reads = memory_reads(len(world.customers), events)
-    read_sets: dict[str, list[str]] = {}
-    for customer_id, readers in sorted(reads.by_customer.items()):
-        for employee_id in readers:
-            read_sets.setdefault(employee_id, []).append(customer_id)
+    read_sets = _read_sets(reads)
     # The shared-queue team is its own case (below): its members' reads are indistinguishable
     # by construction, so they are not drawn as single or merged sources.
     for member in team:
         read_sets.pop(member, None)
         batches.pop(member, None)
-    source = _Source(reads, {v.lower(): k for k, v in email.items()}, {})
-    all_ids = list(email)
-    hits: dict[str, list[bool]] = {}
-
-    def record(kind: str, ok: bool) -> None:
-        hits.setdefault(kind, []).append(ok)
-
-    def single(size: int, pool: dict[str, list[str]]) -> tuple[str, list[str], int] | None:
-        able = sorted(e for e, s in pool.items() if len(s) >= size)
-        if not able:
-            return None
-        who = rng.choice(able)
-        kept, unknown = _noisy(rng, rng.sample(pool[who], size), all_ids)
-        return who, kept, unknown
-
-    for size in SIZES_ORGANIC + SIZES_BATCH:
-        pool = read_sets if size in SIZES_ORGANIC else batches
-        for _ in range(trials // 2 if size in SIZES_BATCH else trials):
-            drawn = single(size, pool)
-            if drawn is None:
-                continue
-            who, kept, unknown = drawn
-            ranked = _ranked(source, "leak", _text(rng, [email[c] for c in kept], unknown))
-            bucket = "single_20_plus" if size >= 20 else "single_under_20"
-            record(bucket, bool(ranked) and ranked[0] == who)
-            record(f"single_{size}", bool(ranked) and ranked[0] == who)
-    for _ in range(trials):
-        first, second = single(rng.choice((10, 20, 50)), read_sets), single(50, batches)
-        if first is None or second is None or first[0] == second[0]:
-            continue
-        text = _text(rng, [email[c] for c in first[1] + second[1]], first[2] + second[2])
-        top3 = _ranked(source, "merged", text)[:3]
-        record("merged_both_in_top3", first[0] in top3 and second[0] in top3)
-    for _ in range(trials):
-        who = rng.choice(team)
-        text = _text(rng, [email[c] for c in rng.sample(queue, 20)], 0)
-        ranked = _ranked(source, "team", text)
-        record("team_source_top1", bool(ranked) and ranked[0] == who)
-        record("team_source_in_team_block", who in ranked[: len(team)])
-    spare = [c for c in all_ids if c not in reads.by_customer]
-    for n in range(trials):
-        drawn = single(rng.choice((5, 20, 100)), batches if n % 2 else read_sets)
-        if drawn is None or not spare:
-            continue
-        who, kept, unknown = drawn
-        canary = spare.pop()
-        source.canary_map = {
-            canary: CanaryExposure(f"ex{n}", "search", who, world.config.start, None)
-        }
-        ranked = _ranked(
-            source, "canary", _text(rng, [email[c] for c in [*kept, canary]], unknown, 0)
-        )
-        source.canary_map = {}
-        record("canary_top1", bool(ranked) and ranked[0] == who)
-    return {k: {"n": len(v), "rate": round(sum(v) / len(v), 4)} for k, v in sorted(hits.items())}
+    run = _Trials(world, rng, reads, trials)
+    run.singles(read_sets, batches)
+    run.merged(read_sets, batches)
+    run.team(team, queue)
+    run.canaries(read_sets, batches)
+    return {
+        k: {"n": len(v), "rate": round(sum(v) / len(v), 4)} for k, v in sorted(run.hits.items())
+    }
 
 
 def evaluate(

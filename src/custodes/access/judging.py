@@ -1,0 +1,189 @@
+"""Judging: facts, the policy's answer, and the limits that must still hold where the entry is
+sequenced. Then the decision is recorded; only after that does anyone see data or act.
+
+A reveal the policy allows is counted against the employee's rate windows in the same locked
+step as the count it was judged on: a burst of parallel reveals cannot all pass on one stale
+count while their appends are in flight. Should the append then fail, the reveal still counts,
+which errs on the strict side. API workers (no local windows) count from the index plus their
+own reveals in flight, released once the append is done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from custodes.access.core import Core, stripe
+from custodes.access.decide import decide
+from custodes.access.facts import Facts, break_glass_active, load_facts
+from custodes.access.model import Decision, Justification, Resource
+from custodes.access.ratelimit import DAY, HOUR
+from custodes.access.recording import Record
+from custodes.ledger.guard import Guard, GuardRefused
+from custodes.store.engine import READ_ONLY
+from custodes.vocabulary import Verdict
+
+# When an entry's guard fails, this is what is recorded instead (per action; "*" otherwise).
+RACED = {
+    "customer.view": (Verdict.PENDING, "rate_limit"),
+    "break_glass": (Verdict.DENY, "break_glass_limit"),
+    "customer.search": (Verdict.DENY, "search_rate_limit"),
+    "*": (Verdict.DENY, "approval_used"),
+}
+
+
+@dataclass(frozen=True)
+class Judged:
+    outcome: str
+    reason: str
+    rules: tuple[str, ...]
+    facts: Facts
+    now: datetime
+    in_flight: tuple[str, ...] = ()  # customers reserved in `Core.in_flight` until the commit
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What is being decided: who wants to do what, to which records, and why."""
+
+    employee_id: str
+    action: str
+    resource: Resource
+    why: Justification
+    approved: bool = False
+    request_id: str | None = None
+    approval: str | None = None
+
+
+def judge(core: Core, ask: Ask, wait: bool = True) -> Judged | None:
+    """Facts and the policy's answer; nothing is in the ledger yet. With `wait=False` (the
+    event loop, which must not block on a thread) a held lock returns None instead."""
+    reserve = ask.action == "customer.view" and bool(ask.resource.fields)
+    local = core.config.local_rate_windows
+    lock = stripe(core._judging, ask.employee_id)
+    if reserve and not lock.acquire(blocking=wait):
+        return None
+    try:
+        now = core.clock()  # inside the lock: windows only move forward
+        flying = frozenset(
+            () if local or not reserve else core.in_flight.customers(ask.employee_id)
+        )
+        judged = _judge_unlocked(core, ask, now, flying)
+        if reserve and judged.outcome == Verdict.ALLOW:
+            customers = judged.facts.customer_ids
+            if local:
+                core.windows.record(ask.employee_id, customers, now)
+            else:
+                core.in_flight.add(ask.employee_id, customers)
+                judged = replace(judged, in_flight=tuple(customers))
+    finally:
+        if reserve:
+            lock.release()
+    return judged
+
+
+def settled(core: Core, employee_id: str, judged: Judged) -> None:
+    """The append is done (committed, so in the index, or failed): release the reservation."""
+    if judged.in_flight:
+        core.in_flight.remove(employee_id, list(judged.in_flight))
+
+
+def _judge_unlocked(core: Core, ask: Ask, now: datetime, in_flight: frozenset[str]) -> Judged:
+    limits = core.config.limits
+    with core.engine.connect().execution_options(**READ_ONLY) as session:
+        windows = core.windows if core.config.local_rate_windows else None
+        facts = load_facts(
+            session,
+            ask.employee_id,
+            ask.action,
+            ask.resource,
+            ask.why,
+            now,
+            limits,
+            windows,
+            in_flight,
+        )
+        outcome, reason, rules = decide(core.policy, ask.action, facts, limits, ask.approved)
+        # Only when the answer is not yet "allow" is a break-glass grant worth a query.
+        could_turn = (
+            outcome != Verdict.ALLOW
+            and facts.employee is not None
+            and ask.resource.kind == "customer"
+        )
+        if could_turn and break_glass_active(session, ask.employee_id, facts.customer_ids, now):
+            facts.context["break_glass_active"] = True
+            outcome, reason, rules = decide(core.policy, ask.action, facts, limits, ask.approved)
+    return Judged(outcome, reason, rules, facts, now)
+
+
+def guards_for(core: Core, ask: Ask, judged: Judged) -> tuple[Guard, ...]:
+    """What must still hold where the entry is sequenced, so limits and "once" are exact
+    across threads and worker processes (see `custodes.ledger.guard`)."""
+    if judged.outcome != Verdict.ALLOW or judged.facts.employee is None:
+        return ()
+    actor, action = ask.employee_id, ask.action
+    if ask.request_id is not None:  # an execution: at most one per request
+        return (Guard("absent", (action,), ("allow",), None, "request", ask.request_id),)
+    if action == "break_glass":
+        since = judged.now - timedelta(days=1)
+        cap = core.config.break_glass_per_day
+        return (Guard("below", (action,), ("allow",), actor, "customer", None, since, cap),)
+    limits = core.config.limits
+    customers = tuple(judged.facts.customer_ids)
+    if action == "customer.search" and customers:
+        # Masked results still map e-mails to customers: searches are counted too.
+        caps = (limits.searches_per_hour, limits.searches_per_day)
+        return window_guards(action, actor, judged.now, customers, caps)
+    reveal = action == "customer.view" and not judged.facts.context["break_glass_active"]
+    if reveal and not core.config.local_rate_windows:
+        caps = (limits.per_hour, limits.per_day)
+        return window_guards(action, actor, judged.now, customers, caps)
+    return ()
+
+
+def window_guards(
+    action: str, actor: str, now: datetime, customers: tuple[str, ...], caps: tuple[int, int]
+) -> tuple[Guard, ...]:
+    """Distinct customers in the last hour and day, this entry's included, within the caps."""
+    return tuple(
+        Guard(
+            "distinct", (action,), ("allow",), actor, "customer", None, now - window, cap, customers
+        )
+        for window, cap in zip((HOUR, DAY), caps, strict=True)
+    )
+
+
+def record_of(ask: Ask, judged: Judged) -> Record:
+    return Record(
+        ask.employee_id,
+        ask.action,
+        ask.resource,
+        ask.why,
+        judged.outcome,
+        judged.reason,
+        judged.facts,
+        judged.now,
+        approval=ask.approval,
+        request_id=ask.request_id,
+    )
+
+
+def decide_and_record(core: Core, ask: Ask) -> tuple[Decision, Facts]:
+    """Judge, then record the answer (or, when a guard fails where entries are sequenced, the
+    refusal that another process's entry made true) and return it with its receipt."""
+    judged = judge(core, ask)
+    assert judged is not None  # a waiting judge always answers
+    try:
+        try:
+            record = record_of(ask, judged)
+            receipt = core.record(record, guards_for(core, ask, judged))
+        except GuardRefused:
+            # Another process got there first (the cap, the limit, the one execution):
+            # what is recorded, and answered, is the refusal.
+            outcome, reason = RACED[ask.action if ask.action in RACED else "*"]
+            judged = replace(judged, outcome=outcome, reason=reason, rules=())
+            record = replace(record_of(ask, judged), approval=None)
+            receipt = core.record(record)
+    finally:
+        settled(core, ask.employee_id, judged)
+    return core.decided(record, receipt, judged.rules), judged.facts

@@ -1,0 +1,71 @@
+"""`custodes policy …`: the Cedar policy in force, and its dual-controlled changes (a privacy
+officer proposes, a second one approves, the proposer executes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from custodes.runtime import Runtime
+
+policy_app = typer.Typer(help="The access policy (Cedar).", no_args_is_help=True)
+
+
+@policy_app.command("apply")
+def policy_apply(
+    file: Path,
+    applied_by: Annotated[str, typer.Option(help="Privacy officer proposing the change.")],
+) -> None:
+    """Propose a Cedar policy (validated against the schema). It is dual-controlled: a second,
+    independent privacy officer approves its digest (`POST /v1/requests/ID/approve`), then the
+    proposer runs `custodes policy execute ID`. Works while `serve` runs."""
+    from custodes.access.policy_store import propose_policy
+    from custodes.cli.recording import open_door
+    from custodes.errors import InputError
+
+    if not file.is_file():
+        raise InputError(f"{file}: no such policy file")
+    rt = Runtime.from_env()
+    with open_door(rt) as door:
+        outcome = propose_policy(door, file.read_text(), applied_by)
+        decision = outcome.decision
+        if decision.outcome != "pending" or decision.request_id is None:
+            raise InputError(f"policy change {decision.outcome}: {decision.reason}")
+        digest = door.preview(decision.request_id)["digest"]
+    typer.echo(
+        f"policy change requested: {decision.request_id} (digest {digest}); a second privacy "
+        f"officer approves it, then `custodes policy execute {decision.request_id} --by "
+        f"{applied_by}`"
+    )
+
+
+@policy_app.command("execute")
+def policy_execute(
+    request_id: str,
+    by: Annotated[str, typer.Option(help="The privacy officer who proposed it.")],
+) -> None:
+    """Carry out an approved policy change: it becomes the policy in force (servers follow)."""
+    from custodes.cli.recording import open_door
+    from custodes.errors import InputError
+
+    rt = Runtime.from_env()
+    with open_door(rt) as door:
+        outcome = door.execute(by, request_id)
+    decision = outcome.decision
+    if not decision.allowed:
+        raise InputError(f"policy change {decision.outcome}: {decision.reason}")
+    result = outcome.data or {}
+    typer.echo(
+        f"policy v{result.get('policy_version')} sha256 {result.get('sha256')} "
+        f"(ledger entry {decision.ledger_index})"
+    )
+
+
+@policy_app.command("show")
+def policy_show() -> None:
+    """Print the policy in force."""
+    from custodes.access.policy_store import current_policy
+
+    typer.echo(current_policy(Runtime.from_env().migrated_engine()).text, nl=False)

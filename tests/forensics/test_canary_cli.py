@@ -25,6 +25,17 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_the_runtime_installs_the_canary_hook(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """What `custodes serve` builds its app from carries the exposure hook."""
+    from custodes.forensics.exposures import CanaryExposures
+    from custodes.runtime import Runtime
+
+    env = {**os.environ, "CUSTODES_HOME": str(tmp_path / "home")}
+    assert _run(env, "init").returncode == 0
+    monkeypatch.setenv("CUSTODES_HOME", str(tmp_path / "home"))
+    assert isinstance(Runtime.from_env().services().exposures, CanaryExposures)
+
+
 def test_stocked_canaries_are_unassigned_and_not_counted(tmp_path: Path) -> None:
     env = {**os.environ, "CUSTODES_HOME": str(tmp_path / "home")}
     assert _run(env, "init").returncode == 0

@@ -3,7 +3,9 @@ interpreter: a counting smarthost and N seller messages sent over several SMTP c
 
 Protocol on stdin/stdout: prints `ready`; reads `go`; sends; prints `sent SECONDS`; reads the
 number of messages the relay forwarded; prints `delivered SECONDS` once the smarthost has
-them all (seconds since `go`).
+them all (seconds since `go`). Sellers log in (SMTP AUTH): each client keeps one connection per
+seller it writes for. argv: smarthost port, relay port, messages, clients, "alias seller"
+pairs, "seller secret" credentials (empty for the bare peer, which takes no login).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Counter:
 def main() -> None:
     smart_port, relay_port, total, clients = (int(a) for a in sys.argv[1:5])
     pairs = [line.split() for line in sys.argv[5].split(",")]
+    secrets = dict(line.split() for line in sys.argv[6].split(",") if line)
     counter = Counter()
     smarthost = Controller(counter, hostname="127.0.0.1", port=smart_port)
     smarthost.start()
@@ -43,13 +46,27 @@ def main() -> None:
     sys.stdin.readline()
     start = time.perf_counter()
 
+    sellers = sorted({seller for _, seller in pairs})
+
     def client(k: int) -> None:
-        with smtplib.SMTP("127.0.0.1", relay_port, timeout=60) as smtp:
-            for n in range(k, total, clients):
-                alias, seller = pairs[n % len(pairs)]
-                smtp.sendmail(
-                    f"shop{int(seller[1:])}@seller.example", [f"{alias}@relay.bench"], bodies[n]
-                )
+        """Client k writes for every CLIENTS-th seller, one logged-in session per seller (as a
+        seller's mail client would), interleaving their messages."""
+        mine = set(sellers[k::clients])
+        sessions: dict[str, smtplib.SMTP] = {}
+        for n in range(total):
+            alias, seller = pairs[n % len(pairs)]
+            if seller not in mine:
+                continue
+            smtp = sessions.get(seller)
+            if smtp is None:
+                smtp = sessions[seller] = smtplib.SMTP("127.0.0.1", relay_port, timeout=60)
+                if secrets:
+                    smtp.login(seller, secrets[seller])
+            smtp.sendmail(
+                f"shop{int(seller[1:])}@seller.example", [f"{alias}@relay.bench"], bodies[n]
+            )
+        for smtp in sessions.values():
+            smtp.quit()
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from custodes.access.door import DoorConfig
+    from custodes.access.exposure import ExposureHook
     from custodes.access.notify import Notifier
     from custodes.access.policy import Policy
     from custodes.identity.settings import OIDCSettings, WebAuthnSettings
@@ -102,7 +103,14 @@ class Runtime:
             signer=signer,
             signer_state=load_signer_state(settings.keys_dir, settings.ledger_origin),
             notifier=notifier,
+            exposures=self.exposures(),
         )
+
+    def exposures(self) -> ExposureHook:
+        """Canaries for every exposure the door serves: search pages, executed requests."""
+        from custodes.forensics.exposures import CanaryExposures
+
+        return CanaryExposures(self.migrated_engine(), self.keyring)
 
 
 @dataclass
@@ -123,3 +131,4 @@ class Services:
     socket_path: Path | None = None  # where operator commands reach this process's sequencer
     webauthn: WebAuthnSettings | None = None  # passkeys and sessions (default: from the env)
     oidc: OIDCSettings | None = None  # the identity provider (default: from the env, if any)
+    exposures: ExposureHook | None = None  # plants each exposure's canaries (forensics)

@@ -26,3 +26,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Folder:
             for customer in event["customer_ids"]:
                 reads[event["employee_id"]].setdefault(customer, None)
     return Folder(path, emails, {e: list(c) for e, c in reads.items()})
+
+
+from tests.support.api import api  # noqa: E402, F401  (fixtures, shared with access)
+from tests.support.identity import provider  # noqa: E402, F401

@@ -22,7 +22,7 @@ from custodes.access.model import Justification, Resource
 from custodes.access.policy import Policy
 from custodes.detect.alerts import shower
 from custodes.forensics.attribute import attribute, findings
-from custodes.forensics.canaries import canary_ids, issue
+from custodes.forensics.canaries import Minting, canary_ids, issue
 from custodes.forensics.exports import match_file, write_export
 from custodes.forensics.intake import Intake, start
 from custodes.forensics.leaks import parse_leak
@@ -49,7 +49,9 @@ def test_canaries_look_real_are_sealed_and_never_shared(
     engine: Engine, keyring: FileKeyring, door: Door
 ) -> None:
     before = DatabaseReads(engine).population
-    first, people = issue(engine, keyring, "search", "A1", 5, countries=("DE", "JP", "BR"))
+    first, people = issue(
+        engine, keyring, "search", "A1", 5, minting=Minting(countries=("DE", "JP", "BR"))
+    )
     second, others = issue(engine, keyring, "reveal", "A2", 5)
     assert not {p.customer_id for p in people} & {p.customer_id for p in others}
     for person in people + others:

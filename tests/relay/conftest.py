@@ -3,6 +3,8 @@ the SMTP listener on loopback."""
 
 from __future__ import annotations
 
+import functools
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -12,13 +14,15 @@ from sqlalchemy import Engine
 
 from custodes.access.door import Door
 from custodes.access.policy import Policy
+from custodes.identity.passwords import hash_password
 from custodes.ledger.note import Signer, generate_signer_key
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
 from custodes.marketplace.models import Order, Product, Seller
 from custodes.relay.aliases import alias_for
-from custodes.relay.models import SellerContact
+from custodes.relay.models import SellerContact, SellerCredential
 from custodes.relay.server import RunningRelay, start
-from custodes.relay.service import Relay, RelayConfig
+from custodes.relay.service import Relay
+from custodes.relay.types import RelayConfig
 from custodes.store.engine import transaction
 from custodes.vault.keyring import FileKeyring
 from tests.support.marketplace import T0, seed
@@ -28,6 +32,7 @@ from tests.support.relay import (  # noqa: F401  (names the relay tests share)
     C2_EMAIL,
     DOMAIN,
     OTHER,
+    SELLER_OF,
     SHADY,
     Smarthost,
     World,
@@ -62,10 +67,31 @@ def world(engine: Engine, keyring: FileKeyring) -> Iterator[World]:
             ledger,
             alias_for(engine, "SA", "C1"),
             alias_for(engine, "SC", "C2"),
+            _credentials(engine),
         )
     finally:
         ledger.close()
         sequencer.close()
+
+
+@functools.cache
+def _secret(seller_id: str) -> tuple[str, str]:
+    """One secret and its argon2id hash per seller per test run: hashing costs ~0.1 s."""
+    secret = secrets.token_urlsafe(24)
+    return secret, hash_password(secret)
+
+
+def _credentials(engine: Engine) -> dict[str, tuple[str, str]]:
+    """What `custodes relay credentials` stores, for the three sellers (tests/relay/test_cli.py
+    runs the command itself)."""
+    with transaction(engine) as session:
+        for seller_id in ("SA", "SB", "SC"):
+            session.add(
+                SellerCredential(
+                    seller_id=seller_id, password_hash=_secret(seller_id)[1], issued_at=T0
+                )
+            )
+    return {s: (s, _secret(s)[0]) for s in ("SA", "SB", "SC")}
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custodes.marketplace.models import Order
-from custodes.relay.models import RelayAlias
+from custodes.relay.models import RelayAlias, SellerCredential
 from custodes.sim import SimConfig, generate
 from custodes.store.engine import make_engine
 from tests.support.relay import Smarthost, free_port
@@ -45,6 +45,15 @@ def test_relay_serve_end_to_end(tmp_path: Path) -> None:
     bad = _run(env, "relay", "contact", "NOPE", "x@y.example")
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
     assert _run(env, "relay", "contact", order.seller_id, "Shop@Seller.example").returncode == 0
+    issued = _run(env, "relay", "credentials", order.seller_id)
+    assert issued.returncode == 0, issued.stderr
+    secret = issued.stdout.split("secret: ")[1].split()[0]
+    with Session(engine) as session:  # at rest only as an argon2id hash
+        stored = session.get(SellerCredential, order.seller_id)
+    assert stored is not None and stored.password_hash.startswith("$argon2id$")
+    assert secret not in stored.password_hash
+    unknown = _run(env, "relay", "credentials", "NOPE")
+    assert unknown.returncode != 0 and len(unknown.stderr.strip().splitlines()) == 1
     host = Smarthost()
     smart_port, relay_port = free_port(), free_port()
     controller = Controller(host, hostname="127.0.0.1", port=smart_port)
@@ -86,6 +95,7 @@ def test_relay_serve_end_to_end(tmp_path: Path) -> None:
             )
         assert alias
         with client:
+            client.login(order.seller_id, secret)
             client.sendmail(
                 "shop@seller.example",
                 [f"{alias}@relay.test"],

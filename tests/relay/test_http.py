@@ -10,7 +10,8 @@ from custodes.ledger.models import LedgerEntryRow
 from custodes.marketplace.models import Case
 from custodes.relay.aliases import alias_for
 from custodes.relay.models import SellerContact
-from custodes.relay.service import Relay, RelayConfig
+from custodes.relay.service import Relay
+from custodes.relay.types import RelayConfig
 from custodes.store.engine import transaction
 from custodes.vault.keyring import FileKeyring
 from tests.support.api import Api, api  # noqa: F401 - the fixtures
@@ -37,7 +38,7 @@ def _held(api: Api, keyring: FileKeyring) -> tuple[str, str]:  # noqa: F811
     alias = alias_for(api.engine, "SA", "C1")
     address = f"{alias}@relay.test"
     accepted = relay.receive(
-        relay.route(ACME, address), mail(ACME, address, "Cheaper at www.acme-direct.com")
+        relay.route(ACME, address, "SA"), mail(ACME, address, "Cheaper at www.acme-direct.com")
     )
     assert accepted.verdict == "held"
     return accepted.message_id, alias

@@ -16,7 +16,7 @@ from tests.support.relay import ACME, C1_EMAIL, DOMAIN, Smarthost, World, free_p
 
 def _queue(world: World, n: int = 1) -> list[str]:
     alias = f"{world.a1}@{DOMAIN}"
-    route = world.relay.route(ACME, alias)
+    route = world.relay.route(ACME, alias, "SA")
     return [
         world.relay.receive(route, mail(ACME, alias, f"parcel {i} ships today")).message_id
         for i in range(n)

@@ -14,14 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custodes.ledger.models import LedgerEntryRow
+from custodes.relay.errors import RelayRefused
 from custodes.relay.models import OutboundMessage, RelayMessage
 from custodes.relay.server import RunningRelay, start
-from custodes.relay.service import RelayRefused
 from tests.support.relay import (
     ACME,
     C1_EMAIL,
     C2_EMAIL,
     DOMAIN,
+    SELLER_OF,
     SHADY,
     Smarthost,
     World,
@@ -30,9 +31,19 @@ from tests.support.relay import (
 )
 
 
-def send(listener: RunningRelay, sender: str, rcpt: str, data: bytes) -> tuple[int, bytes]:
+def login(client: smtplib.SMTP, world: World | None, sender: str) -> None:
+    """A seller's session logs in as that seller (its contact address is only a claim)."""
+    if world is not None and sender in SELLER_OF:
+        client.login(*world.credentials[SELLER_OF[sender]])
+
+
+def send(
+    listener: RunningRelay, sender: str, rcpt: str, data: bytes, world: World | None = None
+) -> tuple[int, bytes]:
+    """One message over SMTP; with `world`, a seller's sender logs in first."""
     with smtplib.SMTP("127.0.0.1", listener.port, timeout=10) as client:
         client.ehlo()
+        login(client, world, sender)
         code, _ = client.mail(sender)
         assert code == 250
         code, text = client.rcpt(rcpt)
@@ -55,7 +66,7 @@ def test_seller_to_customer_goes_through_the_door(
     host, _ = smarthost
     alias = f"{world.a1}@{DOMAIN}"
     body = "Your widget ships today. Questions: private.seller@gmail.com, thanks."
-    code, _ = send(listener, ACME, alias, mail(ACME, alias, body, Reply_To=ACME))
+    code, _ = send(listener, ACME, alias, mail(ACME, alias, body, Reply_To=ACME), world)
     assert code == 250
     assert host.wait(1)
     envelope_from, rcpts, content = host.messages[0]
@@ -117,12 +128,13 @@ def test_refusals_have_smtp_codes_and_are_recorded(
         (C2_EMAIL, a1, 550, "unknown_sender"),  # a customer, but not this pair's
     ]
     for sender, rcpt, code, reason in cases:
-        got, _ = send(listener, sender, rcpt, mail(sender, rcpt, "hello"))
+        got, _ = send(listener, sender, rcpt, mail(sender, rcpt, "hello"), world)
         assert got == code, (sender, rcpt)
         assert records(world)[-1] == ("refused", reason, code)
     blocked = mail(ACME, a1, "x", subject="=?utf-8?q?hi?=")
     with smtplib.SMTP("127.0.0.1", listener.port, timeout=10) as client:
         client.ehlo()
+        login(client, world, ACME)
         client.mail(ACME)
         assert client.rcpt(a1)[0] == 250
         assert client.rcpt(c2)[0] == 452  # one recipient per message
@@ -137,11 +149,11 @@ def test_blocked_seller_and_blocked_content(world: World, listener: RunningRelay
 
     a1 = f"{world.a1}@{DOMAIN}"
     world.relay.config.seller_dlp.actions["email"] = "block"
-    code, _ = send(listener, ACME, a1, mail(ACME, a1, "write to me at x.y@gmail.com"))
+    code, _ = send(listener, ACME, a1, mail(ACME, a1, "write to me at x.y@gmail.com"), world)
     assert code == 550 and records(world)[-1] == ("blocked", "content_blocked", 550)
     with transaction(world.engine) as session:
         session.get(Seller, "SA").status = "suspended"  # type: ignore[union-attr]
-    code, _ = send(listener, ACME, a1, mail(ACME, a1, "hello"))
+    code, _ = send(listener, ACME, a1, mail(ACME, a1, "hello"), world)
     assert code == 550 and records(world)[-1] == ("refused", "seller_blocked", 550)
 
 
@@ -152,15 +164,19 @@ def test_oversized_messages_are_refused(world: World) -> None:
         a1 = f"{world.a1}@{DOMAIN}"
         big = mail(ACME, a1, ("x" * 70 + "\n") * 300)
         with smtplib.SMTP("127.0.0.1", running.port, timeout=10) as client:
+            login(client, world, ACME)
             with pytest.raises(smtplib.SMTPSenderRefused) as refused_early:
                 client.sendmail(ACME, [a1], big)  # declares SIZE: refused at MAIL FROM
             assert refused_early.value.smtp_code == 552
-        assert send(running, ACME, a1, big)[0] in (552, 500)  # undeclared: refused after DATA
-        assert send(running, ACME, a1, mail(ACME, a1, "small"))[0] == 250
+        assert send(running, ACME, a1, big, world)[0] in (
+            552,
+            500,
+        )  # undeclared: refused after DATA
+        assert send(running, ACME, a1, mail(ACME, a1, "small"), world)[0] == 250
     finally:
         running.stop()
     with pytest.raises(RelayRefused) as refused:  # the relay checks too, whatever the listener
-        world.relay.receive(world.relay.route(ACME, a1), b"x" * 20_000)
+        world.relay.receive(world.relay.route(ACME, a1, "SA"), b"x" * 20_000)
     assert refused.value.code == 552
 
 
@@ -169,7 +185,7 @@ def test_bounces_stop_at_the_relay(
 ) -> None:
     host, _ = smarthost
     a1 = f"{world.a1}@{DOMAIN}"
-    assert send(listener, ACME, a1, mail(ACME, a1, "hello"))[0] == 250
+    assert send(listener, ACME, a1, mail(ACME, a1, "hello"), world)[0] == 250
     assert host.wait(1)
     bounce_to = host.messages[0][0]
     dsn = (
@@ -199,9 +215,9 @@ def test_malformed_input_is_answered_and_the_listener_keeps_serving(
     world: World, listener: RunningRelay, data: bytes
 ) -> None:
     a1 = f"{world.a1}@{DOMAIN}"
-    code, _ = send(listener, ACME, a1, data)
+    code, _ = send(listener, ACME, a1, data, world)
     assert code in (250, 550)
-    assert send(listener, ACME, a1, mail(ACME, a1, "still there?"))[0] == 250
+    assert send(listener, ACME, a1, mail(ACME, a1, "still there?"), world)[0] == 250
 
 
 @settings(
@@ -224,6 +240,7 @@ def test_fuzzed_sessions_never_crash_the_listener(
             assert 200 <= code < 600
         client.rset()
         client.ehlo()
+        login(client, world, ACME)
         assert client.mail(ACME)[0] == 250
         assert client.rcpt(a1)[0] == 250
         try:
@@ -231,4 +248,4 @@ def test_fuzzed_sessions_never_crash_the_listener(
         except smtplib.SMTPDataError as error:
             code = error.smtp_code
         assert code in (250, 500, 550, 552, 554)
-    assert send(listener, ACME, a1, mail(ACME, a1, "still there?"))[0] == 250
+    assert send(listener, ACME, a1, mail(ACME, a1, "still there?"), world)[0] == 250

@@ -22,6 +22,7 @@ SHADY = "boss@shady.example"  # seller SB (banned)
 OTHER = "hello@other.example"  # seller SC (active), ordered by C2
 C1_EMAIL = CUSTOMERS["C1"].email or ""
 C2_EMAIL = CUSTOMERS["C2"].email or ""
+SELLER_OF = {ACME: "SA", SHADY: "SB", OTHER: "SC"}  # contact address -> seller
 
 
 @dataclass
@@ -51,6 +52,7 @@ class World:
     ledger: GroupCommitter
     a1: str  # alias of (SA, C1)
     c2: str  # alias of (SC, C2)
+    credentials: dict[str, tuple[str, str]] = field(default_factory=dict)  # SMTP AUTH per seller
 
 
 def free_port() -> int:

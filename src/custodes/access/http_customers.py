@@ -33,7 +33,9 @@ from custodes.access.api_models import (
     SearchIn,
     SearchOut,
 )
+from custodes.access.core import Outcome
 from custodes.access.door import Door
+from custodes.access.exposure import ExposureHook, TheExposures
 from custodes.access.model import Justification, Resource
 from custodes.access.principal import Principal
 from custodes.access.tokens import TokenInfo
@@ -62,10 +64,17 @@ def create_customer(
     summary="Search by e-mail in the body (kept out of URLs, proxies and access logs)",
 )
 def search_by_body(
-    body: SearchIn, who: Principal = employee("customers:read"), door: Door = TheDoor
+    body: SearchIn,
+    who: Principal = employee("customers:read"),
+    door: Door = TheDoor,
+    hook: ExposureHook | None = TheExposures,
 ) -> Any:
     justification = why(body.justification, body.case_id)
-    return search_response(door.search_email(who.employee_id, body.email, justification))
+    outcome = door.search_email(who.employee_id, body.email, justification)
+    if hook is not None and outcome.decision.allowed:  # the page's own canaries
+        page = hook.search_page(who.employee_id, outcome.decision.ledger_index, outcome.data)
+        outcome = Outcome(outcome.decision, page)
+    return search_response(outcome)
 
 
 @router.get(
@@ -96,6 +105,7 @@ async def reveal(
     body: RevealIn,
     who: Principal = employee("customers:reveal"),
     door: Door = TheDoor,
+    hook: ExposureHook | None = TheExposures,
 ) -> Any:
     fields, justification = tuple(body.fields), body.justification.to_model()
     employee_id = who.employee_id
@@ -110,6 +120,12 @@ async def reveal(
         )
     if not outcome.decision.allowed:
         return refused(outcome.decision)
+    if hook is not None:  # a canary revealed is a hit on the exposure that showed it
+        seen = (employee_id, customer_id, outcome.decision.ledger_index)
+        if door.inline:
+            hook.revealed_one(*seen)  # one indexed local read, like the door's own
+        else:
+            await run_in_threadpool(hook.revealed_one, *seen)
     return JSONResponse({"decision": decision_body(outcome.decision), "values": outcome.data})
 
 

@@ -12,8 +12,10 @@ from fastapi import APIRouter
 from custodes.access.acting import MissingScope, employee, require
 from custodes.access.api_answers import RESPONSES, TheDoor, outcome_response, refused
 from custodes.access.api_models import OutcomeOut, PathId, PolicyIn, RequestIn
+from custodes.access.core import Outcome
 from custodes.access.door import Door
 from custodes.access.errors import NotFound
+from custodes.access.exposure import ExposureHook, TheExposures
 from custodes.access.model import REVEALING, Justification, Resource
 from custodes.access.policy_store import propose_policy
 from custodes.access.principal import Principal
@@ -74,7 +76,10 @@ def preview(
 
 @router.post("/requests/{request_id}/execute", response_model=OutcomeOut, responses=RESPONSES)
 def execute(
-    request_id: PathId, who: Principal = employee("requests:write"), door: Door = TheDoor
+    request_id: PathId,
+    who: Principal = employee("requests:write"),
+    door: Door = TheDoor,
+    hook: ExposureHook | None = TheExposures,
 ) -> Any:
     """Only the requester, on their own proof again (never a service's word)."""
     token = who.token
@@ -89,4 +94,11 @@ def execute(
         action, resource, why = subject
         denied = door.record_refusal(who.employee_id, action, resource, why, request_id)
         return refused(denied.decision)
-    return outcome_response(door.execute(who.employee_id, request_id))
+    outcome = door.execute(who.employee_id, request_id)
+    if hook is not None and isinstance(outcome.data, dict):  # the records' own canaries
+        d = outcome.decision
+        data = hook.revealed_set(
+            who.employee_id, d.action, d.ledger_index, request_id, outcome.data
+        )
+        outcome = Outcome(d, data)
+    return outcome_response(outcome)

@@ -19,6 +19,7 @@ from custodes.cli.demo_story import tell_story
 from custodes.config import Settings
 from custodes.dataset.loader import import_dataset
 from custodes.errors import InputError
+from custodes.forensics.canaries import canary_ids
 from custodes.marketplace.models import Case, Customer, Employee, Order, Review, Seller
 from custodes.sim import SimConfig, generate
 from custodes.store.engine import make_engine
@@ -77,9 +78,10 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, int]:
     shutil.rmtree(data_dir)
     console.print("[bold]3.[/] imported; PII sealed in the vault, plaintext dataset deleted")
 
+    canaries = canary_ids(engine)  # synthetic people: never counted as customers
     with Session(engine) as session:
         counts = {
-            "customers": _count(session, Customer),
+            "customers": _count(session, Customer) - len(canaries),
             "employees": _count(session, Employee),
             "sellers": _count(session, Seller),
             "orders": _count(session, Order),
@@ -87,7 +89,7 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, int]:
             "cases": _count(session, Case),
             "access events": report.counts["access"],
         }
-        stats = vault_stats(session)
+        stats = vault_stats(session, canaries)
         sample_ids = list(
             session.scalars(select(Customer.customer_id).order_by(Customer.customer_id).limit(3))
         )

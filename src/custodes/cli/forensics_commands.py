@@ -166,6 +166,18 @@ def canary_serve(
     controller.stop()
 
 
+@canary_app.command("stock")
+def canary_stock(
+    count: Annotated[int, typer.Option(min=1, max=100_000, help="How many to make.")] = 200,
+) -> None:
+    """Make canaries ahead, so search pages take theirs without minting on the request path."""
+    from custodes.forensics.canaries import stock
+    from custodes.runtime import Runtime
+
+    rt = Runtime.from_env()
+    typer.echo(f"{stock(rt.migrated_engine(), rt.keyring, count)} canaries stocked")
+
+
 @forensics_app.command("match-export")
 def match_export(file: Annotated[Path, typer.Argument(help="A CSV found outside.")]) -> None:
     """Which fingerprinted export these exact bytes are (if any)."""

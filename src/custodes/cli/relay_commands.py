@@ -67,7 +67,8 @@ def serve(
     from custodes.access.door import Door
     from custodes.relay.aliases import sync_aliases
     from custodes.relay.server import start
-    from custodes.relay.service import Relay, RelayConfig
+    from custodes.relay.service import Relay
+    from custodes.relay.types import RelayConfig
     from custodes.runtime import Runtime
 
     target = _smarthost(smarthost)
@@ -133,6 +134,28 @@ def contact(
         session.execute(delete(SellerContact).where(SellerContact.seller_id == seller_id))
         session.add(SellerContact(seller_id=seller_id, address=normalised))
     typer.echo(f"{seller_id} registered for relayed mail")
+
+
+@relay_app.command("credentials")
+def credentials(
+    seller_id: Annotated[str, typer.Argument(help="The seller.")],
+    revoke: Annotated[bool, typer.Option(help="Remove the seller's secret instead.")] = False,
+) -> None:
+    """Issue (or rotate, or revoke) a seller's SMTP AUTH secret; the secret is shown once."""
+    from custodes.relay.auth import issue_credentials, revoke_credentials
+    from custodes.relay.errors import RelayInputError
+    from custodes.runtime import Runtime
+
+    engine = Runtime.from_env().migrated_engine()
+    if revoke:
+        if not revoke_credentials(engine, seller_id):
+            raise RelayInputError(f"{seller_id} has no relay credentials")
+        typer.echo(f"{seller_id}: relay credentials revoked")
+        return
+    secret = issue_credentials(engine, seller_id)
+    typer.echo(f"SMTP AUTH for {seller_id} (shown once, stored hashed):")
+    typer.echo(f"  login: {seller_id}")
+    typer.echo(f"  secret: {secret}")
 
 
 @relay_app.command("status")

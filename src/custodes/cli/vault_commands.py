@@ -32,8 +32,10 @@ def keys_status(
 
     rt = Runtime.from_env()
     engine = rt.migrated_engine()
+    from custodes.forensics.canaries import canary_ids
+
     with Session(engine) as session:
-        stats = vault_stats(session)
+        stats = vault_stats(session, canary_ids(engine))  # canaries are not customers
     keyring = rt.keyring
     typer.echo(
         f"active: v{keyring.active_version}; versions: {keyring.versions}; "

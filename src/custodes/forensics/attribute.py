@@ -10,6 +10,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from custodes.forensics.source import CanaryExposure, LeakSource, SignalRef
 EVIDENCE_PER_SUSPECT = 20
 
 
-def _iso(moment: Any) -> str:
+def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -110,12 +111,39 @@ def findings(
     proof: Callable[[int], str | None] = lambda _: None,
 ) -> dict[str, Any]:
     """The JSON document for one leak (see the module docstring for what it may contain)."""
-    suspects: list[dict[str, Any]] = []
+    wanted = {c for s in result.ranking.suspects for c in s.covered_ids[:EVIDENCE_PER_SUSPECT]}
+    display = source.display(sorted(wanted | set(result.canaries)))
+    suspects, named = _canary_suspects(result, show, proof)
+    for s in result.ranking.suspects:
+        entry = _model_suspect(result, s, bool(named), display, show, proof)
+        if s.employee_id in named:  # the canary holder: add the model's view to their entry
+            target = next(x for x in suspects if x["employee_id"] == show(s.employee_id))
+            target["covered"] += s.covered
+            target["explanation"] += "; also " + entry["explanation"]
+            target["evidence"] += entry["evidence"]
+            continue
+        suspects.append(entry)
+    null = result.ranking.null_loglik
+    return {
+        "leak": result.leak,
+        "suspects": suspects,
+        "matched": len(result.matched),
+        "unknown": result.unknown,
+        "unreadable": result.unreadable,
+        "canaries": len(result.canaries),
+        "signals": _signals(result.signals),
+        "model": {"null_log_likelihood": round(null, 2) if math.isfinite(null) else None},
+    }
+
+
+def _canary_suspects(
+    result: Attribution, show: Callable[[str], str], proof: Callable[[int], str | None]
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """One decisive entry per employee whose exposures' canaries are in the leak."""
     by_employee: dict[str, list[CanaryExposure]] = {}
     for exposure in result.canaries.values():
         by_employee.setdefault(exposure.employee_id, []).append(exposure)
-    wanted = {c for s in result.ranking.suspects for c in s.covered_ids[:EVIDENCE_PER_SUSPECT]}
-    display = source.display(sorted(wanted | set(result.canaries)))
+    suspects = []
     for employee_id, exposures in sorted(by_employee.items(), key=lambda kv: kv[0]):
         evidence = []
         for exposure in sorted(
@@ -145,62 +173,50 @@ def findings(
                 "evidence": evidence,
             }
         )
-    named = set(by_employee)
-    for s in result.ranking.suspects:
-        tied = sum(
-            1
-            for other in result.ranking.suspects
-            if other is not s and abs(other.loglik - s.loglik) < 1e-6
-        )
-        entry = {
-            "employee_id": show(s.employee_id),
-            "score": round(s.score, 6),
-            "covered": s.covered,
-            "role": s.role if not named else "alternative",
-            "explanation": _explain(s, result.ranking.matched)
-            + (
-                f"; indistinguishable from {tied} other suspect(s) who read the same"
-                if tied
-                else ""
-            ),
-            "evidence": _evidence(s, display, proof),
-            "log_likelihood_ratio": round(s.loglik - result.ranking.null_loglik, 2),
-            "weighted_coverage": round(s.weighted_coverage, 4),
-        }
-        if s.employee_id in named:  # the canary holder: add the model's view to their entry
-            target = next(x for x in suspects if x["employee_id"] == show(s.employee_id))
-            target["covered"] += s.covered
-            target["explanation"] += "; also " + entry["explanation"]
-            target["evidence"] += entry["evidence"]
-            continue
-        suspects.append(entry)
-    signals: dict[tuple[str, str | None], list[SignalRef]] = {}
-    for sig in result.signals:
-        signals.setdefault((sig.kind, sig.seller_id), []).append(sig)
+    return suspects, set(by_employee)
+
+
+def _model_suspect(
+    result: Attribution,
+    s: Suspect,
+    canaries_named: bool,
+    display: dict[str, str],
+    show: Callable[[str], str],
+    proof: Callable[[int], str | None],
+) -> dict[str, Any]:
+    tied = sum(
+        1
+        for other in result.ranking.suspects
+        if other is not s and abs(other.loglik - s.loglik) < 1e-6
+    )
+    ties = f"; indistinguishable from {tied} other suspect(s) who read the same" if tied else ""
     return {
-        "leak": result.leak,
-        "suspects": suspects,
-        "matched": len(result.matched),
-        "unknown": result.unknown,
-        "unreadable": result.unreadable,
-        "canaries": len(result.canaries),
-        "signals": [
-            {
-                "kind": kind,
-                "seller_id": seller,
-                "customers": len({s.customer_id for s in refs}),
-                "evidence": sorted({s.ref for s in refs})[:EVIDENCE_PER_SUSPECT],
-            }
-            for (kind, seller), refs in sorted(
-                signals.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
-            )
-        ],
-        "model": {
-            "null_log_likelihood": round(result.ranking.null_loglik, 2)
-            if math.isfinite(result.ranking.null_loglik)
-            else None
-        },
+        "employee_id": show(s.employee_id),
+        "score": round(s.score, 6),
+        "covered": s.covered,
+        "role": s.role if not canaries_named else "alternative",
+        "explanation": _explain(s, result.ranking.matched) + ties,
+        "evidence": _evidence(s, display, proof),
+        "log_likelihood_ratio": round(s.loglik - result.ranking.null_loglik, 2),
+        "weighted_coverage": round(s.weighted_coverage, 4),
     }
+
+
+def _signals(found: list[SignalRef]) -> list[dict[str, Any]]:
+    signals: dict[tuple[str, str | None], list[SignalRef]] = {}
+    for sig in found:
+        signals.setdefault((sig.kind, sig.seller_id), []).append(sig)
+    return [
+        {
+            "kind": kind,
+            "seller_id": seller,
+            "customers": len({s.customer_id for s in refs}),
+            "evidence": sorted({s.ref for s in refs})[:EVIDENCE_PER_SUSPECT],
+        }
+        for (kind, seller), refs in sorted(
+            signals.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+        )
+    ]
 
 
 def write_findings(out_dir: Path, name: str, document: dict[str, Any]) -> Path:

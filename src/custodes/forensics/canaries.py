@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import random
 import secrets
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 from faker import Faker
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
 
 from custodes.access.model import new_id
+from custodes.forensics.errors import ForensicsInputError
 from custodes.forensics.models import Canary, Exposure
 from custodes.marketplace.models import Customer
 from custodes.store.engine import transaction
@@ -70,6 +73,9 @@ def _mobile(country: str, rng: random.Random) -> str:
     example = phonenumbers.example_number_for_type(
         country, phonenumbers.PhoneNumberType.MOBILE
     ) or phonenumbers.example_number(country)
+    if example is None:  # a region phonenumbers has no example for: use the US plan
+        example = phonenumbers.example_number_for_type("US", phonenumbers.PhoneNumberType.MOBILE)
+        assert example is not None
     national = str(example.national_number)
     for _ in range(50):
         keep = max(3, len(national) - 6)
@@ -84,29 +90,119 @@ def _mobile(country: str, rng: random.Random) -> str:
     return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
 
 
+_FAKERS: dict[str, Faker] = {}
+_FAKER_LOCK = threading.Lock()  # one seeded Faker per locale, used by one thread at a time
+
+
 def invent(country: str, domains: tuple[str, ...], rng: random.Random) -> tuple[CustomerPII, str]:
     """Plausible PII for one person of `country`; returns it and the customer's language."""
     locale, language = LOCALES.get(country, LOCALES["US"])
-    fake = Faker(locale)
-    fake.seed_instance(rng.randrange(2**32))
-    first, last = fake.first_name(), fake.last_name()
+    with _FAKER_LOCK:
+        fake = _FAKERS.get(locale)
+        if fake is None:  # building a Faker costs milliseconds: once per locale
+            fake = _FAKERS[locale] = Faker(locale)
+        fake.seed_instance(rng.randrange(2**32))
+        first, last = fake.first_name(), fake.last_name()
+        address = fake.address().replace("\n", ", ")
+        handle = fake.user_name()
     name = f"{last} {first}" if country == "JP" else f"{first} {last}"
-    local = ".".join(p for p in (_ascii(first), _ascii(last)) if p)
-    if not local:  # scripts without a Latin reading: a romanised-looking handle
-        local = Faker("en_US").user_name()
+    local = ".".join(p for p in (_ascii(first), _ascii(last)) if p) or _ascii(handle) or "mail"
     email = f"{local}{rng.randrange(10, 9999)}@{rng.choice(domains)}"
-    address = fake.address().replace("\n", ", ")
     return CustomerPII(name=name, email=email, phone=_mobile(country, rng), address=address), (
         language
     )
 
 
-def _new_customer_id(existing: set[str]) -> str:
+def _new_customer_id(session: Session, taken: set[str]) -> str:
     """An id shaped like the marketplace's (C + digits), unused."""
     while True:
         candidate = f"C{secrets.randbelow(10**7):07d}"
-        if candidate not in existing:
+        if candidate not in taken and session.get(Customer, candidate) is None:
+            taken.add(candidate)
             return candidate
+
+
+@dataclass(frozen=True)
+class Minting:
+    """How canaries are made: their countries and the domains their addresses live at."""
+
+    countries: tuple[str, ...] = ("US", "GB", "DE", "FR", "ES")
+    domains: tuple[str, ...] = DEFAULT_DOMAINS
+
+
+def mint(
+    session: Session,
+    keyring: Keyring,
+    count: int,
+    exposure_id: str | None,
+    now: datetime,
+    minting: Minting = Minting(),
+) -> list[CanaryPerson]:
+    """Make `count` canaries in `session`: customers sealed in the vault like anyone else,
+    flagged in `forensics_canaries`, assigned to `exposure_id` (or stocked when None)."""
+    rng = random.Random(secrets.randbits(64))
+    taken: set[str] = set()
+    people: list[CanaryPerson] = []
+    prepared = []
+    for _ in range(count):
+        customer_id = _new_customer_id(session, taken)
+        country = rng.choice(minting.countries)
+        pii, language = invent(country, minting.domains, rng)
+        people.append(CanaryPerson(customer_id, country, pii))
+        sealed = prepare_customer(keyring, customer_id, pii, country)
+        prepared.append(sealed)
+        session.add(
+            Customer(
+                customer_id=customer_id,
+                pseudonym=sealed.pseudonym,
+                country=country,
+                language=language,
+                created_at=now - timedelta(days=rng.randrange(30, 2000)),
+            )
+        )
+    session.flush()
+    insert_prepared(session, prepared)
+    for person in people:
+        session.add(
+            Canary(
+                customer_id=person.customer_id,
+                created_at=now,
+                exposure_id=exposure_id,
+                assigned_at=now if exposure_id else None,
+            )
+        )
+    session.flush()
+    return people
+
+
+def assign(session: Session, exposure_id: str, count: int, now: datetime) -> list[str]:
+    """Up to `count` stocked canaries, now this exposure's. Each is taken by a conditional
+    update on its still-empty exposure column, so two exposures racing for one get it once."""
+    taken: list[str] = []
+    while len(taken) < count:
+        candidates = session.scalars(
+            select(Canary.customer_id)
+            .where(Canary.exposure_id.is_(None))
+            .order_by(func.random())
+            .limit(count - len(taken))
+        ).all()
+        if not candidates:
+            break  # the stock is out: the caller mints the rest
+        for customer_id in candidates:
+            won = session.execute(
+                update(Canary)
+                .where(Canary.customer_id == customer_id, Canary.exposure_id.is_(None))
+                .values(exposure_id=exposure_id, assigned_at=now)
+            )
+            if won.rowcount == 1:  # type: ignore[attr-defined]
+                taken.append(customer_id)
+    return taken
+
+
+def stock(engine: Engine, keyring: Keyring, count: int, minting: Minting = Minting()) -> int:
+    """Canaries made ahead, for search pages to take without minting on the request path."""
+    with transaction(engine) as session:
+        return len(mint(session, keyring, count, None, datetime.now(UTC), minting))
 
 
 def issue(
@@ -118,27 +214,15 @@ def issue(
     *,
     ledger_index: int | None = None,
     reference: str | None = None,
-    countries: tuple[str, ...] = ("US", "GB", "DE", "FR", "ES"),
-    domains: tuple[str, ...] = DEFAULT_DOMAINS,
+    minting: Minting = Minting(),
     now: datetime | None = None,
 ) -> tuple[str, list[CanaryPerson]]:
     """Record an exposure and mint its own canaries (sealed, flagged); one transaction."""
     if kind not in EXPOSURE_KINDS:
-        raise ValueError(f"exposure kind must be one of {EXPOSURE_KINDS}")
+        raise ForensicsInputError(f"exposure kind must be one of {EXPOSURE_KINDS}")
     now = now or datetime.now(UTC)
-    rng = random.Random(secrets.randbits(64))
     exposure_id = new_id("ex")
     with transaction(engine) as session:
-        wanted_ids: set[str] = set()
-        people = []
-        for _ in range(count):
-            customer_id = _new_customer_id(wanted_ids)
-            while session.get(Customer, customer_id) is not None:
-                customer_id = _new_customer_id(wanted_ids)
-            wanted_ids.add(customer_id)
-            country = rng.choice(countries)
-            pii, language = invent(country, domains, rng)
-            people.append((CanaryPerson(customer_id, country, pii), language))
         session.add(
             Exposure(
                 exposure_id=exposure_id,
@@ -149,31 +233,9 @@ def issue(
                 reference=reference,
             )
         )
-        prepared = []
-        for person, language in people:
-            sealed = prepare_customer(keyring, person.customer_id, person.pii, person.country)
-            prepared.append(sealed)
-            session.add(
-                Customer(
-                    customer_id=person.customer_id,
-                    pseudonym=sealed.pseudonym,
-                    country=person.country,
-                    language=language,
-                    created_at=now - timedelta(days=rng.randrange(30, 2000)),
-                )
-            )
         session.flush()
-        insert_prepared(session, prepared)
-        for person, _ in people:
-            session.add(
-                Canary(
-                    customer_id=person.customer_id,
-                    created_at=now,
-                    exposure_id=exposure_id,
-                    assigned_at=now,
-                )
-            )
-    return exposure_id, [p for p, _ in people]
+        people = mint(session, keyring, count, exposure_id, now, minting)
+    return exposure_id, people
 
 
 def canary_ids(engine: Engine) -> set[str]:

@@ -69,27 +69,13 @@ def write_export(
     ]
     rng = random.Random(secrets.randbits(64))
     for person in people:
-        row = {"customer_id": person.customer_id}
+        row: dict[str, Any] = {"customer_id": person.customer_id}
         row.update({f: getattr(person.pii, f) for f in fields})
         rows.insert(rng.randrange(len(rows) + 1), row)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["customer_id", *fields], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    data = buffer.getvalue().encode("utf-8")
+    data = _csv(rows, ["customer_id", *fields])
     digest = hashlib.sha256(data).hexdigest()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(out)
-    with Session(engine) as session:
-        pseudonyms = dict(
-            session.execute(
-                select(Customer.customer_id, Customer.pseudonym).where(
-                    Customer.customer_id.in_(sorted(records))
-                )
-            ).all()
-        )
+    _write_atomically(out, data)
+    pseudonyms = _pseudonyms(engine, sorted(records))
     export_id = new_id("exp")
     with transaction(engine) as session:
         session.add(
@@ -106,6 +92,31 @@ def write_export(
             )
         )
     return ExportResult(outcome.decision, export_id, exposure_id, len(rows), digest)
+
+
+def _csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _write_atomically(out: Path, data: bytes) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+
+
+def _pseudonyms(engine: Engine, customer_ids: list[str]) -> dict[str, str]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Customer.customer_id, Customer.pseudonym).where(
+                Customer.customer_id.in_(customer_ids)
+            )
+        ).all()
+    return {row.customer_id: row.pseudonym for row in rows}
 
 
 def match_file(engine: Engine, path: Path) -> dict[str, Any] | None:

@@ -119,7 +119,9 @@ class IntakeHandler:
     def __init__(self, intake: Intake) -> None:
         self.intake = intake
 
-    async def handle_RCPT(self, server, session, envelope, address, options) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
         try:
             found = await asyncio.to_thread(self.intake.canary, address)
         except Exception:
@@ -130,7 +132,7 @@ class IntakeHandler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         data = envelope.original_content or envelope.content or b""
         if not isinstance(data, bytes):
             data = str(data).encode("utf-8", errors="surrogateescape")

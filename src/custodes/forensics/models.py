@@ -65,6 +65,8 @@ class Exposure(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ledger_index: Mapped[int | None] = mapped_column(BigInteger)
     reference: Mapped[str | None] = mapped_column(String(64))  # request id, search digest, …
+    # JSON {"customers": [pseudonyms shown], "canaries": [ids]} for pages and sessions.
+    manifest: Mapped[str | None] = mapped_column(Text)
 
 
 class Canary(Base):

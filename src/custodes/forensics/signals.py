@@ -5,6 +5,7 @@ signals are cited by attribution next to the customers and the seller they name.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -16,10 +17,8 @@ from custodes.store.engine import transaction
 from custodes.vault.models import BlindIndexEntry
 
 
-def ingest_canary_signals(
-    engine: Engine, alert: Callable[[dict[str, Any]], None], show: Callable[[str], str]
-) -> int:
-    """Record each canary_hit signal about a canary as a hit (idempotent by source line)."""
+def _new_hits(engine: Engine) -> list[tuple[str, datetime, str, Exposure | None]]:
+    """canary_hit signals not yet recorded that name a canary: (source, time, canary, exposure)."""
     with Session(engine) as session:
         done = set(
             session.scalars(
@@ -34,7 +33,7 @@ def ingest_canary_signals(
                 OutsideSignal.email_index,
             ).where(OutsideSignal.kind == "canary_hit")
         ).all()
-        hits = []
+        hits: list[tuple[str, datetime, str, Exposure | None]] = []
         for line, time, customer_id, email_index in rows:
             source = f"signals.jsonl:{line}"
             if source in done:
@@ -55,6 +54,14 @@ def ingest_canary_signals(
             if found is None:
                 continue  # a real customer: the signal stays an outside observation
             hits.append((source, time, customer_id, found[1]))
+    return hits
+
+
+def ingest_canary_signals(
+    engine: Engine, alert: Callable[[dict[str, Any]], None], show: Callable[[str], str]
+) -> int:
+    """Record each canary_hit signal about a canary as a hit (idempotent by source line)."""
+    hits = _new_hits(engine)
     with transaction(engine) as session:
         for source, time, customer_id, exposure in hits:
             session.add(

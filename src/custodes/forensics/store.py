@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from custodes.forensics.models import (
@@ -51,7 +51,9 @@ class _Pending:
 
     pairs: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
 
-    def add(self, employee: str, customer: str, time: datetime, idx: int | None, line: int | None):
+    def add(
+        self, employee: str, customer: str, time: datetime, idx: int | None, line: int | None
+    ) -> None:
         got = self.pairs.get((employee, customer))
         if got is None:
             self.pairs[(employee, customer)] = [1, time, time, idx, line]
@@ -149,10 +151,10 @@ def _merge(session: Session, pending: _Pending) -> None:
             if (row.employee_id, row.customer_id) in pending.pairs:
                 existing[(row.employee_id, row.customer_id)] = row
     new_per_employee: dict[str, int] = {}
-    inserts = []
+    inserts: list[dict[str, Any]] = []
     for (employee, customer), (n, first, last, idx, line) in pending.pairs.items():
-        row = existing.get((employee, customer))
-        if row is None:
+        found = existing.get((employee, customer))
+        if found is None:
             inserts.append(
                 {
                     "employee_id": employee,
@@ -166,12 +168,12 @@ def _merge(session: Session, pending: _Pending) -> None:
             )
             new_per_employee[employee] = new_per_employee.get(employee, 0) + 1
             continue
-        row.reads += n
-        row.last_time = max(row.last_time, last)
-        if first < row.first_time:
-            row.first_time, row.ledger_index, row.source_line = first, idx, line
+        found.reads += n
+        found.last_time = max(found.last_time, last)
+        if first < found.first_time:
+            found.first_time, found.ledger_index, found.source_line = first, idx, line
     if inserts:
-        session.execute(EmailRead.__table__.insert(), inserts)
+        session.execute(insert(EmailRead), inserts)
     employees = sorted(new_per_employee)
     totals = {}
     for chunk in _chunks(employees):
@@ -199,7 +201,7 @@ def refresh_index(engine: Engine) -> int:
             moved = _from_ledger(session, pending)
             moved = _from_imports(session, pending) or moved
             _merge(session, pending)
-            merged += sum(v[0] for v in pending.pairs.values())
+            merged += sum(int(v[0]) for v in pending.pairs.values())
         if not moved:
             return merged
 
@@ -360,7 +362,7 @@ class DatabaseSource:
                             f"signals.jsonl:{r.source_line}",
                         )
                     )
-                for r in conn.execute(
+                for q in conn.execute(
                     select(
                         OutsideSignal.kind,
                         OutsideSignal.customer_id,
@@ -374,11 +376,11 @@ class DatabaseSource:
                 ):
                     out.append(
                         SignalRef(
-                            r.kind,
-                            r.customer_id,
-                            r.seller_id,
-                            r.time,
-                            f"signals.jsonl:{r.source_line}",
+                            q.kind,
+                            q.customer_id,
+                            q.seller_id,
+                            q.time,
+                            f"signals.jsonl:{q.source_line}",
                         )
                     )
         return out

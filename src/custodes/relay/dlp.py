@@ -136,7 +136,9 @@ class Policy:
 class Scan:
     findings: list[Finding]
     verdict: str  # allow | redact | hold | block
-    message: Message | None  # the redacted message when the verdict is redact
+    # The message to forward: redacted when the verdict is redact, as parsed when it is allow
+    # (so the relay does not parse it twice); None for hold and block.
+    message: Message | None
     malformed: bool = False
 
     @property
@@ -281,7 +283,7 @@ def _part_text(part: Message) -> str | None:
 
 
 def scan(raw: bytes | Message, policy: Policy | None = None) -> Scan:
-    """Scan a whole message; returns findings, the verdict and (for redact) the new message."""
+    """Scan a whole message; returns findings, the verdict and the message to forward."""
     policy = policy or Policy()
     try:
         message = parse(bytes(raw)) if isinstance(raw, bytes | bytearray) else raw
@@ -326,7 +328,7 @@ def scan(raw: bytes | Message, policy: Policy | None = None) -> Scan:
             redactions.append((part, text, spans))
     verdict = max((f.action for f in findings), key=SEVERITY.__getitem__, default="allow")
     if verdict != "redact":
-        return Scan(findings, verdict, None)
+        return Scan(findings, verdict, message if verdict == "allow" else None)
     for part, text, spans in redactions:
         del part["Content-Transfer-Encoding"]
         part.set_payload(redact(text, spans), charset="utf-8")

@@ -18,6 +18,7 @@ from custodes.access.tokens import TokenInfo
 from custodes.problems import problem, problem_responses
 from custodes.relay.models import RelayAlias, RelayMessage
 from custodes.relay.sealing import open_body
+from custodes.vault.keyring import Keyring
 from custodes.vocabulary import ID_REGEX
 
 _ID = ID_REGEX
@@ -48,7 +49,13 @@ def relay_router() -> APIRouter:
         with Session(request.app.state.engine) as session:
             message = session.get(RelayMessage, message_id)
             pair = session.get(RelayAlias, message.alias) if message and message.alias else None
-        if message is None or pair is None or message.held_ct is None:
+        if (
+            message is None
+            or pair is None
+            or message.held_ct is None
+            or message.kek_version is None
+            or message.wrapped_key is None
+        ):
             return problem(404, f"no held message {message_id}")
         decision = door.held_message(
             employee, pair.customer_id, Justification(justification, case_id)
@@ -61,24 +68,24 @@ def relay_router() -> APIRouter:
         }
         if not decision.allowed:
             return problem(403, f"message.view {decision.outcome}: {decision.reason}", decision=out)
-        raw = open_body(
-            door.keyring,
-            message.message_id,
-            message.kek_version,
-            message.wrapped_key,
-            message.held_ct,
-        )
-        return {
-            "decision": out,
-            "message": {
-                "message_id": message.message_id,
-                "received_at": message.received_at,
-                "seller_id": message.seller_id,
-                "verdict": message.verdict,
-                "reason": message.reason,
-                "findings": json.loads(message.findings),
-                "raw": raw.decode("utf-8", errors="replace"),
-            },
-        }
+        return {"decision": out, "message": _shown(door.keyring, message)}
 
     return router
+
+
+def _shown(keyring: Keyring, message: RelayMessage) -> dict[str, Any]:
+    """A held message as trust & safety reads it, once the door allowed it."""
+    assert message.kek_version is not None and message.wrapped_key is not None
+    assert message.held_ct is not None
+    raw = open_body(
+        keyring, message.message_id, message.kek_version, message.wrapped_key, message.held_ct
+    )
+    return {
+        "message_id": message.message_id,
+        "received_at": message.received_at,
+        "seller_id": message.seller_id,
+        "verdict": message.verdict,
+        "reason": message.reason,
+        "findings": json.loads(message.findings),
+        "raw": raw.decode("utf-8", errors="replace"),
+    }

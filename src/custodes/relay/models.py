@@ -78,3 +78,14 @@ class RelayMessage(Base):
     kek_version: Mapped[int | None] = mapped_column(Integer)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     held_ct: Mapped[bytes | None] = mapped_column(LargeBinary)  # only while held for review
+
+
+class SellerCredential(Base):
+    """A seller's SMTP AUTH secret, argon2id-hashed: what proves a session is that seller
+    (the envelope sender proves nothing). Issued by `custodes relay credentials`."""
+
+    __tablename__ = "relay_seller_credentials"
+
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.seller_id"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())

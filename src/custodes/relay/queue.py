@@ -21,6 +21,7 @@ from sqlalchemy import Engine, and_, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from custodes.relay.errors import PermanentFailure, RelayError
 from custodes.relay.models import OutboundMessage
 from custodes.relay.sealing import open_body
 from custodes.store.engine import transaction
@@ -33,10 +34,6 @@ MAX_ATTEMPTS = 48
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class PermanentFailure(Exception):
-    """The message cannot be delivered (5xx, recipient gone): stop retrying."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ def _claim(engine: Engine, keyring: Keyring, limit: int, now: datetime) -> list[
             return []
         # The rows are locked (FOR UPDATE, or SQLite's write lock): one update claims them all.
         conn.execute(
-            update(table)
+            update(OutboundMessage)
             .where(table.c.message_id.in_([r.message_id for r in rows]))
             .values(status="sending", lease_until=now + LEASE, attempts=table.c.attempts + 1)
         )
@@ -111,12 +108,15 @@ def _claim(engine: Engine, keyring: Keyring, limit: int, now: datetime) -> list[
 def sent_update(message_id: str, now: datetime | None = None) -> Callable[[Session], None]:
     """The write that marks a message sent (and drops its sealed body)."""
 
+    table = OutboundMessage.__table__.c
+    statement = (  # on the table, not the entity: no ORM bookkeeping for a one-row update
+        update(OutboundMessage.__table__)  # type: ignore[arg-type]
+        .where(table.message_id == message_id, table.status == "sending")
+        .values(status="sent", sent_at=now or _now(), lease_until=None, body_ct=b"")
+    )
+
     def write(session: Session) -> None:
-        session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.message_id == message_id, OutboundMessage.status == "sending")
-            .values(status="sent", sent_at=now or _now(), lease_until=None, body_ct=b"")
-        )
+        session.execute(statement)
 
     return write
 
@@ -204,7 +204,7 @@ def deliver_one(
     except PermanentFailure as exc:
         mark_failed(engine, message, str(exc), permanent=True, now=now)
         return False
-    except OSError as exc:
+    except (OSError, RelayError) as exc:
         mark_failed(engine, message, str(exc), permanent=False, now=now)
         return False
     if commit is None:

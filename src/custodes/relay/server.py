@@ -2,61 +2,80 @@
 
 The listener answers each RCPT with the relay's routing decision (one recipient per message:
 a second gets 452, and the client sends it again) and each DATA only after the message is
-scanned and committed to the queue or refused. A worker thread drains the queue to the
-smarthost. Database work runs in threads so the event loop keeps serving other sessions.
+scanned and committed to the queue or refused. Sellers log in (SMTP AUTH, see `relay.auth`);
+the secret crosses the wire in the clear only on loopback, anywhere else only after STARTTLS.
+Database work and password checks run in threads so the event loop keeps serving.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import ssl
 import threading
+from base64 import b64decode
+from binascii import Error as Base64Error
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session
 
-from custodes.relay.queue import Claimed, SmtpSender, claim, deliver_one
-from custodes.relay.service import Relay, RelayRefused, Route
+from custodes.relay.auth import SellerAuthenticator
+from custodes.relay.delivery import DeliveryWorker
+from custodes.relay.errors import RelayInputError, RelayRefused
+from custodes.relay.service import Relay
+from custodes.relay.types import Accepted, Route
 from custodes.relay.writer import GroupWriter
 
 log = logging.getLogger(__name__)
 
 
 class RelayHandler:
-    def __init__(self, relay: Relay, wake: threading.Event | None = None) -> None:
+    def __init__(
+        self, relay: Relay, wake: threading.Event | None, authenticator: SellerAuthenticator
+    ) -> None:
         self.relay = relay
         self.wake = wake
+        self.authenticator = authenticator
+        # On SQLite the database work is local and short: sessions run it on the event loop
+        # and only wait for the group commit, instead of parking a thread per message.
+        self.inline = relay.engine.dialect.name == "sqlite"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if envelope.rcpt_tos:
             return "452 4.5.3 One recipient per message, please send again"
+        seller = session.auth_data if session.authenticated else None
+        mail_from = envelope.mail_from or ""
         try:
-            route = await asyncio.to_thread(self.relay.route, envelope.mail_from or "", address)
+            if self.inline:  # a local SQLite read: cheaper than a thread hop
+                route = self.relay.route(mail_from, address, seller)
+            else:
+                route = await asyncio.to_thread(self.relay.route, mail_from, address, seller)
         except RelayRefused as refusal:
             return refusal.reply
         except Exception:
             log.exception("relay: routing failed")
             return "451 4.3.0 Temporary failure, try again later"
         envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.append(options)
-        session.relay_route = route  # type: ignore[attr-defined]
+        envelope.rcpt_options.extend(options)
+        setattr(session, "relay_route", route)  # noqa: B010  (aiosmtpd sessions take attributes)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         route: Route | None = getattr(session, "relay_route", None)
-        session.relay_route = None  # type: ignore[attr-defined]
+        setattr(session, "relay_route", None)  # noqa: B010
         if route is None:
             return "503 5.5.1 No valid recipient"
         data = envelope.original_content or envelope.content
         if not isinstance(data, bytes):
             data = str(data).encode("utf-8", errors="surrogateescape")
         try:
-            accepted = await asyncio.to_thread(self.relay.receive, route, data)
+            answer = await self._receive(route, data)
         except RelayRefused as refusal:
             return refusal.reply
         except Exception:
@@ -64,58 +83,57 @@ class RelayHandler:
             return "451 4.3.0 Temporary failure, try again later"
         if self.wake is not None:
             self.wake.set()
-        return accepted.reply
+        return answer.reply
+
+    async def _receive(self, route: Route, data: bytes) -> Accepted:
+        """Scan on the loop and await the shared commit (SQLite), or all of it in a thread."""
+        writer = self.relay.writer
+        if not self.inline or writer is None or route.direction == "bounce":
+            return await asyncio.to_thread(self.relay.receive, route, data)
+        answer, work = self.relay.judge(route, data)
+        await asyncio.wrap_future(writer.submit(work))
+        if isinstance(answer, RelayRefused):
+            raise answer
+        return answer
+
+    # SMTP AUTH (RFC 4954): PLAIN and LOGIN, checked off the event loop.
+    async def auth_PLAIN(self, server: SMTP, args: list[str]) -> AuthResult:
+        blob = await _answer(server, args, "")
+        if blob is None:
+            return AuthResult(success=False)
+        parts = blob.split(b"\0")
+        if len(parts) != 3:
+            await server.push("501 5.5.2 Can't split auth value")
+            return AuthResult(success=False)
+        return await self._check(parts[1], parts[2])
+
+    async def auth_LOGIN(self, server: SMTP, args: list[str]) -> AuthResult:
+        login = await _answer(server, args, "Username:")
+        if login is None:
+            return AuthResult(success=False)
+        secret = await _answer(server, [args[0]], "Password:")
+        if secret is None:
+            return AuthResult(success=False)
+        return await self._check(login, secret)
+
+    async def _check(self, login: bytes, secret: bytes) -> AuthResult:
+        seller = await asyncio.to_thread(self.authenticator.verify, login, secret)
+        if seller is None:
+            log.warning("relay: a failed seller login")
+            return AuthResult(success=False, handled=False)  # 535 5.7.8
+        return AuthResult(success=True, auth_data=seller)
 
 
-class DeliveryWorker(threading.Thread):
-    """Drains the queue to the smarthost until stopped; wakes on new mail or every second.
-
-    Each pass claims a batch and delivers it on `parallel` connections at once: the door's
-    ledger appends and the sent marks of concurrent deliveries share their commits."""
-
-    def __init__(
-        self, relay: Relay, host: str, port: int, wake: threading.Event, parallel: int = 8
-    ) -> None:
-        super().__init__(name="relay-delivery", daemon=True)
-        self.relay = relay
-        self.host, self.port = host, port
-        self.wake = wake
-        self.stopping = threading.Event()
-        self.pool = ThreadPoolExecutor(parallel, thread_name_prefix="relay-send")
-        self.parallel = parallel
-        self._local = threading.local()
-        self._senders: list[SmtpSender] = []
-
-    def _sender(self) -> SmtpSender:
-        sender = getattr(self._local, "sender", None)
-        if sender is None:
-            sender = self._local.sender = SmtpSender(self.host, self.port)
-            self._senders.append(sender)
-        return sender
-
-    def _deliver(self, message: Claimed) -> bool:
-        relay = self.relay
-        return deliver_one(relay.engine, message, self._sender(), relay.recipient, relay._write)
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                batch = claim(self.relay.engine, self.relay.keyring, limit=8 * self.parallel)
-                sent = sum(self.pool.map(self._deliver, batch))
-            except Exception:
-                log.exception("relay: delivery pass failed")
-                sent = 0
-            if not sent:
-                self.wake.wait(1.0)
-                self.wake.clear()
-        self.pool.shutdown(wait=True)
-        for sender in self._senders:
-            sender.close()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.wake.set()
-        self.join(timeout=30)
+async def _answer(server: SMTP, args: list[str], challenge: str) -> bytes | None:
+    """The client's base64 answer: given inline after the mechanism, or asked for."""
+    if len(args) > 1:
+        try:
+            return b64decode(args[1].encode(), validate=True)
+        except (Base64Error, ValueError):
+            await server.push("501 5.5.2 Can't decode base64")
+            return None
+    answer = await server.challenge_auth(challenge)
+    return None if answer is MISSING else bytes(answer)
 
 
 @dataclass
@@ -137,18 +155,29 @@ class RunningRelay:
         self.relay.writer = None
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def start(
     relay: Relay,
     host: str = "127.0.0.1",
     port: int = 2525,
     smarthost: tuple[str, int] | None = None,
+    tls: ssl.SSLContext | None = None,
     **smtp: Any,
 ) -> RunningRelay:
-    """Listen on (host, port) and, given a smarthost, deliver to it; returns a handle."""
+    """Listen on (host, port) and, given a smarthost, deliver to it; returns a handle.
+    Off loopback a TLS context is required: seller secrets never cross a network in clear."""
+    if tls is None and not _loopback(host):
+        raise RelayInputError("the relay listens beyond loopback only with TLS (--tls-cert)")
     wake = threading.Event()
     writer = GroupWriter(relay.engine)
     relay.writer = writer
-    handler = RelayHandler(relay, wake)
+    handler = RelayHandler(relay, wake, SellerAuthenticator(relay.engine))
     # Sessions wait on the database in threads; enough of them that commits are shared.
     loop = asyncio.new_event_loop()
     loop.set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="relay-smtp"))
@@ -159,6 +188,9 @@ def start(
         port=port,
         data_size_limit=relay.config.max_size,
         ident="custodes relay",
+        tls_context=tls,
+        require_starttls=tls is not None,
+        auth_require_tls=tls is not None,
         **smtp,
     )
     controller.start()

@@ -12,25 +12,27 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from email.message import Message
-from email.policy import compat32
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
+from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
+from custodes.access.door import Door
 from custodes.access.model import new_id
 from custodes.errors import InputError
-from custodes.marketplace.models import Seller
 from custodes.relay import dlp
+from custodes.relay.errors import DeliveryDeferred, PermanentFailure, RelayError, RelayRefused
 from custodes.relay.models import OutboundMessage, RelayAlias, RelayMessage, SellerContact
-from custodes.relay.queue import Claimed, PermanentFailure
+from custodes.relay.outbound import rewrite_headers, wire_bytes
+from custodes.relay.queue import Claimed
 from custodes.relay.sealing import seal_body
-from custodes.relay.writer import GroupWriter
-from custodes.store.engine import transaction
+from custodes.relay.types import Accepted, Pair, RelayConfig, Route
+from custodes.relay.writer import GroupWriter, Write
+from custodes.store.engine import READ_ONLY, driver_sql, transaction
 from custodes.vault.errors import VaultError
 from custodes.vault.keyring import Keyring
 from custodes.vault.models import BlindIndexEntry
@@ -38,70 +40,12 @@ from custodes.vault.normalise import normalise_email
 from custodes.vault.pseudonym import blind_index
 
 log = logging.getLogger(__name__)
-WIRE = compat32.clone(linesep="\r\n")  # SMTP lines end in CRLF; smtplib sends bytes as given
-KEEP_HEADERS = frozenset(
-    {
-        "subject",
-        "date",
-        "mime-version",
-        "content-type",
-        "content-transfer-encoding",
-        "content-disposition",
-        "content-language",
-        "in-reply-to",
-        "references",
-    }
+
+
+_PAIR_SQL = (
+    "SELECT a.alias, a.seller_id, a.customer_id, s.status, s.name FROM relay_aliases a "
+    "JOIN sellers s ON s.seller_id = a.seller_id WHERE a.alias = ?"
 )
-
-
-class RelayRefused(Exception):
-    """An SMTP refusal: the code and text go back to the sender as they are."""
-
-    def __init__(self, code: int, text: str, reason: str) -> None:
-        super().__init__(f"{code} {text}")
-        self.code, self.text, self.reason = code, text, reason
-
-    @property
-    def reply(self) -> str:
-        return f"{self.code} {self.text}"
-
-
-@dataclass
-class RelayConfig:
-    domain: str = "relay.custodes.example"
-    service: str = "relay"
-    marketplace: str = "the marketplace"
-    max_size: int = 10 * 1024 * 1024
-    seller_dlp: dlp.Policy = field(default_factory=dlp.Policy)
-    # Customers' own details must not reach a seller either; links and phrases are theirs.
-    customer_dlp: dlp.Policy = field(
-        default_factory=lambda: dlp.Policy(
-            actions={"email": "redact", "phone": "redact", "url": "allow", "solicitation": "allow"}
-        )
-    )
-
-    def __post_init__(self) -> None:
-        self.domain = self.domain.lower()
-        for policy in (self.seller_dlp, self.customer_dlp):
-            if self.domain not in policy.allowed_domains:
-                policy.allowed_domains = (*policy.allowed_domains, self.domain)
-
-
-@dataclass(frozen=True)
-class Route:
-    direction: str  # to_customer | to_seller | bounce
-    alias: str
-    seller_id: str | None
-    customer_id: str | None
-    outbound_id: str | None = None  # for bounces: the message that bounced
-    seller_name: str | None = None
-
-
-@dataclass(frozen=True)
-class Accepted:
-    message_id: str
-    verdict: str  # forwarded | redacted | held | bounce
-    reply: str
 
 
 def _now() -> datetime:
@@ -110,11 +54,11 @@ def _now() -> datetime:
 
 class Relay:
     def __init__(
-        self, engine: Engine, keyring: Keyring, door: object, config: RelayConfig | None = None
+        self, engine: Engine, keyring: Keyring, door: Door, config: RelayConfig | None = None
     ) -> None:
         self.engine = engine
         self.keyring = keyring
-        self.door = door  # custodes.access.door.Door (typed loosely: relay sits above access)
+        self.door = door
         self.config = config or RelayConfig()
         self.writer: GroupWriter | None = None  # set by the server: shared commits
 
@@ -122,40 +66,48 @@ class Relay:
     def address(self, alias: str) -> str:
         return f"{alias}@{self.config.domain}"
 
-    def route(self, mail_from: str, rcpt: str) -> Route:
-        """Who is writing to whom, or a refusal (recorded)."""
+    def route(self, mail_from: str, rcpt: str, seller: str | None = None) -> Route:
+        """Who is writing to whom, or a refusal (recorded). `seller` is the session's
+        authenticated seller (SMTP AUTH); without one, nobody writes as a seller."""
         local, _, domain = parseaddr(rcpt)[1].lower().rpartition("@")
         if domain != self.config.domain or not local:
             raise self._refuse(550, "5.7.1 Relaying denied", "foreign_domain")
         if local.startswith("bounce+"):
             return Route("bounce", local, None, None, local[len("bounce+") :])
-        sender = self._normalised(mail_from)
+        # One driver-level read on the hot path (every RCPT): no ORM, no transaction.
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            found = conn.exec_driver_sql(driver_sql(conn.dialect, _PAIR_SQL), (local,)).first()
+        if found is None:
+            raise self._refuse(550, "5.1.1 No such alias", "unknown_alias")
+        pair = Pair(found.alias, found.seller_id, found.customer_id)
+        if seller is not None:
+            return self._seller_route(pair, found.status, found.name, seller)
         with Session(self.engine) as session:
-            found = session.execute(
-                select(RelayAlias, Seller.status, Seller.name, SellerContact.address)
-                .join(Seller, Seller.seller_id == RelayAlias.seller_id)
-                .outerjoin(SellerContact, SellerContact.seller_id == RelayAlias.seller_id)
-                .where(RelayAlias.alias == local)
-            ).first()
-            if found is None:
-                raise self._refuse(550, "5.1.1 No such alias", "unknown_alias")
-            pair, status, name, contact = found
-            if sender is not None and sender == contact:
-                if status != "active":
-                    raise self._refuse(550, "5.7.1 Sender blocked", "seller_blocked", pair)
-                return Route(
-                    "to_customer", pair.alias, pair.seller_id, pair.customer_id, seller_name=name
-                )
-            if sender is not None and session.scalar(
-                select(SellerContact.seller_id).where(SellerContact.address == sender)
-            ):
-                raise self._refuse(550, "5.7.1 Not your conversation", "other_sellers_alias", pair)
-            if sender and self._is_customer(session, pair, sender):
-                if status == "banned":
-                    raise self._refuse(550, "5.7.1 Recipient unavailable", "seller_banned", pair)
-                return Route(
-                    "to_seller", pair.alias, pair.seller_id, pair.customer_id, seller_name=name
-                )
+            return self._customer_route(session, pair, found.status, found.name, mail_from)
+
+    def _seller_route(self, pair: Pair, status: str, name: str, seller: str) -> Route:
+        if seller != pair.seller_id:
+            raise self._refuse(550, "5.7.1 Not your conversation", "other_sellers_alias", pair)
+        if status != "active":
+            raise self._refuse(550, "5.7.1 Sender blocked", "seller_blocked", pair)
+        return Route("to_customer", pair.alias, pair.seller_id, pair.customer_id, seller_name=name)
+
+    def _customer_route(
+        self, session: Session, pair: Pair, status: str, name: str, mail_from: str
+    ) -> Route:
+        """An unauthenticated session: only the pair's own customer, replying."""
+        sender = self._normalised(mail_from)
+        if sender is not None and session.scalar(
+            select(SellerContact.seller_id).where(SellerContact.address == sender)
+        ):
+            # A seller's address without the seller's login: a claim, not a seller.
+            raise self._refuse(530, "5.7.0 Authentication required", "unauthenticated_seller", pair)
+        if sender and self._is_customer(session, pair, sender):
+            if status == "banned":
+                raise self._refuse(550, "5.7.1 Recipient unavailable", "seller_banned", pair)
+            return Route(
+                "to_seller", pair.alias, pair.seller_id, pair.customer_id, seller_name=name
+            )
         raise self._refuse(550, "5.7.1 Sender not permitted", "unknown_sender", pair)
 
     @staticmethod
@@ -165,7 +117,7 @@ class Relay:
         except InputError:
             return None
 
-    def _is_customer(self, session: Session, pair: RelayAlias, sender: str) -> bool:
+    def _is_customer(self, session: Session, pair: Pair, sender: str) -> bool:
         digest = blind_index(self.keyring.blind_index_key, "email", sender)
         found = session.scalar(
             select(BlindIndexEntry.customer_id).where(
@@ -176,75 +128,89 @@ class Relay:
         )
         return found is not None
 
-    def _refuse(
-        self, code: int, text: str, reason: str, pair: RelayAlias | None = None
-    ) -> RelayRefused:
-        self._record(new_id("msg"), "inbound", pair, "refused", reason, code, [], commit=True)
+    def _refuse(self, code: int, text: str, reason: str, pair: Pair | None = None) -> RelayRefused:
+        self._record(new_id("msg"), "inbound", pair, "refused", reason, code, [])
         return RelayRefused(code, text, reason)
 
     # -- receiving ---------------------------------------------------------------------------
     def receive(self, route: Route, data: bytes) -> Accepted:
         """Scan, then queue (committed before the 250), hold, or refuse. Raises RelayRefused."""
-        if len(data) > self.config.max_size:
-            raise self._refuse(552, "5.3.4 Message too big", "too_big")
-        if route.direction == "bounce":
+        if route.direction == "bounce" and len(data) <= self.config.max_size:
             return self._bounce(route)
+        answer, work = self.judge(route, data)
+        self.write(work)
+        if isinstance(answer, RelayRefused):
+            raise answer
+        return answer
+
+    def judge(self, route: Route, data: bytes) -> tuple[Accepted | RelayRefused, Write]:
+        """`receive` for a message to a pair, without its commit: the answer, and the write
+        that must be committed before the answer is given (queue row and record, or the
+        record of a hold or refusal). Touches no database, so it can run on the event loop."""
+        message_id = new_id("msg")
+        if len(data) > self.config.max_size:
+            refused = RelayRefused(552, "5.3.4 Message too big", "too_big")
+            return refused, self._record_work(
+                message_id, "inbound", None, "refused", "too_big", 552, []
+            )
         policy = (
             self.config.seller_dlp if route.direction == "to_customer" else self.config.customer_dlp
         )
         result = dlp.scan(data, policy)
         findings = [f.to_json() for f in result.findings]
-        message_id = new_id("msg")
-        pair = RelayAlias(alias=route.alias, seller_id=route.seller_id)  # for the record only
+        direction = route.direction
         if result.malformed or result.verdict == "block":
             reason = "malformed" if result.malformed else "content_blocked"
-            self._record(
-                message_id, route.direction, pair, "blocked", reason, 550, findings, commit=True
-            )
-            raise RelayRefused(550, "5.7.1 Message refused by content policy", reason)
+            refused = RelayRefused(550, "5.7.1 Message refused by content policy", reason)
+            work = self._record_work(message_id, direction, route, "blocked", reason, 550, findings)
+            return refused, work
         if result.verdict == "hold":
-            self._record(
-                message_id,
-                route.direction,
-                pair,
-                "held",
-                "content_review",
-                250,
-                findings,
-                commit=True,
-                held=data,
+            held = Accepted(message_id, "held", "250 2.0.0 Accepted for review")
+            why = "content_review"
+            return held, self._record_work(
+                message_id, direction, route, "held", why, 250, findings, held=data
             )
-            return Accepted(message_id, "held", "250 2.0.0 Accepted for review")
+        return self._queue(route, data, result, message_id, findings)
+
+    def _queue(
+        self,
+        route: Route,
+        data: bytes,
+        result: dlp.Scan,
+        message_id: str,
+        findings: list[dict[str, str]],
+    ) -> tuple[Accepted, Write]:
+        """Seal the outgoing message; the write queues it with its record."""
+        unchanged = result.verdict == "allow" and result.message is not None
         message = result.message if result.message is not None else dlp.parse(data)
-        body = self._outbound(message, route, message_id)
+        body = self._outbound(message, route, message_id, data if unchanged else None)
         version, wrapped, sealed = seal_body(self.keyring, message_id, body)
         verdict = "redacted" if result.verdict == "redact" else "forwarded"
         now = _now()
+        queued = {
+            "message_id": message_id,
+            "created_at": now,
+            "direction": route.direction,
+            "alias": route.alias,
+            "envelope_from": f"bounce+{message_id}@{self.config.domain}",
+            "kek_version": version,
+            "wrapped_key": wrapped,
+            "body_ct": sealed,
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
 
         def write(session: Session) -> None:
-            session.add(
-                OutboundMessage(
-                    message_id=message_id,
-                    created_at=now,
-                    direction=route.direction,
-                    alias=route.alias,
-                    envelope_from=f"bounce+{message_id}@{self.config.domain}",
-                    kek_version=version,
-                    wrapped_key=wrapped,
-                    body_ct=sealed,
-                    status="queued",
-                    attempts=0,
-                    next_attempt_at=now,
-                )
-            )
+            # Table inserts, not entities: no unit-of-work bookkeeping on the hot path.
+            session.execute(insert(OutboundMessage.__table__), queued)  # type: ignore[arg-type]
             self._record(
-                message_id, route.direction, pair, verdict, "ok", 250, findings, session=session
+                message_id, route.direction, route, verdict, "ok", 250, findings, session=session
             )
 
-        self._write(write)
-        return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}")
+        return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}"), write
 
-    def _write(self, work: Callable[[Session], None]) -> None:
+    def write(self, work: Callable[[Session], None]) -> None:
         """Commit `work`: through the group writer when the server runs one."""
         if self.writer is not None:
             self.writer.write(work)
@@ -252,33 +218,18 @@ class Relay:
         with transaction(self.engine) as session:
             work(session)
 
-    def _outbound(self, message: Message, route: Route, message_id: str) -> bytes:
-        """Headers rebuilt from an allow-list: From, To, Reply-To are the alias, nothing else
-        about either party survives (Received, Return-Path, Sender, DKIM, X-…)."""
-        for name in {k.lower() for k in message}:
-            if name not in KEEP_HEADERS:
-                del message[name]
-        for name in ("in-reply-to", "references"):
-            values = message.get_all(name) or []
-            kept = [
-                token
-                for value in values
-                for token in str(value).split()
-                if token.rstrip(">").endswith("@" + self.config.domain)
-            ]
-            del message[name]
-            if kept:
-                message[name.title()] = " ".join(kept)
-        alias = self.address(route.alias)
+    def _outbound(
+        self, message: Message, route: Route, message_id: str, raw: bytes | None
+    ) -> bytes:
+        """The message as it leaves (see `relay.outbound`); `raw` when the scan changed
+        nothing, so the body is sent as received."""
         if route.direction == "to_customer":
             name = f"{route.seller_name or 'Seller'} via {self.config.marketplace}"
         else:
             name = f"Buyer via {self.config.marketplace}"
-        message["From"] = formataddr((name, alias))
-        message["To"] = alias
-        message["Reply-To"] = alias
-        message["Message-ID"] = f"<{message_id}@{self.config.domain}>"
-        return message.as_bytes(policy=WIRE)
+        sender = (name, self.address(route.alias))
+        rewrite_headers(message, self.config.domain, sender, message_id)
+        return wire_bytes(message, raw)
 
     def _bounce(self, route: Route) -> Accepted:
         """A delivery report for a message we sent: recorded, never forwarded."""
@@ -299,58 +250,108 @@ class Relay:
         self,
         message_id: str,
         direction: str,
-        pair: RelayAlias | None,
+        pair: Pair | Route | None,
         verdict: str,
         reason: str,
         code: int,
         findings: list[dict[str, str]],
         *,
         session: Session | None = None,
-        commit: bool = False,
-        held: bytes | None = None,
     ) -> None:
+        """Record what the relay did with a message: in `session`, or committed now."""
+        work = self._record_work(message_id, direction, pair, verdict, reason, code, findings)
+        if session is not None:
+            work(session)
+            return
+        self.write(work)
+        log.info("relay %s %s %s (%s)", message_id, direction, verdict, reason)
+
+    def _record_work(
+        self,
+        message_id: str,
+        direction: str,
+        pair: Pair | Route | None,
+        verdict: str,
+        reason: str,
+        code: int,
+        findings: list[dict[str, str]],
+        held: bytes | None = None,
+    ) -> Write:
         sealed: tuple[int | None, bytes | None, bytes | None] = (None, None, None)
         if held is not None:
             sealed = seal_body(self.keyring, message_id, held)
-        row = RelayMessage(
-            message_id=message_id,
-            received_at=_now(),
-            direction=direction,
-            seller_id=pair.seller_id if pair else None,
-            alias=pair.alias if pair else None,
-            verdict=verdict,
-            reason=reason,
-            smtp_code=code,
-            findings=json.dumps(findings),
-            kek_version=sealed[0],
-            wrapped_key=sealed[1],
-            held_ct=sealed[2],
-        )
-        if session is not None:
-            session.add(row)
-            return
-        self._write(lambda own: own.add(row))
-        log.info("relay %s %s %s (%s)", message_id, direction, verdict, reason)
+        row = {
+            "message_id": message_id,
+            "received_at": _now(),
+            "direction": direction,
+            "seller_id": pair.seller_id if pair else None,
+            "alias": pair.alias if pair else None,
+            "verdict": verdict,
+            "reason": reason,
+            "smtp_code": code,
+            "findings": json.dumps(findings),
+            "kek_version": sealed[0],
+            "wrapped_key": sealed[1],
+            "held_ct": sealed[2],
+        }
+        statement = insert(RelayMessage.__table__)  # type: ignore[arg-type]
+
+        def write(own: Session) -> None:
+            own.execute(statement, row)
+
+        return write
 
     # -- delivery ----------------------------------------------------------------------------
     def recipient(self, message: Claimed) -> str:
-        """The real recipient of a queued message, looked up now: a customer's address only
-        through the door (recorded as message.relay), a seller's from their contact."""
+        """The real recipient of one queued message (see `recipients`)."""
+        found = self.recipients([message])[message.message_id]
+        if isinstance(found, RelayError):
+            raise found
+        return found
+
+    def recipients(
+        self, batch: Sequence[Claimed], run: Callable[..., Iterable[Any]] = map
+    ) -> dict[str, str | RelayError]:
+        """Each message's real recipient, looked up now: a customer's address only through the
+        door (recorded as message.relay), a seller's from their contact. One query for the
+        pairs; the door's decisions mapped with `run` (a pool), so their ledger entries share
+        the sequencer's batches."""
         with Session(self.engine) as session:
-            pair = session.get(RelayAlias, message.alias)
-            contact = session.get(SellerContact, pair.seller_id) if pair else None
-        if pair is None:
-            raise PermanentFailure("alias gone")
-        if message.direction == "to_seller":
-            if contact is None:
-                raise PermanentFailure("seller has no contact address")
-            return contact.address
+            rows = session.execute(
+                select(
+                    RelayAlias.alias,
+                    RelayAlias.seller_id,
+                    RelayAlias.customer_id,
+                    SellerContact.address,
+                )
+                .outerjoin(SellerContact, SellerContact.seller_id == RelayAlias.seller_id)
+                .where(RelayAlias.alias.in_(sorted({m.alias for m in batch})))
+            ).all()
+        pairs = {row.alias: row for row in rows}
+        found: dict[str, str | RelayError] = {}
+        door_jobs: list[tuple[str, str]] = []
+        door_ids: list[str] = []
+        for message in batch:
+            pair = pairs.get(message.alias)
+            if pair is None:
+                found[message.message_id] = PermanentFailure("alias gone")
+            elif message.direction == "to_seller":
+                found[message.message_id] = pair.address or PermanentFailure(
+                    "seller has no contact address"
+                )
+            else:
+                door_ids.append(message.message_id)
+                door_jobs.append((pair.seller_id, pair.customer_id))
+        found.update(zip(door_ids, run(self._door_address, door_jobs), strict=True))
+        return found
+
+    def _door_address(self, pair: tuple[str, str]) -> str | RelayError:
         try:
-            outcome = self.door.relay_address(  # type: ignore[attr-defined]
-                self.config.service, pair.seller_id, pair.customer_id
-            )
+            outcome = self.door.relay_address(self.config.service, *pair)
         except VaultError:
-            raise PermanentFailure("customer erased") from None
+            return PermanentFailure("customer erased")
+        except Exception as exc:  # the ledger is away: recorded nothing, revealed nothing
+            return DeliveryDeferred(f"door unavailable ({type(exc).__name__})")
         if not outcome.decision.allowed or not outcome.data:
-            raise PermanentFailure(f"door: {outcome.decision.reason}")
+            return PermanentFailure(f"door: {outcome.decision.reason}")
         return str(outcome.data)

@@ -30,9 +30,13 @@ class GroupWriter:
 
     def write(self, work: Write, timeout: float = 30.0) -> None:
         """Run `work` in a shared transaction; returns once it is committed (or raises)."""
+        self.submit(work).result(timeout)
+
+    def submit(self, work: Write) -> Future[None]:
+        """Queue `work` for the next shared transaction; the future settles at its commit."""
         done: Future[None] = Future()
         self._queue.put((work, done))
-        done.result(timeout)
+        return done
 
     def _run(self) -> None:
         while True:
@@ -56,11 +60,9 @@ class GroupWriter:
             with transaction(self.engine) as session:
                 for work, _ in batch:
                     work(session)
-        except Exception:
+        except Exception as exc:
             if len(batch) == 1:
-                import sys
-
-                batch[0][1].set_exception(sys.exc_info()[1] or RuntimeError("write failed"))
+                batch[0][1].set_exception(exc)
                 return
             for item in batch:
                 self._commit([item])

@@ -6,11 +6,11 @@ None of these return plaintext. Decryption is `custodes.vault._hazmat`, for `acc
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
 from custodes.marketplace.models import Customer
@@ -277,19 +277,24 @@ def retire_key_version(engine: Engine, keyring: FileKeyring, version: int) -> No
     keyring.retire(version)
 
 
-def vault_stats(session: Session) -> dict[str, int]:
-    """Counts for summaries: records, erased records, index entries, records per KEK version."""
-    records = session.scalar(select(func.count()).select_from(VaultRecord)) or 0
+def vault_stats(session: Session, synthetic: Collection[str] = ()) -> dict[str, int]:
+    """Counts for summaries: records, erased records, index entries, records per KEK version.
+    `synthetic` customers (canaries, which forensics knows) are not counted as records; the
+    per-KEK counts still include them, since their keys rotate like everyone's."""
+    real = VaultRecord.customer_id.not_in(list(synthetic)) if synthetic else true()
+    records = session.scalar(select(func.count()).select_from(VaultRecord).where(real)) or 0
     erased = (
         session.scalar(
             select(func.count())
             .select_from(VaultRecord)
-            .where(VaultRecord.shredded_at.is_not(None))
+            .where(VaultRecord.shredded_at.is_not(None), real)
         )
         or 0
     )
     indexed = session.scalar(select(func.count()).select_from(BlindIndexEntry)) or 0
     stats = {"records": records, "erased": erased, "blind_index_entries": indexed}
+    if synthetic:
+        stats["synthetic"] = len(set(synthetic))
     for version, count in session.execute(
         select(VaultRecord.kek_version, func.count())
         .where(VaultRecord.kek_version.is_not(None))

@@ -88,6 +88,7 @@ def _install_door(
     app.state.door = None
     app.state.committer = None
     app.state.sequencer = None
+    app.state.exposures = services.exposures if services is not None else None  # canaries
     if services is None:
         return ledger
     if ledger is None:

@@ -1,14 +1,14 @@
 """Relay seller credentials (SMTP AUTH, argon2id) and exposure manifests for search pages and
 reveal sessions.
 
-Revision ID: 0009_relay_auth
+Revision ID: 0009
 Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_relay_auth"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None

@@ -13,7 +13,7 @@ import ibis
 from ibis import _
 
 from custodes.detect.features import Features
-from custodes.detect.signals import SignalOutput, capped, daily_rows, poisson_surprise
+from custodes.detect.signals.base import SignalOutput, capped, daily_rows, poisson_surprise
 
 NAME = "recurring_pair"
 WINDOW = 14

@@ -93,7 +93,9 @@ def _signals(rows: list[dict[str, Any]], by_email: dict[bytes, list[str]]) -> pa
     out: list[dict[str, Any]] = []
     for row in rows:
         digest = row.pop("email_index")
-        matches = by_email.get(bytes(digest), []) if digest is not None else []
+        matches: list[str | None] = (
+            list(by_email.get(bytes(digest), [])) if digest is not None else []
+        )
         base = {**row, "evidence": f"db:outside_signals:{row['signal_id']}"}
         for customer in matches or [None]:
             out.append({**base, "customer_id": base["customer_id"] or customer})

@@ -76,9 +76,9 @@ def detect_command(
 
     from custodes.cli.dataset_commands import progress_bar
     from custodes.detect.engine import BACKENDS, connect, spark_session
+    from custodes.detect.errors import DetectInputError as InputError
     from custodes.detect.inputs import load_database, load_folder
     from custodes.detect.pipeline import run, to_json_lines, write_jsonl
-    from custodes.detect.errors import DetectInputError as InputError
 
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")

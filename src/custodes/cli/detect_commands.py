@@ -35,23 +35,39 @@ def _pseudonym_key() -> bytes:
         ) from None
 
 
+# The options of `custodes detect`, named so its signature reads as a list.
+OutOption = Annotated[
+    str,
+    typer.Option(
+        "--out",
+        help="Alerts, one JSON object per line. With --backend spark, a URI (hdfs://, "
+        "s3a://, file://) is written by Spark as a folder of JSON Lines parts.",
+    ),
+]
+DataOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="A dataset folder (DESIGN.md), or with --backend spark any URI Spark reads "
+        "(hdfs://, s3a://); default: the database's imported tables.",
+    ),
+]
+RevealOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Employee ids an investigator opened a case on (shown unpseudonymised)."),
+]
+DispositionsOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Verdicts on earlier alerts (JSON Lines: alert_id, disposition benign|malicious, "
+        "note): benign patterns are suppressed for that person, signals re-weighted per role."
+    ),
+]
+
+
 def detect_command(
-    out: Annotated[
-        str,
-        typer.Option(
-            "--out",
-            help="Alerts, one JSON object per line. With --backend spark, a URI (hdfs://, "
-            "s3a://, file://) is written by Spark as a folder of JSON Lines parts.",
-        ),
-    ] = "alerts.jsonl",
-    data: Annotated[
-        str | None,
-        typer.Option(
-            "--data",
-            help="A dataset folder (DESIGN.md), or with --backend spark any URI Spark reads "
-            "(hdfs://, s3a://); default: the database's imported tables.",
-        ),
-    ] = None,
+    out: OutOption = "alerts.jsonl",
+    data: DataOption = None,
     backend: Annotated[str, typer.Option(help="duckdb (default) or spark.")] = "duckdb",
     spark_master: Annotated[
         str, typer.Option(help="spark.master for --backend spark (e.g. spark://host:7077).")
@@ -59,34 +75,25 @@ def detect_command(
     budget: Annotated[int, typer.Option(min=1, help="At most this many alerts per day.")] = 10,
     threshold: Annotated[float, typer.Option(help="Minimum score to alert.")] = DEFAULT_THRESHOLD,
     dedup_days: Annotated[int, typer.Option(min=0, help="Quiet period per employee.")] = 7,
-    reveal: Annotated[
-        list[str] | None,
-        typer.Option(help="Employee ids an investigator opened a case on (shown unpseudonymised)."),
-    ] = None,
-    dispositions: Annotated[
-        Path | None,
-        typer.Option(
-            help="Verdicts on earlier alerts (JSON Lines: alert_id, disposition benign|malicious, "
-            "note): benign patterns are suppressed for that person, signals re-weighted per role."
-        ),
-    ] = None,
+    reveal: RevealOption = None,
+    dispositions: DispositionsOption = None,
 ) -> None:
     """Score every employee-day and write alerts with their evidence (no PII)."""
     from rich.console import Console
 
     from custodes.cli.dataset_commands import progress_bar
-    from custodes.detect.engine import BACKENDS, connect, spark_session
-    from custodes.detect.inputs import load_database, load_folder
+    from custodes.detect.engine import BACKENDS
+    from custodes.detect.errors import DetectInputError
+    from custodes.detect.feedback import read_dispositions
     from custodes.detect.pipeline import run, to_json_lines, write_jsonl
-    from custodes.errors import InputError
 
     if backend not in BACKENDS:
-        raise InputError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+        raise DetectInputError(
+            f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}"
+        )
     is_uri = "://" in out
     if is_uri and backend != "spark":
-        raise InputError(f"--out {out}: a URI needs --backend spark (or give a local file)")
-    from custodes.detect.feedback import read_dispositions
-
+        raise DetectInputError(f"--out {out}: a URI needs --backend spark (or give a local file)")
     verdicts = tuple(read_dispositions(dispositions)) if dispositions is not None else ()
     key = _pseudonym_key()
     settings = Settings(
@@ -99,27 +106,7 @@ def detect_command(
     )
     with progress_bar(Console(stderr=True)) as bar:
         task = bar.add_task("reading inputs", total=3)
-        if backend == "spark":
-            from custodes.detect.spark_inputs import load_folder_spark, write_lines_spark
-
-            session = spark_session(spark_master)
-            engine = connect("spark", spark=session)
-            if data is not None:
-                inputs: Any = load_folder_spark(session, data)
-            else:
-                from custodes.runtime import Runtime
-
-                inputs = load_database(Runtime.from_env().migrated_engine())
-        else:
-            if data is not None and "://" in data:
-                raise InputError(f"--data {data}: a URI needs --backend spark")
-            if data is not None:
-                inputs = load_folder(Path(data))
-            else:
-                from custodes.runtime import Runtime
-
-                inputs = load_database(Runtime.from_env().migrated_engine())
-            engine = connect("duckdb")
+        session, engine, inputs = _open_inputs(backend, spark_master, data)
         bar.update(task, advance=1, description="scoring employee-days")
         try:
             result = run(inputs, engine, settings)
@@ -127,17 +114,48 @@ def detect_command(
             engine.close()
         bar.update(task, advance=1, description="writing alerts")
         if is_uri:
+            from custodes.detect.spark_inputs import write_lines_spark
+
             lines = to_json_lines(result, key, tuple(reveal or ()))
             n = write_lines_spark(session, lines, out)
         else:
             n = write_jsonl(result, Path(out), key, tuple(reveal or ()))
         bar.update(task, advance=1)
-    s = result.stats
+    _summary(n, out, result.stats, bool(verdicts))
+
+
+def _open_inputs(backend: str, spark_master: str, data: str | None) -> tuple[Any, Any, Any]:
+    """The Spark session (or None), the engine, and the inputs: a folder or URI, or the
+    database's imported tables."""
+    from custodes.detect.engine import connect, spark_session
+    from custodes.detect.errors import DetectInputError
+    from custodes.detect.inputs import load_database, load_folder
+    from custodes.runtime import Runtime
+
+    if backend == "spark":
+        from custodes.detect.spark_inputs import load_folder_spark
+
+        session = spark_session(spark_master)
+        engine = connect("spark", spark=session)
+        if data is not None:
+            return session, engine, load_folder_spark(session, data)
+        return session, engine, load_database(Runtime.from_env().migrated_engine())
+    if data is not None and "://" in data:
+        raise DetectInputError(f"--data {data}: a URI needs --backend spark")
+    inputs = (
+        load_folder(Path(data))
+        if data is not None
+        else load_database(Runtime.from_env().migrated_engine())
+    )
+    return None, connect("duckdb"), inputs
+
+
+def _summary(n: int, out: str, s: dict[str, Any], feedback: bool) -> None:
     typer.echo(
         f"{n} alerts -> {out}; {s['employee_days']} employee-days; reads explained "
         f"{s['explained_share']:.1%} (first reads {s['first_explained_share']:.1%})"
     )
-    if verdicts:
+    if feedback:
         typer.echo(
             f"feedback: {s['dispositions_matched']} verdict(s) matched, "
             f"{s['dispositions_unmatched']} not in this run's window; "

@@ -246,7 +246,7 @@ def attach_evidence(f: Features, scored: Scored, alerts: list[Alert]) -> None:
     """Fill each alert's evidence with resolvable references (input lines / ledger indexes)."""
     if not alerts:
         return
-    keys = {"employee_id": [], "day": [], "signal": []}
+    keys: dict[str, list[Any]] = {"employee_id": [], "day": [], "signal": []}
     for a in alerts:
         for s in a.signals:
             keys["employee_id"].append(a.employee_id)

@@ -12,54 +12,42 @@ day boundaries and hours mean the same thing everywhere.
 
 from __future__ import annotations
 
-import atexit
-import functools
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import duckdb
 import ibis
 import pandas as pd
 import pyarrow as pa
 from ibis.expr.types import Table
 
-from custodes.errors import ConfigError
+from custodes.detect.duck import (
+    DUCKDB_DATABASE,
+    DUCKDB_MEMORY_LIMIT,
+    duckdb_connection,
+    spill_directory,
+)
+from custodes.detect.errors import BackendError
+from custodes.detect.spark_inputs import SparkInputs
+from custodes.detect.tables import Inputs
 
-if TYPE_CHECKING:
-    from custodes.detect.inputs import Inputs
-    from custodes.detect.spark_inputs import SparkInputs
+__all__ = [
+    "BACKENDS",
+    "DUCKDB_DATABASE",
+    "DUCKDB_MEMORY_LIMIT",
+    "Engine",
+    "connect",
+    "duckdb_connection",
+    "engine",
+    "spark_session",
+    "spill_directory",
+]
 
 BackendName = Literal["duckdb", "spark"]
 BACKENDS: tuple[str, ...] = ("duckdb", "spark")
-DUCKDB_DATABASE = ":memory:custodes-detect"
-"""Named in-memory database: every connection to it in this process sees the same tables."""
-DUCKDB_MEMORY_LIMIT = "5GB"  # DuckDB spills beyond this, keeping a 10M-event run under 8 GiB
-
-
-@functools.cache
-def spill_directory() -> str:
-    """Where DuckDB may spill: a private (0700) folder of this process, removed at exit.
-
-    While a folder is read, its raw tables hold the input's e-mails and phones; by default
-    DuckDB would spill them to `.tmp` in the working directory and leave them there on a crash.
-    """
-    path = tempfile.mkdtemp(prefix="custodes-detect-")
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    return path
-
-
-def duckdb_connection() -> duckdb.DuckDBPyConnection:
-    """A new connection to the shared detection database (UTC, bounded memory)."""
-    con = duckdb.connect(DUCKDB_DATABASE)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-    con.execute("SET temp_directory = ?", [spill_directory()])
-    return con
 
 
 @dataclass
@@ -75,11 +63,9 @@ class Engine:
     def inputs(self, inputs: Inputs | SparkInputs) -> dict[str, Table]:
         """The canonical input tables on this backend (used in place when DuckDB holds them,
         or when Spark read them itself)."""
-        from custodes.detect.spark_inputs import SparkInputs
-
         if isinstance(inputs, SparkInputs):
             if self.name != "spark":
-                raise ConfigError("inputs read by Spark can only be scored on the spark backend")
+                raise BackendError("inputs read by Spark can only be scored on the spark backend")
             return {name: self.view(name, inputs.frames[name]) for name in inputs.NAMES}
         resident = inputs.resident
         if self.name == "duckdb" and resident is not None and resident.visible_to(self.con.con):
@@ -163,7 +149,7 @@ def spark_session(master: str = "local[2]") -> Any:
     try:
         from pyspark.sql import SparkSession
     except ImportError:  # pragma: no cover - depends on the install
-        raise ConfigError(
+        raise BackendError(
             "the spark backend needs pyspark: pip install 'custodes[spark]' (and Java 17)"
         ) from None
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -196,7 +182,7 @@ def connect(backend: str = "duckdb", *, spark: Any = None, threads: int | None =
     if backend == "spark":
         session = spark or spark_session()
         return Engine("spark", ibis.pyspark.connect(session), spark=session)
-    raise ConfigError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    raise BackendError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
 
 
 @contextmanager

@@ -143,6 +143,48 @@ def _explained(engine: Engine, ec: Table, cases: Table, cs: Table, chain: Table)
     return j.select(*[ec[c] for c in ec.columns], path=path)
 
 
+def _reads(engine: Engine, ev: Table, links: Table, cases: Table, cs: Table, chain: Table) -> Table:
+    """One row per (event, customer) read, explained or not, and whether it was the first."""
+    ec = (
+        links.join(ev, links.event_id == ev.event_id)
+        .filter(ev.action != SEARCH)
+        .select(
+            links.event_id,
+            links.customer_id,
+            ev.employee_id,
+            ev.ts,
+            ev.day,
+            ev.action,
+            ev.reveal,
+            ev.case_id,
+        )
+    )
+    reads = _explained(engine, ec, cases, cs, chain)
+    reads = reads.mutate(explained=reads.path.notnull())
+    first_w = ibis.window(
+        group_by=[reads.employee_id, reads.customer_id], order_by=[reads.ts, reads.event_id]
+    )
+    reads = reads.mutate(first=ibis.row_number().over(first_w) == 0)
+    return engine.materialize("reads", reads)
+
+
+def _grid(engine: Engine, employees: Table, first_day: int, last_day: int) -> Table:
+    """One row per employee per day employed (employee_id, day, role, team, left_ts)."""
+    days = engine.register(
+        "days", pa.table({"day": pa.array(range(first_day, last_day + 1), pa.int64())})
+    )
+    emp = employees.select("employee_id", "role", "team", "hired_ts", "left_ts")
+    grid = (
+        emp.cross_join(days)
+        .filter(
+            emp.hired_ts.isnull() | (emp.hired_ts < (days.day + 1) * DAY_S),
+            emp.left_ts.isnull() | (emp.left_ts > days.day * DAY_S),
+        )
+        .select("employee_id", "day", "role", "team", "left_ts")
+    )
+    return engine.materialize("grid", grid)
+
+
 def build_features(engine: Engine, inputs: Inputs | SparkInputs) -> Features:
     """Register ``inputs`` on ``engine`` and derive (and materialise) the shared features."""
     t = engine.inputs(inputs)
@@ -160,41 +202,8 @@ def build_features(engine: Engine, inputs: Inputs | SparkInputs) -> Features:
         o.select("customer_id", "seller_id").union(r.select("customer_id", "seller_id")).distinct(),
     )
     chain = engine.materialize("chain", _chain(employees))
-    links = t["event_customers"]
-    ec = (
-        links.join(ev, links.event_id == ev.event_id)
-        .filter(ev.action != SEARCH)
-        .select(
-            links.event_id,
-            links.customer_id,
-            ev.employee_id,
-            ev.ts,
-            ev.day,
-            ev.action,
-            ev.reveal,
-            ev.case_id,
-        )
-    )
-    reads = _explained(engine, ec, t["cases"], cs, chain)
-    reads = reads.mutate(explained=reads.path.notnull())
-    first_w = ibis.window(
-        group_by=[reads.employee_id, reads.customer_id], order_by=[reads.ts, reads.event_id]
-    )
-    reads = reads.mutate(first=ibis.row_number().over(first_w) == 0)
-    reads = engine.materialize("reads", reads)
-    days = engine.register(
-        "days", pa.table({"day": pa.array(range(first_day, last_day + 1), pa.int64())})
-    )
-    emp = employees.select("employee_id", "role", "team", "hired_ts", "left_ts")
-    grid = (
-        emp.cross_join(days)
-        .filter(
-            emp.hired_ts.isnull() | (emp.hired_ts < (days.day + 1) * DAY_S),
-            emp.left_ts.isnull() | (emp.left_ts > days.day * DAY_S),
-        )
-        .select("employee_id", "day", "role", "team", "left_ts")
-    )
-    grid = engine.materialize("grid", grid)
+    reads = _reads(engine, ev, t["event_customers"], t["cases"], cs, chain)
+    grid = _grid(engine, employees, first_day, last_day)
     return Features(
         engine=engine,
         ev=ev,

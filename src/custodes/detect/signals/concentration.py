@@ -17,7 +17,7 @@ import ibis
 from ibis import _
 
 from custodes.detect.features import DAY_S, GRACE_S, HOUR_S, Features
-from custodes.detect.signals import (
+from custodes.detect.signals.base import (
     SignalOutput,
     above_own_and_peers,
     binomial_surprise,

@@ -13,7 +13,7 @@ import ibis
 from ibis import _
 
 from custodes.detect.features import DAY_S, Features, day_of
-from custodes.detect.signals import SignalOutput, capped, daily_rows
+from custodes.detect.signals.base import SignalOutput, capped, daily_rows
 
 NAME = "outcome"
 LOOKBACK_S = 30 * DAY_S

@@ -13,7 +13,7 @@ import ibis
 from ibis import _
 
 from custodes.detect.features import Features
-from custodes.detect.signals import SignalOutput, capped, daily_rows, poisson_surprise
+from custodes.detect.signals.base import SignalOutput, capped, daily_rows, poisson_surprise
 
 NAME = "recurring_pair"
 WINDOW = 14
@@ -68,22 +68,9 @@ def compute(f: Features) -> list[SignalOutput]:
     per = win.group_by([f2.f_reader, f2.f_partner, f2.f_day]).agg(
         k=h.token.nunique(), fire_ts=f2.f_ts.max(), lam=f2.f_floor.max()
     )
-    both = per.select(
-        employee_id=_.f_reader,
-        partner=_.f_partner,
-        day=_.f_day,
-        k=_.k,
-        fire_ts=_.fire_ts,
-        lam=_.lam,
-    ).union(
-        per.select(
-            employee_id=_.f_partner,
-            partner=_.f_reader,
-            day=_.f_day,
-            k=_.k,
-            fire_ts=_.fire_ts,
-            lam=_.lam,
-        )
+    cols = {"day": _.f_day, "k": _.k, "fire_ts": _.fire_ts, "lam": _.lam}
+    both = per.select(employee_id=_.f_reader, partner=_.f_partner, **cols).union(
+        per.select(employee_id=_.f_partner, partner=_.f_reader, **cols)
     )
     w = ibis.window(
         group_by=[both.employee_id, both.day], order_by=[ibis.desc(both.k), both.partner]

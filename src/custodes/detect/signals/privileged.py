@@ -15,7 +15,7 @@ import ibis
 from ibis import _
 
 from custodes.detect.features import DAY_S, GRACE_S, HOUR_S, Features
-from custodes.detect.signals import (
+from custodes.detect.signals.base import (
     SignalOutput,
     capped,
     daily_rows,

@@ -13,7 +13,7 @@ import ibis
 from ibis import _
 
 from custodes.detect.features import Features
-from custodes.detect.signals import (
+from custodes.detect.signals.base import (
     SignalOutput,
     above_own_and_peers,
     capped,

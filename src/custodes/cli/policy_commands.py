@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from custodes.runtime import Runtime
+from custodes.vocabulary import Verdict
 
 policy_app = typer.Typer(help="The access policy (Cedar).", no_args_is_help=True)
 
@@ -31,7 +32,7 @@ def policy_apply(
     with open_door(rt) as door:
         outcome = propose_policy(door, file.read_text(), applied_by)
         decision = outcome.decision
-        if decision.outcome != "pending" or decision.request_id is None:
+        if decision.outcome != Verdict.PENDING or decision.request_id is None:
             raise InputError(f"policy change {decision.outcome}: {decision.reason}")
         digest = door.preview(decision.request_id)["digest"]
     typer.echo(

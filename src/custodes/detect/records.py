@@ -20,6 +20,7 @@ from custodes.detect.errors import DetectInputError
 from custodes.detect.tables import REVEALING_ACTIONS, SCHEMAS
 from custodes.ledger.readers import access_subjects, all_entries
 from custodes.marketplace.models import ACCESS_ACTIONS
+from custodes.vocabulary import Verdict
 
 
 def events_from_records(
@@ -92,7 +93,7 @@ def ledger_records(engine: Engine) -> list[dict[str, Any]]:
         entry = json.loads(data)
         if entry.get("kind") != "access.decision" or entry.get("action") not in _LEDGER_ACTIONS:
             continue
-        if entry.get("decision") != "allow":
+        if entry.get("decision") != Verdict.ALLOW:
             continue
         refs: dict[str, str] = {}
         for resource in entry.get("resources", []):

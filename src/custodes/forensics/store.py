@@ -35,6 +35,7 @@ from custodes.vault.errors import VaultError
 from custodes.vault.keyring import Keyring
 from custodes.vault.models import BlindIndexEntry
 from custodes.vault.pseudonym import blind_index
+from custodes.vocabulary import Verdict
 
 CHUNK = 500
 STEP = 50_000  # source rows per refresh transaction
@@ -96,7 +97,7 @@ def _from_ledger(session: Session, pending: _Pending) -> bool:
             LedgerAccessIndex.row_id > pos,
             LedgerAccessIndex.row_id <= hi,
             LedgerAccessIndex.subject_kind == "customer",
-            LedgerAccessIndex.decision == "allow",
+            LedgerAccessIndex.decision == Verdict.ALLOW,
             LedgerAccessIndex.action.in_(EMAIL_READ_ACTIONS),
         )
     ).all()

@@ -26,6 +26,7 @@ from custodes.identity.events import IdentityEvent, Recorder
 from custodes.identity.models import Credential, Password
 from custodes.identity.sessions import NewSession, mint_session
 from custodes.identity.settings import WebAuthnSettings
+from custodes.vocabulary import Verdict
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class ServiceCore:
                 ev.SIGN_IN,
                 employee_id,
                 now,
-                decision="deny",
+                decision=Verdict.DENY,
                 method=method,
                 credential_id=raw,
                 reason=reason,

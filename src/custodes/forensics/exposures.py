@@ -27,9 +27,11 @@ from custodes.access.model import new_id
 from custodes.forensics.canaries import Minting, assign, mint
 from custodes.forensics.models import Canary, CanaryHit, Exposure
 from custodes.marketplace.models import Customer
-from custodes.store.engine import transaction
+from custodes.store.engine import READ_ONLY, driver_sql, transaction
 from custodes.vault.keyring import Keyring
 from custodes.vault.service import MaskedCustomer, masked_view
+
+_IS_CANARY = "SELECT 1 FROM forensics_canaries WHERE customer_id = ?"
 
 log = logging.getLogger(__name__)
 Alert = Callable[[dict[str, Any]], None]
@@ -103,6 +105,12 @@ class CanaryExposures:
         return dict(order)
 
     def revealed_one(self, employee_id: str, customer_id: str, ledger_index: int | None) -> None:
+        # Every allowed reveal passes here: the common answer (not a canary) costs one indexed
+        # driver-level read, not an ORM session and a join.
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            hit = conn.exec_driver_sql(driver_sql(conn.dialect, _IS_CANARY), (customer_id,))
+            if hit.first() is None:
+                return
         with Session(self.engine) as session:
             found = session.execute(
                 select(Canary.exposure_id, Exposure.employee_id, Exposure.kind)

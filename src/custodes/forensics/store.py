@@ -1,10 +1,9 @@
 """Attribution on the database: the read index, kept up to date from the ledger's access index
 and the imported access events, and looked up per leaked customer.
 
-`refresh_index` consumes both sources from where it last stopped (positions are committed with
-the rows they produced), so it is cheap to call before every attribution. The ledger's access
-index says who touched which customer under which entry; the entry itself says which fields,
-so only e-mail reads enter the read index.
+`refresh_index` consumes both sources from where it last stopped (positions commit with their
+rows), so it is cheap before every attribution. The access index says who touched which
+customer under which entry; the entry says which fields: only e-mail reads are indexed.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from custodes.errors import CustodesError
+from custodes.pii import id_looks_like_pii
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ def safe_name(name: str) -> bool:
     """Whether a caller-chosen name (an unknown key, a query parameter) may be echoed back:
     identifier-shaped and passing the ledger's PII guard, so an e-mail or a phone number sent
     as a key never comes back in an error (or lands in a proxy's log)."""
-    from custodes.pii import id_looks_like_pii
-
     if not _KEY_NAME.fullmatch(name):
         return False
     return not id_looks_like_pii(name)

@@ -71,7 +71,15 @@ def ledger_id(key: bytes, ident: str, known: bool) -> str:
     return "id_" + base64.b32encode(mac[:20]).decode().lower()
 
 
-def _references(record: Record, key: bytes) -> tuple[list[str], Evidence]:
+def _record_ids(record: Record, key: bytes) -> list[str]:
+    """The non-customer ids as the ledger holds them (each a keyed digest unless known)."""
+    if record.resource.kind == "customer":
+        return []
+    known = bool(record.facts and record.facts.resource_found)
+    return [ledger_id(key, i, known) for i in record.resource.ids]
+
+
+def _references(record: Record, ids: list[str]) -> tuple[list[str], Evidence]:
     """The entry's resource references, with the count and digest of the whole sorted set."""
     facts, resource = record.facts, record.resource
     extra: Evidence = {}
@@ -83,8 +91,7 @@ def _references(record: Record, key: bytes) -> tuple[list[str], Evidence]:
         if unknown > 0:
             extra["unknown"] = unknown
     else:
-        known = bool(facts and facts.resource_found)
-        names = sorted(f"{resource.kind}:{ledger_id(key, i, known)}" for i in resource.ids)
+        names = sorted(f"{resource.kind}:{i}" for i in ids)
     listed = names
     if names:
         extra["count"] = len(names)
@@ -106,12 +113,10 @@ def _extra(record: Record, extra: Evidence) -> Evidence:
     return extra
 
 
-def _index_rows(record: Record, key: bytes, actor: str) -> list[dict[str, Any]]:
+def _index_rows(record: Record, ids: list[str], actor: str) -> list[dict[str, Any]]:
     facts, resource = record.facts, record.resource
     subjects = [("customer", c) for c in (facts.customer_ids if facts else [])]
-    if resource.kind != "customer":
-        known = bool(facts and facts.resource_found)
-        subjects += [(resource.kind, ledger_id(key, i, known)) for i in resource.ids]
+    subjects += [(resource.kind, i) for i in ids]
     if record.request_id:
         subjects.append(("request", record.request_id))
     return [
@@ -130,7 +135,8 @@ def _index_rows(record: Record, key: bytes, actor: str) -> list[dict[str, Any]]:
 def encode(record: Record, key: bytes) -> tuple[bytes, list[dict[str, Any]]]:
     """The ledger entry's canonical bytes and its access-index rows."""
     facts, why = record.facts, record.justification
-    refs, extra = _references(record, key)
+    ids = _record_ids(record, key)  # once: the entry and its index rows name the same ids
+    refs, extra = _references(record, ids)
     actor_known = record.actor_known
     if actor_known is None:
         actor_known = bool(facts and facts.employee)
@@ -150,7 +156,7 @@ def encode(record: Record, key: bytes) -> tuple[bytes, list[dict[str, Any]]]:
         kind=record.kind,
         extra=_extra(record, extra),
     )
-    return entry.encode(), _index_rows(record, key, actor)
+    return entry.encode(), _index_rows(record, ids, actor)
 
 
 def appended(ledger: Ledger, record: Record, key: bytes, guards: tuple[Guard, ...] = ()) -> Receipt:

@@ -19,6 +19,7 @@ from custodes.ledger.models import LedgerAccessIndex
 from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import Case, Customer
 from custodes.store.engine import transaction
+from custodes.store.hot_reads import HotReader
 from custodes.vault.keyring import FileKeyring
 from custodes.vault.service import CustomerPII, insert_prepared, prepare_customer
 from tests.support.api import Api
@@ -52,15 +53,13 @@ def test_index_counts_match_windows(engine: Engine) -> None:
                 for i, (c, m, d) in enumerate(rows)
             ],
         )
-    windows = RevealWindows()
+    windows, reads = RevealWindows(), HotReader(engine)
     for asking in ({"C9"}, {"C1"}, {"C3"}, {"C4"}):
-        with engine.connect() as conn:
-            assert _revealed_counts(conn, "A1", asking, now) == windows.counts(
-                conn, "A1", asking, now
-            ), asking
-    with engine.connect() as conn:
-        # C1, C2, C3 in the hour (+ the new C9); C4 is older than a day; C5 was denied.
-        assert _revealed_counts(conn, "A1", {"C9"}, now) == (4, 4)
+        assert _revealed_counts(reads, "A1", asking, now) == windows.counts(
+            reads, "A1", asking, now
+        ), asking
+    # C1, C2, C3 in the hour (+ the new C9); C4 is older than a day; C5 was denied.
+    assert _revealed_counts(reads, "A1", {"C9"}, now) == (4, 4)
 
 
 def _many_customers_for_a1(api: Api, keyring: FileKeyring, n: int) -> list[str]:

@@ -26,6 +26,7 @@ from custodes.access.recording import Ledger, Record, appended
 from custodes.ledger.guard import Guard
 from custodes.ledger.sequencer import Receipt
 from custodes.marketplace.models import Case
+from custodes.store.hot_reads import HotReader
 from custodes.vault.keyring import Keyring
 
 
@@ -69,6 +70,7 @@ class Core:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.engine = engine
+        self.reads = HotReader(engine)  # the per-request reads (facts, the vault row)
         self.keyring = keyring
         self.ledger = ledger
         self.policy = policy
@@ -90,16 +92,15 @@ class Core:
 
     def facts_for(self, resource: Resource, why: Justification | None = None) -> Facts:
         """Subjects of a resource (customers and their pseudonyms) for recording non-decisions."""
-        with self.engine.connect() as session:
-            facts = load_facts(
-                session,
-                "",
-                "none",
-                resource,
-                why or Justification("legal"),
-                self.clock(),
-                self.config.limits,
-            )
+        facts = load_facts(
+            self.reads,
+            "",
+            "none",
+            resource,
+            why or Justification("legal"),
+            self.clock(),
+            self.config.limits,
+        )
         if why is not None and why.case_id:
             with Session(self.engine) as session:
                 facts.case_known = session.get(Case, why.case_id) is not None

@@ -6,25 +6,22 @@ recorded with the decision's reason, so a decision can be explained after the fa
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from custodes.access.model import PII_FIELDS, Justification, Resource
 from custodes.access.models import BreakGlassGrant
-from custodes.access.ratelimit import RevealWindows
-from custodes.ledger.models import LedgerAccessIndex
+from custodes.access.ratelimit import DAY, HOUR, RevealWindows, time_param
 from custodes.marketplace.models import Employee
 from custodes.store.base import as_utc
-from custodes.store.engine import driver_sql
+from custodes.store.hot_reads import HotReader
 
 CONTACT_FIELDS = frozenset(PII_FIELDS)
-# The hot path reads through a plain Connection (no ORM unit of work); Session and Connection
-# both offer execute/scalar/scalars, which is all the other readers here use.
+# The hot path reads through a `HotReader`; the rarer readers here take a Session or a
+# Connection, which both offer execute/scalar/scalars.
 Reader = Session | Connection
 
 
@@ -102,7 +99,7 @@ def independent(session: Session, approver_id: str, requester_id: str) -> bool:
     return requester_id not in management_chain(session, approver_id)
 
 
-def _resource_links(conn: Connection, resource: Resource) -> tuple[bool, dict[str, str], set[str]]:
+def _resource_links(reads: HotReader, resource: Resource) -> tuple[bool, dict[str, str], set[str]]:
     """Does the resource exist; which customers (with pseudonyms) and sellers it concerns."""
     ids = list(resource.ids)
     if not ids:
@@ -110,31 +107,29 @@ def _resource_links(conn: Connection, resource: Resource) -> tuple[bool, dict[st
     marks = ", ".join("?" for _ in ids)
     if resource.kind == "customer":
         sql = f"SELECT customer_id, pseudonym FROM customers WHERE customer_id IN ({marks})"
-        pseudonyms: dict[str, str] = dict(
-            conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids)).all()
-        )
+        pseudonyms: dict[str, str] = dict(reads.rows(sql, ids))
         return len(pseudonyms) == len(set(ids)), pseudonyms, set()
     if resource.kind == "policy":
         sql = f"SELECT sha256 FROM access_policy_proposals WHERE sha256 IN ({marks})"
-        found = {r[0] for r in conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids))}
+        found = {r[0] for r in reads.rows(sql, ids)}
         return len(found) == len(set(ids)), {}, set()
     if resource.kind == "seller":
         sql = f"SELECT seller_id FROM sellers WHERE seller_id IN ({marks})"
-        found = {r[0] for r in conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids))}
+        found = {r[0] for r in reads.rows(sql, ids)}
         return len(found) == len(set(ids)), {}, found
     table, key = ("orders", "order_id") if resource.kind == "order" else ("reviews", "review_id")
     sql = (
         f"SELECT t.{key}, t.customer_id, t.seller_id, c.pseudonym FROM {table} t "
         f"JOIN customers c ON c.customer_id = t.customer_id WHERE t.{key} IN ({marks})"
     )
-    rows = conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(ids)).all()
+    rows = reads.rows(sql, ids)
     pseudonyms = {customer: pseudonym for _, customer, _, pseudonym in rows}
     sellers = {seller for _, _, seller, _ in rows}
     return len(rows) == len(set(ids)), pseudonyms, sellers
 
 
 def load_facts(
-    session: Connection,
+    reads: HotReader,
     employee_id: str,
     action: str,
     resource: Resource,
@@ -146,8 +141,8 @@ def load_facts(
 ) -> Facts:
     """`in_flight`: customers this employee has reveals of allowed but not yet in the index
     (API workers); they count as revealed now, like this request's own."""
-    employee, case = _person_and_case(session, employee_id, justification.case_id)
-    found, pseudonyms, sellers = _resource_links(session, resource)
+    employee, case = _person_and_case(reads, employee_id, justification.case_id)
+    found, pseudonyms, sellers = _resource_links(reads, resource)
     customers = set(pseudonyms)
     case_open = bool(
         employee is not None
@@ -181,9 +176,9 @@ def load_facts(
     facts.case_state = _case_state(justification, employee_id, case, case_open, context)
     if action == "customer.view" and resource.fields and employee is not None:
         if windows is not None:
-            counts = windows.counts(session, employee_id, customers, now)
+            counts = windows.counts(reads, employee_id, customers, now)
         else:
-            counts = _revealed_counts(session, employee_id, customers | in_flight, now)
+            counts = _revealed_counts(reads, employee_id, customers | in_flight, now)
         facts.new_customers_hour, facts.new_customers_day = counts
     return facts
 
@@ -213,18 +208,13 @@ _PERSON_AND_CASE = (
 
 
 def _person_and_case(
-    conn: Connection, employee_id: str, case_id: str | None
+    reads: HotReader, employee_id: str, case_id: str | None
 ) -> tuple[Person | None, CaseFacts | None]:
-    """The employee and the cited case in one query (LEFT JOIN on the case id).
-
-    Plain driver SQL: this runs on every request, and SQLAlchemy's statement machinery costs
-    ten times the query itself here.
-    """
+    """The employee and the cited case in one query (LEFT JOIN on the case id); plain driver
+    SQL, as this runs on every request (see `custodes.store.hot_reads`)."""
     if not employee_id:
         return None, None
-    row = conn.exec_driver_sql(
-        driver_sql(conn.dialect, _PERSON_AND_CASE), (case_id or "", employee_id)
-    ).first()
+    row = reads.first(_PERSON_AND_CASE, (case_id or "", employee_id))
     if row is None:
         return None, None
     person = Person(row[0], row[1], as_utc(row[2]), as_utc(row[3]))
@@ -262,7 +252,7 @@ _RECENT = (
 
 
 def _revealed_counts(
-    conn: Connection, employee_id: str, customers: set[str], now: datetime
+    reads: HotReader, employee_id: str, customers: set[str], now: datetime
 ) -> tuple[int, int]:
     """Distinct customers revealed in the last hour and day, this request's new ones included.
 
@@ -270,28 +260,23 @@ def _revealed_counts(
     one statement is one snapshot, so a reveal committing meanwhile is counted once, not zero
     times or twice; and the hot path neither fetches past rows nor pays for statement building.
     """
-    hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
-    bind = LedgerAccessIndex.__table__.c.time.type._cached_bind_processor(conn.dialect)
-    stamp: Callable[[Any], Any] = bind or (lambda value: value)
+    hour_ago, day_ago = (time_param(reads, now - span) for span in (HOUR, DAY))
     wanted = sorted(customers)
     mine = f"subject_id IN ({', '.join('?' for _ in wanted)})" if wanted else "1 = 0"
-    day, hour, seen_day, seen_hour = conn.exec_driver_sql(
-        driver_sql(
-            conn.dialect,
-            "SELECT count(DISTINCT subject_id), "
-            "count(DISTINCT CASE WHEN time > ? THEN subject_id END), "
-            f"count(DISTINCT CASE WHEN {mine} THEN subject_id END), "
-            f"count(DISTINCT CASE WHEN time > ? AND {mine} THEN subject_id END) {_RECENT}",
-        ),
+    day, hour, seen_day, seen_hour = reads.rows(
+        "SELECT count(DISTINCT subject_id), "
+        "count(DISTINCT CASE WHEN time > ? THEN subject_id END), "
+        f"count(DISTINCT CASE WHEN {mine} THEN subject_id END), "
+        f"count(DISTINCT CASE WHEN time > ? AND {mine} THEN subject_id END) {_RECENT}",
         (
-            stamp(hour_ago),
+            hour_ago,
             *wanted,
-            stamp(hour_ago),
+            hour_ago,
             *wanted,
             employee_id,
-            stamp(day_ago),
-            stamp(now),
+            day_ago,
+            time_param(reads, now),
         ),
-    ).one()
+    )[0]
     new_day, new_hour = len(wanted) - int(seen_day), len(wanted) - int(seen_hour)
     return int(hour) + new_hour, int(day) + new_day

@@ -90,30 +90,32 @@ def settled(core: Core, employee_id: str, judged: Judged) -> None:
 
 def _judge_unlocked(core: Core, ask: Ask, now: datetime, in_flight: frozenset[str]) -> Judged:
     limits = core.config.limits
-    with core.engine.connect().execution_options(**READ_ONLY) as session:
-        windows = core.windows if core.config.local_rate_windows else None
-        facts = load_facts(
-            session,
-            ask.employee_id,
-            ask.action,
-            ask.resource,
-            ask.why,
-            now,
-            limits,
-            windows,
-            in_flight,
-        )
+    windows = core.windows if core.config.local_rate_windows else None
+    facts = load_facts(
+        core.reads,
+        ask.employee_id,
+        ask.action,
+        ask.resource,
+        ask.why,
+        now,
+        limits,
+        windows,
+        in_flight,
+    )
+    outcome, reason, rules = decide(core.policy, ask.action, facts, limits, ask.approved)
+    # Only when the answer is not yet "allow" is a break-glass grant worth a query.
+    could_turn = (
+        outcome != Verdict.ALLOW and facts.employee is not None and ask.resource.kind == "customer"
+    )
+    if could_turn and _break_glass(core, ask.employee_id, facts.customer_ids, now):
+        facts.context["break_glass_active"] = True
         outcome, reason, rules = decide(core.policy, ask.action, facts, limits, ask.approved)
-        # Only when the answer is not yet "allow" is a break-glass grant worth a query.
-        could_turn = (
-            outcome != Verdict.ALLOW
-            and facts.employee is not None
-            and ask.resource.kind == "customer"
-        )
-        if could_turn and break_glass_active(session, ask.employee_id, facts.customer_ids, now):
-            facts.context["break_glass_active"] = True
-            outcome, reason, rules = decide(core.policy, ask.action, facts, limits, ask.approved)
     return Judged(outcome, reason, rules, facts, now)
+
+
+def _break_glass(core: Core, employee_id: str, customers: list[str], now: datetime) -> bool:
+    with core.engine.connect().execution_options(**READ_ONLY) as conn:
+        return break_glass_active(conn, employee_id, customers, now)
 
 
 def guards_for(core: Core, ask: Ask, judged: Judged) -> tuple[Guard, ...]:

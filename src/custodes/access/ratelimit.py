@@ -13,15 +13,26 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 from threading import Lock
-
-from sqlalchemy import Connection, func, select
-from sqlalchemy.orm import Session
+from typing import Any
 
 from custodes.ledger.models import LedgerAccessIndex
 from custodes.store.base import as_utc
-from custodes.vocabulary import Verdict
+from custodes.store.hot_reads import HotReader
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+# Each customer this employee revealed in the last day, with the time of the last reveal.
+_SEED = (
+    "SELECT subject_id, max(time) FROM ledger_access_index WHERE actor = ? "
+    "AND subject_kind = 'customer' AND action = 'customer.view' AND decision = 'allow' "
+    "AND time > ? GROUP BY subject_id"
+)
+
+
+def time_param(reads: HotReader, moment: datetime) -> Any:
+    """A time bound exactly as the index stores it (SQLite keeps text), for driver SQL."""
+    bind = LedgerAccessIndex.__table__.c.time.type._cached_bind_processor(reads.dialect)
+    return bind(moment) if bind is not None else moment
 
 
 class RevealWindows:
@@ -29,36 +40,24 @@ class RevealWindows:
         self._last: dict[str, dict[str, datetime]] = {}  # employee -> customer -> last reveal
         self._lock = Lock()
 
-    def _seed(
-        self, session: Session | Connection, employee_id: str, now: datetime
-    ) -> dict[str, datetime]:
-        index = LedgerAccessIndex
-        rows = session.execute(
-            select(index.subject_id, func.max(index.time))
-            .where(
-                index.actor == employee_id,
-                index.subject_kind == "customer",
-                index.action == "customer.view",
-                index.decision == Verdict.ALLOW,
-                index.time > now - DAY,
-            )
-            .group_by(index.subject_id)
-        ).all()
+    def _seed(self, reads: HotReader, employee_id: str, now: datetime) -> dict[str, datetime]:
+        rows = reads.rows(_SEED, (employee_id, time_param(reads, now - DAY)))
         return {customer: as_utc(last) for customer, last in rows}  # type: ignore[misc]
 
     def counts(
-        self, session: Session | Connection, employee_id: str, customers: set[str], now: datetime
+        self, reads: HotReader, employee_id: str, customers: set[str], now: datetime
     ) -> tuple[int, int]:
         """(hour, day) distinct customers, counting this request's customers as revealed now."""
         with self._lock:
             seen = self._last.get(employee_id)
         if seen is None:
-            seeded = self._seed(session, employee_id, now)
+            seeded = self._seed(reads, employee_id, now)
             with self._lock:
                 seen = self._last.setdefault(employee_id, seeded)
+        day_ago, hour_ago = now - DAY, now - HOUR
         with self._lock:
-            day = {c for c, t in seen.items() if t > now - DAY} | customers
-            hour = {c for c, t in seen.items() if t > now - HOUR} | customers
+            day = {c for c, t in seen.items() if t > day_ago} | customers
+            hour = {c for c, t in seen.items() if t > hour_ago} | customers
         return len(hour), len(day)
 
     def record(self, employee_id: str, customers: list[str], now: datetime) -> None:

@@ -80,7 +80,7 @@ def revealed(core: Core, decision: Decision, customer_id: str, fields: tuple[str
 
 
 def decrypt(core: Core, customer_id: str, fields: tuple[str, ...]) -> dict[str, str | None]:
-    values = _hazmat.decrypt_customer(core.engine, core.keyring, customer_id, fields)
+    values = _hazmat.decrypt_customer(core.reads, core.keyring, customer_id, fields)
     if values is None:
         raise NotFound(f"no customer {customer_id}")
     return values

@@ -27,7 +27,8 @@ from custodes.access.model import new_id
 from custodes.forensics.canaries import Minting, assign, mint
 from custodes.forensics.models import Canary, CanaryHit, Exposure
 from custodes.marketplace.models import Customer
-from custodes.store.engine import READ_ONLY, driver_sql, transaction
+from custodes.store.engine import transaction
+from custodes.store.hot_reads import HotReader
 from custodes.vault.keyring import Keyring
 from custodes.vault.service import MaskedCustomer, masked_view
 
@@ -51,6 +52,7 @@ class CanaryExposures:
         alert: Alert | None = None,
     ) -> None:
         self.engine, self.keyring = engine, keyring
+        self.reads = HotReader(engine)
         self.per_page, self.per_set, self.minting = per_page, per_set, minting
         self.alert = alert or (lambda found: log.warning("canary revealed: %s", found))
         self._rng = random.Random(secrets.randbits(64))
@@ -107,10 +109,8 @@ class CanaryExposures:
     def revealed_one(self, employee_id: str, customer_id: str, ledger_index: int | None) -> None:
         # Every allowed reveal passes here: the common answer (not a canary) costs one indexed
         # driver-level read, not an ORM session and a join.
-        with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            hit = conn.exec_driver_sql(driver_sql(conn.dialect, _IS_CANARY), (customer_id,))
-            if hit.first() is None:
-                return
+        if self.reads.first(_IS_CANARY, (customer_id,)) is None:
+            return
         with Session(self.engine) as session:
             found = session.execute(
                 select(Canary.exposure_id, Exposure.employee_id, Exposure.kind)

@@ -9,12 +9,12 @@ never be logged, raised in exceptions or written anywhere but the response that 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine
 
-from custodes.store.engine import READ_ONLY, driver_sql
+from custodes.store.hot_reads import HotReader
 from custodes.vault.envelope import CIPHERTEXT_VERSION, NONCE_BYTES, key_context
 from custodes.vault.errors import DecryptionError, ShreddedError, VaultError
 from custodes.vault.keyring import Keyring
@@ -28,15 +28,26 @@ _ROW = (
 )
 
 
+class _Row(NamedTuple):
+    """A vault row as the driver returns it, its columns by name (all `decrypt_fields` reads)."""
+
+    customer_id: str
+    kek_version: int | None
+    wrapped_key: bytes | None
+    name_ct: bytes | None
+    email_ct: bytes | None
+    phone_ct: bytes | None
+    address_ct: bytes | None
+
+
 def decrypt_customer(
-    engine: Engine, keyring: Keyring, customer_id: str, fields: Iterable[str]
+    reads: HotReader, keyring: Keyring, customer_id: str, fields: Iterable[str]
 ) -> dict[str, str | None] | None:
     """The named fields of one customer, or None when the vault holds no such customer."""
-    with engine.connect().execution_options(**READ_ONLY) as conn:
-        record = conn.exec_driver_sql(driver_sql(conn.dialect, _ROW), (customer_id,)).first()
-    if record is None:
+    found = reads.first(_ROW, (customer_id,))
+    if found is None:
         return None
-    return decrypt_fields(record, fields, keyring)  # type: ignore[arg-type]
+    return decrypt_fields(_Row(*found), fields, keyring)  # type: ignore[arg-type]
 
 
 def decrypt_fields(

@@ -107,6 +107,23 @@ def test_rate_limit_refusals_are_counted(engine, keyring) -> None:  # type: igno
     assert RATE_LIMIT_REFUSALS.labels("rate_limit")._value.get() == before + 1
 
 
+def test_entries_with_index_rows_are_counted_from_their_rows() -> None:
+    from custodes.web.metrics import DECISIONS, RATE_LIMIT_REFUSALS, count_entry
+
+    rows = [{"action": "customer.view", "decision": "allow", "subject_id": "C1"}]
+    allowed = DECISIONS.labels("customer.view", "allow")
+    before = allowed._value.get()
+    count_entry(b'{"action":"customer.view","decision":"allow"}', rows)
+    assert allowed._value.get() == before + 1
+    # A rate-limit reason is still found: such an entry is parsed.
+    limited = RATE_LIMIT_REFUSALS.labels("rate_limit")._value.get()
+    data = json.dumps({"action": "customer.view", "decision": "pending", "reason": "rate_limit"})
+    pending = DECISIONS.labels("customer.view", "pending")._value.get()
+    count_entry(data.encode(), [{**rows[0], "decision": "pending"}])
+    assert RATE_LIMIT_REFUSALS.labels("rate_limit")._value.get() == limited + 1
+    assert DECISIONS.labels("customer.view", "pending")._value.get() == pending + 1
+
+
 def test_witness_lag_is_size_minus_cosigned(api: Api) -> None:
     from datetime import UTC, datetime
 

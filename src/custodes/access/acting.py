@@ -7,12 +7,18 @@ the identity error's reason code; never the token or the name it claimed.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.routing import BaseRoute
 
 from custodes.access.principal import (
     ASSERT_SCOPE,
@@ -29,7 +35,7 @@ from custodes.access.principal import (
     refusal_entry,
     set_acting,
 )
-from custodes.access.tokens import TokenInfo, authenticate
+from custodes.access.tokens import TokenInfo, authenticate, cached_token
 from custodes.errors import ForbiddenError, UnauthenticatedError
 from custodes.ledger.sequencer import LedgerUnavailable
 
@@ -50,8 +56,11 @@ async def service_token(request: Request, authorization: str | None, scope: str)
     request an extra thread hop, and the lookup is cached (a miss is one indexed query)."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("a bearer token is required")
-    with Session(request.app.state.engine) as session:
-        token = authenticate(session, authorization.removeprefix("Bearer ").strip())
+    presented = authorization.removeprefix("Bearer ").strip()
+    token = cached_token(presented)
+    if token is False:
+        with Session(request.app.state.engine) as session:
+            token = authenticate(session, presented)
     if token is None:
         raise Unauthenticated("the token is unknown or revoked")
     if scope not in token.scopes:
@@ -72,36 +81,87 @@ def require(scope: str) -> Any:
 
 def employee(scope: str) -> Any:
     """Dependency: the service token (with `scope`) and the employee it acts for, proven by an
-    ID token, a session, or (legacy tokens only) the plain header; the call's `Principal`."""
+    ID token, a session, or (legacy tokens only) the plain header; the call's `Principal`.
 
-    async def resolve(
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        id_token: Annotated[
-            str | None,
-            Header(
-                alias=TOKEN_HEADER,
-                max_length=MAX_ID_TOKEN,
-                description="The employee's OIDC ID token (JWT)",
-            ),
-        ] = None,
-        named: Annotated[
-            str | None,
-            Header(
-                alias=EMPLOYEE_HEADER,
-                min_length=1,
-                max_length=64,
-                pattern=ID_CHARS,
-                description="Legacy: the employee a --trust-employee-header token asserts",
-            ),
-        ] = None,
-    ) -> Principal:
-        token = await service_token(request, authorization, scope)
-        principal = await prove(request, token, id_token, named)
-        set_acting(principal)
-        return principal
+    The headers are read here rather than declared as FastAPI parameters: on every request
+    FastAPI re-inspects each declared parameter's annotation, which cost more than the whole
+    proof (bench/README.md). They are checked as the declarations did (422, never the value)
+    and documented by `document_proof_headers`."""
 
+    async def resolve(request: Request) -> Principal:
+        return await employee_of(request, scope)
+
+    resolve.proves_employee = True  # type: ignore[attr-defined]
     return Depends(resolve)
+
+
+async def employee_of(request: Request, scope: str) -> Principal:
+    """What `employee(scope)` resolves to, for a caller outside FastAPI's dependencies."""
+    headers = request.headers
+    id_token = _checked(headers.get(TOKEN_HEADER), TOKEN_HEADER, 0, MAX_ID_TOKEN)
+    named = _checked(headers.get(EMPLOYEE_HEADER), EMPLOYEE_HEADER, 1, 64, _ID)
+    token = await service_token(request, headers.get("authorization"), scope)
+    principal = await prove(request, token, id_token, named)
+    set_acting(principal)
+    return principal
+
+
+_ID = re.compile(ID_CHARS)
+
+
+def _checked(
+    value: str | None, name: str, shortest: int, longest: int, shape: re.Pattern[str] | None = None
+) -> str | None:
+    if value is None:
+        return None
+    if len(value) < shortest or len(value) > longest:
+        wrong = ("string_too_short", f"at least {shortest}") if len(value) < shortest else None
+        kind, limit = wrong or ("string_too_long", f"at most {longest}")
+        _invalid(name, kind, f"String should have {limit} characters")
+    if shape is not None and shape.match(value) is None:
+        _invalid(name, "string_pattern_mismatch", f"String should match pattern '{shape.pattern}'")
+    return value
+
+
+def _invalid(name: str, kind: str, message: str) -> NoReturn:
+    raise RequestValidationError([{"type": kind, "loc": ("header", name), "msg": message}])
+
+
+def _header_doc(name: str, schema: dict[str, Any], description: str | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": name, "in": "header", "required": False}
+    doc["schema"] = {"anyOf": [{"type": "string", **schema}, {"type": "null"}], "title": name}
+    if description:
+        doc["schema"]["description"] = doc["description"] = description
+    return doc
+
+
+PROOF_HEADERS = [
+    _header_doc("authorization", {}, None),
+    _header_doc(TOKEN_HEADER, {"maxLength": MAX_ID_TOKEN}, "The employee's OIDC ID token (JWT)"),
+    _header_doc(
+        EMPLOYEE_HEADER,
+        {"minLength": 1, "maxLength": 64, "pattern": ID_CHARS},
+        "Legacy: the employee a --trust-employee-header token asserts",
+    ),
+]
+
+
+def document_proof_headers(routes: Sequence[BaseRoute]) -> None:
+    """Document the headers `employee()` reads on each route that depends on it (once)."""
+    for route in routes:
+        if not isinstance(route, APIRoute) or not _proves(route.dependant):
+            continue
+        extra = dict(route.openapi_extra or {})
+        present = {p.get("name") for p in extra.get("parameters", [])}
+        missing = [doc for doc in PROOF_HEADERS if doc["name"] not in present]
+        extra["parameters"] = [*extra.get("parameters", []), *missing]
+        route.openapi_extra = extra
+
+
+def _proves(dependant: Dependant) -> bool:
+    return any(
+        getattr(d.call, "proves_employee", False) or _proves(d) for d in dependant.dependencies
+    )
 
 
 async def prove(
@@ -187,4 +247,13 @@ async def _refuse(request: Request, token: TokenInfo, method: str, reason: str) 
     raise Unauthenticated(f"{message} ({reason})")
 
 
-__all__ = ["MissingScope", "Unauthenticated", "employee", "prove", "require", "service_token"]
+__all__ = [
+    "MissingScope",
+    "Unauthenticated",
+    "document_proof_headers",
+    "employee",
+    "employee_of",
+    "prove",
+    "require",
+    "service_token",
+]

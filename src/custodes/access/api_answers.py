@@ -31,6 +31,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 async def door_of(request: Request) -> Door:
     """Async, so resolving it costs no thread hop on the hot path."""
+    return app_door(request)
+
+
+def app_door(request: Request) -> Door:
+    """The app's door; 503 when this server runs without the access service."""
     door: Door | None = request.app.state.door
     if door is None:
         raise LedgerUnavailable("this server runs without the access service")

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from custodes.access import approvals_api, http_cases, http_customers, http_records, http_requests
+from custodes.access.acting import document_proof_headers
 from custodes.ledger.errors import FormatError
 from custodes.ledger.sequencer import LedgerUnavailable
 from custodes.problems import error_problem
@@ -23,9 +24,12 @@ from custodes.problems import error_problem
 def access_routers() -> list[APIRouter]:
     """The `/v1` routers, each included by the app itself: a router included into another
     reports its own path template, without the outer prefix, to metrics and access logs."""
-    return [
+    routers = [
         p.router for p in (http_customers, http_records, http_cases, http_requests, approvals_api)
     ]
+    for router in routers:
+        document_proof_headers(router.routes)
+    return routers
 
 
 def install_access_errors(app: Any) -> None:

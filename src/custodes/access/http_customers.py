@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from custodes.access import customers
 from custodes.access.acting import employee, require
 from custodes.access.api_answers import (
     RESPONSES,
     TheDoor,
+    app_door,
     decision_body,
     outcome_response,
     refused,
@@ -35,7 +36,7 @@ from custodes.access.api_models import (
 )
 from custodes.access.core import Outcome
 from custodes.access.door import Door
-from custodes.access.exposure import ExposureHook, TheExposures
+from custodes.access.exposure import ExposureHook, TheExposures, hook_of
 from custodes.access.model import Justification, Resource
 from custodes.access.principal import Principal
 from custodes.access.tokens import TokenInfo
@@ -103,10 +104,19 @@ def get_customer(
 async def reveal(
     customer_id: PathId,
     body: RevealIn,
+    request: Request,
     who: Principal = employee("customers:reveal"),
-    door: Door = TheDoor,
-    hook: ExposureHook | None = TheExposures,
 ) -> Any:
+    # Served by `access.http_reveal` in front of the router; this route documents it and
+    # answers when that path is not installed. Both end in `reveal_answer`.
+    return await reveal_answer(request, who, customer_id, body)
+
+
+async def reveal_answer(
+    request: Request, who: Principal, customer_id: str, body: RevealIn
+) -> Response:
+    """The reveal once the caller is proven and the request is valid."""
+    door, hook = app_door(request), hook_of(request.app.state)
     fields, justification = tuple(body.fields), body.justification.to_model()
     employee_id = who.employee_id
     # The hot path stays on the event loop where it can (local SQLite reads, an awaited

@@ -8,6 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -122,6 +123,17 @@ class TokenInfo:
 
 CACHE_SECONDS = 2.0  # a revocation takes effect within this long
 _cache: dict[bytes, tuple[float, TokenInfo | None]] = {}
+
+
+def cached_token(token: str) -> TokenInfo | Literal[False] | None:
+    """`authenticate`'s answer if it is cached (a TokenInfo, or None for a refusal); False
+    when only the database can say (so the hot path opens no session on a hit)."""
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    hit = _cache.get(_hash(token))
+    if hit is not None and hit[0] > time.monotonic():
+        return _unexpired(hit[1])
+    return False
 
 
 def authenticate(session: Session, token: str) -> TokenInfo | None:

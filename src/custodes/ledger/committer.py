@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
 from typing import TYPE_CHECKING
@@ -52,7 +52,10 @@ class GroupCommitter:
         self.sequencer = sequencer
         self.max_batch = max_batch
         self.linger = linger
-        self._queue: queue.Queue[_Queued | None] = queue.Queue()
+        # Appends go on a deque and wake the committer only when it sleeps: a Queue's lock and
+        # notify per entry woke it (and made it take the GIL) for every append of a burst.
+        self._pending: deque[_Queued | None] = deque()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
         self._thread.start()
 
@@ -61,7 +64,7 @@ class GroupCommitter:
     ) -> Future[Receipt]:
         check_fits(data)
         future: Future[Receipt] = Future()
-        self._queue.put((Item(data, index, guards), future))
+        self._put((Item(data, index, guards), future))
         return future
 
     def append(
@@ -90,7 +93,7 @@ class GroupCommitter:
         check_fits(data)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Receipt] = loop.create_future()
-        self._queue.put((Item(data, index, guards), (loop, future)))
+        self._put((Item(data, index, guards), (loop, future)))
         # A timer on the future itself: `asyncio.wait_for` adds a task, a waiter and callbacks
         # per request, which on this path cost more than the rest of the append.
         timer = loop.call_later(timeout, _time_out, future)
@@ -104,48 +107,49 @@ class GroupCommitter:
             timer.cancel()
 
     def close(self) -> None:
-        self._queue.put(None)
+        self._put(None)
         self._thread.join()
+
+    def _put(self, queued: _Queued | None) -> None:
+        self._pending.append(queued)
+        if not self._wake.is_set():  # cleared just before each drain, so nothing is missed
+            self._wake.set()
 
     def _run(self) -> None:
         previous = 1
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
+            if not self._pending:
+                self._wake.wait()
+            self._wake.clear()
             # Linger only under concurrency (the last batch had company): a lone caller is
             # answered at once, a busy server gathers larger batches, so one commit, one
             # signature and one signer-state sync serve more requests (bench/README.md).
-            linger = self.linger if previous > 1 else 0.0
-            batch, stop = self._gather(item, linger)
-            previous = len(batch)
-            results: list[_Result]
-            try:
-                results = list(self.sequencer.append_items([queued for queued, _ in batch]))
-            except Exception as exc:  # every waiter learns the batch failed
-                results = [exc] * len(batch)
-            _notify([waiter for _, waiter in batch], results)
+            if previous > 1 and self.linger > 0:
+                time.sleep(self.linger)
+            batch, stop = self._gather()
+            if batch:
+                previous = len(batch)
+                self._commit(batch)
             if stop:
                 return
 
-    def _gather(self, first: _Queued, linger: float) -> tuple[list[_Queued], bool]:
-        """The next batch: what is queued now, plus what arrives within `linger` seconds."""
-        batch = [first]
-        deadline = time.monotonic() + linger
-        while len(batch) < self.max_batch:
-            remaining = deadline - time.monotonic()
-            try:
-                nxt = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
-            except queue.Empty:
-                break
-            if nxt is None:
+    def _gather(self) -> tuple[list[_Queued], bool]:
+        """The next batch: what is queued now, up to `max_batch` (the rest waits its turn)."""
+        batch: list[_Queued] = []
+        while self._pending and len(batch) < self.max_batch:
+            queued = self._pending.popleft()
+            if queued is None:
                 return batch, True
-            batch.append(nxt)
+            batch.append(queued)
         return batch, False
+
+    def _commit(self, batch: list[_Queued]) -> None:
+        results: list[_Result]
+        try:
+            results = list(self.sequencer.append_items([queued for queued, _ in batch]))
+        except Exception as exc:  # every waiter learns the batch failed
+            results = [exc] * len(batch)
+        _notify([waiter for _, waiter in batch], results)
 
 
 def _time_out(future: asyncio.Future[Receipt]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from custodes import __version__
 from custodes.access.door import Door, Ledger
 from custodes.access.http import access_routers, install_access_errors
+from custodes.access.http_reveal import install_reveal_fast_path
 from custodes.access.policy import Policy
 from custodes.identity.pages import identity_pages
 from custodes.identity.settings import OIDCSettings, WebAuthnSettings
@@ -121,10 +122,11 @@ def _install_routes(
 ) -> None:
     install_problem_handlers(app)
     install_access_errors(app)
+    install_reveal_fast_path(app)  # innermost: inside the limits, rules, metrics and log
     app.add_middleware(RequestLimits)
-    app.include_router(ledger_router())
-    for router in access_routers():
+    for router in access_routers():  # first: the reveal is the busiest route to match
         app.include_router(router)
+    app.include_router(ledger_router())
     app.include_router(_identity(app, engine, services, ledger))
     app.include_router(relay_router())
     install_request_rules(app)

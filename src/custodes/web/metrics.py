@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -71,16 +72,29 @@ HTTP_SECONDS = Histogram(
 )
 
 
-def count_entry(data: bytes) -> None:
-    """Count one recorded ledger entry by its action and decision (and rate-limit reason)."""
-    try:
-        entry = json.loads(data)
-        action, outcome, reason = entry["action"], entry["decision"], entry.get("reason")
-    except (ValueError, KeyError, TypeError):
-        return
-    DECISIONS.labels(str(action), str(outcome)).inc()
+def count_entry(data: bytes, index: Sequence[Mapping[str, object]] = ()) -> None:
+    """Count one recorded ledger entry by its action and decision (and rate-limit reason).
+
+    The entry's index rows carry its action and decision, so the JSON is parsed only for an
+    entry without rows or one that may name a rate-limit reason (every reveal passes here)."""
+    first = index[0] if index else {}
+    if "action" in first and "decision" in first and b"_limit" not in data:
+        action, outcome, reason = first["action"], first["decision"], None
+    else:
+        try:
+            entry = json.loads(data)
+            action, outcome, reason = entry["action"], entry["decision"], entry.get("reason")
+        except (ValueError, KeyError, TypeError):
+            return
+    _decisions(str(action), str(outcome)).inc()
     if reason in RATE_LIMIT_REASONS:
         RATE_LIMIT_REFUSALS.labels(str(reason)).inc()
+
+
+@lru_cache(maxsize=1024)
+def _decisions(action: str, outcome: str) -> Any:
+    """The counter child of one (action, outcome): `labels()` locks and looks it up anew."""
+    return DECISIONS.labels(action, outcome)
 
 
 class _TimedLedger:
@@ -97,7 +111,7 @@ class _TimedLedger:
         started = time.perf_counter()
         result = self._inner.append(data, *args, **kwargs)
         APPEND_SECONDS.observe(time.perf_counter() - started)
-        count_entry(data)
+        count_entry(data, args[0] if args else kwargs.get("index", ()))
         return result
 
 
@@ -106,7 +120,7 @@ class _TimedAsyncLedger(_TimedLedger):
         started = time.perf_counter()
         result = await self._inner.append_async(data, *args, **kwargs)
         APPEND_SECONDS.observe(time.perf_counter() - started)
-        count_entry(data)
+        count_entry(data, args[0] if args else kwargs.get("index", ()))
         return result
 
 

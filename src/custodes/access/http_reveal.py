@@ -1,0 +1,119 @@
+"""`POST /v1/customers/{id}/reveal` without FastAPI's per-request machinery.
+
+The reveal is the route every support agent calls all day, and on it FastAPI's routing and
+dependency solving cost more than the decision, the vault and the ledger together
+(bench/README.md). This ASGI layer sits inside every custodes middleware (access log, metrics,
+request rules, size limits) and answers that one route itself: the same proof
+(`acting.employee_of`), the same validation of the path and the body as FastAPI does (same
+errors, same problem+json), the same `reveal_answer`, and the app's own exception handlers.
+Anything else goes on to the router, where the documented route stays as the reference.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import StringConstraints, TypeAdapter, ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from custodes.access import http_customers
+from custodes.access.acting import employee_of
+from custodes.access.api_models import ID_CHARS, RevealIn
+
+_PATH = re.compile(r"/v1/customers/([^/]+)/reveal")
+_CUSTOMER_ID: TypeAdapter[str] = TypeAdapter(
+    Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_CHARS)]
+)
+_BODY: TypeAdapter[RevealIn] = TypeAdapter(RevealIn)
+
+
+class RevealFastPath:
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+        # Metrics and the access log label requests by the route the router would have set.
+        self.route = next(
+            r
+            for r in http_customers.router.routes
+            if getattr(r, "endpoint", None) is http_customers.reveal
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = None
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            match = _PATH.fullmatch(path)
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.route
+        scope["path_params"] = {"customer_id": match.group(1)}
+        request = Request(scope, receive)
+        try:
+            response = await _answer(request, match.group(1))
+        except Exception as exc:
+            handler = self._handler(exc)
+            if handler is None:
+                raise
+            response = await handler(request, exc)
+        await response(scope, receive, send)
+
+    def _handler(self, exc: Exception) -> Any:
+        """The app's handler for this exception, looked up the way Starlette does (by MRO)."""
+        handlers = self.api.exception_handlers
+        for kind in type(exc).__mro__:
+            if kind in handlers:
+                return handlers[kind]
+        return None
+
+
+async def _answer(request: Request, raw_id: str) -> Any:
+    """Proof first (401/403 before any 422), then the path and the body, as FastAPI orders
+    them: a sub-dependency runs before the route's own parameters are validated."""
+    who = await employee_of(request, "customers:reveal")
+    errors: list[dict[str, Any]] = []
+    try:
+        customer_id = _CUSTOMER_ID.validate_python(raw_id)
+    except ValidationError as exc:
+        errors += _located(exc, ("path", "customer_id"))
+    body = await _body(request, errors)
+    if errors or body is None:
+        raise RequestValidationError(errors)
+    return await http_customers.reveal_answer(request, who, customer_id, body)
+
+
+async def _body(request: Request, errors: list[dict[str, Any]]) -> RevealIn | None:
+    """The body as FastAPI reads a required JSON model: missing, not JSON, or not the model."""
+    raw = await request.body()
+    if not raw:
+        errors.append({"type": "missing", "loc": ("body",), "msg": "Field required"})
+        return None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}
+        raise RequestValidationError([{**error, "ctx": {"error": exc.msg}}]) from None
+    try:
+        return _BODY.validate_python(data)
+    except ValidationError as exc:
+        errors += _located(exc, ("body",))
+        return None
+
+
+def _located(exc: ValidationError, where: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [
+        {"type": e["type"], "loc": (*where, *e["loc"]), "msg": e["msg"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def install_reveal_fast_path(app: FastAPI) -> None:
+    """Innermost of the custodes middlewares: add before them (Starlette wraps in reverse)."""
+    app.add_middleware(RevealFastPath, api=app)

@@ -101,7 +101,7 @@ async def _body(request: Request, errors: list[dict[str, Any]]) -> RevealIn | No
         error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}
         raise RequestValidationError([{**error, "ctx": {"error": exc.msg}}]) from None
     try:
-        return _BODY.validate_python(data)
+        return _BODY.validate_python(data, from_attributes=True)  # as FastAPI does
     except ValidationError as exc:
         errors += _located(exc, ("body",))
         return None

@@ -1,0 +1,83 @@
+"""The reveal served in front of FastAPI's router (`access.http_reveal`) answers exactly as the
+documented FastAPI route does: same statuses, same problem+json, same values, for valid
+requests and for every kind of bad one, with the same labels in metrics."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from custodes.access import http_reveal
+from tests.support.api import Api
+
+GOOD = {"fields": ["email"], "justification": {"code": "customer_contact", "case_id": "K1"}}
+
+# (path, employee header, raw body or JSON body, extra headers)
+CASES: list[tuple[str, str | None, Any, dict[str, str]]] = [
+    ("/v1/customers/C1/reveal", "A1", GOOD, {}),
+    ("/v1/customers/C1/reveal", "A1", {**GOOD, "fields": ["email", "phone"]}, {}),
+    ("/v1/customers/C2/reveal", "A1", GOOD, {}),  # not covered by the case: refused
+    ("/v1/customers/C404/reveal", "A1", GOOD, {}),
+    ("/v1/customers/C1/reveal", "A1", {**GOOD, "fields": []}, {}),
+    ("/v1/customers/C1/reveal", "A1", {**GOOD, "fields": ["ssn"]}, {}),
+    ("/v1/customers/C1/reveal", "A1", {**GOOD, "extra": 1}, {}),
+    ("/v1/customers/C1/reveal", "A1", {"fields": ["email"]}, {}),
+    ("/v1/customers/C1/reveal", "A1", [], {}),
+    ("/v1/customers/C1/reveal", "A1", b"", {}),
+    ("/v1/customers/C1/reveal", "A1", b"{not json", {}),
+    ("/v1/customers/C1/reveal", "A1", b'{"fields": ["email"], "justification": ', {}),
+    ("/v1/customers/" + "C" * 65 + "/reveal", "A1", GOOD, {}),
+    ("/v1/customers/C%201/reveal", "A1", GOOD, {}),
+    ("/v1/customers/C1@x.org/reveal", "A1", GOOD, {}),
+    ("/v1/customers/C1/reveal", "A 1", GOOD, {}),
+    ("/v1/customers/C1/reveal", "", GOOD, {}),
+    ("/v1/customers/C1/reveal", "A1" * 40, GOOD, {}),
+    ("/v1/customers/C1/reveal", None, GOOD, {}),
+    ("/v1/customers/C1/reveal", "A1", GOOD, {"Authorization": "Bearer nope"}),
+    ("/v1/customers/C1/reveal", "A1", GOOD, {"Authorization": ""}),
+    ("/v1/customers/C1/reveal", "A1", GOOD, {"Content-Type": "text/plain"}),
+    ("/v1/customers/C1/reveal", "A1", GOOD, {"X-Custodes-Employee-Token": "x.y.z"}),
+    ("/v1/customers/C1/reveal?case_id=K1", "A1", GOOD, {}),
+    ("/v1/customers/C1/reveal/", "A1", GOOD, {}),
+]
+
+_RECEIPT = re.compile(r'"(ledger_index|checkpoint_size|request_id)":\s*("[^"]*"|\d+|null)')
+
+
+def _answers(api: Api) -> list[tuple[int, str, str]]:
+    out = []
+    for path, employee, body, extra in CASES:
+        headers = api.headers(employee, "header") if employee is not None else {}
+        if employee == "":
+            headers = {"Authorization": f"Bearer {api.token}", "X-Custodes-Employee": ""}
+        headers = {**headers, **extra}
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if "Content-Type" not in headers:
+            headers["Content-Type"] = "application/json"
+        response = api.client.post(path, content=raw, headers=headers, follow_redirects=False)
+        text = _RECEIPT.sub(r'"\1": _', response.text)  # indices move on: compare the rest
+        out.append((response.status_code, response.headers.get("content-type", ""), text))
+    return out
+
+
+def test_fast_path_answers_as_the_documented_route(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = _answers(api)
+    monkeypatch.setattr(http_reveal, "_PATH", re.compile(r"(?!)"))  # every reveal to the router
+    routed = _answers(api)
+    for case, got, want in zip(CASES, fast, routed, strict=True):
+        assert got == want, case[:2]
+    statuses = {status for status, _, _ in fast}
+    assert {200, 400, 401, 403, 404, 415, 422} <= statuses  # the cases reach every kind
+
+
+def test_fast_path_requests_are_labelled_by_their_route(api: Api) -> None:
+    response = api.call("POST", "/v1/customers/C1/reveal", "A1", json=GOOD)
+    assert response.status_code == 200
+    metrics = api.client.get("/metrics").text
+    assert 'route="/v1/customers/{customer_id}/reveal"' in metrics
+    assert "C1" not in "".join(line for line in metrics.splitlines() if "route=" in line)

@@ -88,6 +88,8 @@ _STRUCTURE = re.compile(rb'[\[\]{}"\\]')
 def _too_deep(body: bytes, limit: int) -> bool:
     """Bracket depth outside strings: linear, no recursion, no parse; only structural bytes
     are visited (a regex scan), so a large flat body costs little."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # cannot nest deeper than it opens (brackets in strings only add)
     depth = 0
     in_string = escaped = False
     last = -2

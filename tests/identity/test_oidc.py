@@ -42,8 +42,14 @@ def settings(url: str, **kw: Any) -> OIDCSettings:
     return OIDCSettings(issuer=ISSUER, jwks_url=url, audience=AUDIENCE, **kw)
 
 
+class FromNow(int):
+    """A claim time given as seconds from when the token is made: parameters are built at
+    collection, and a suite that runs longer than the offset would turn "later" into "past"."""
+
+
 def token(key: ProviderKey, **overrides: Any) -> str:
     now = int(time.time())
+    overrides = {k: now + v if isinstance(v, FromNow) else v for k, v in overrides.items()}
     claims: dict[str, Any] = {
         "iss": ISSUER,
         "aud": AUDIENCE,
@@ -232,8 +238,8 @@ def test_keys_kept_when_a_refresh_fails(provider: Provider) -> None:
         ({"iss": "https://evil.example.test"}, "wrong_issuer"),
         ({"aud": "someone-else"}, "wrong_audience"),
         ({"exp": int(time.time()) - 120}, "token_expired"),
-        ({"nbf": int(time.time()) + 600}, "token_not_yet_valid"),
-        ({"iat": int(time.time()) + 600}, "token_not_yet_valid"),
+        ({"nbf": FromNow(600)}, "token_not_yet_valid"),
+        ({"iat": FromNow(600)}, "token_not_yet_valid"),
         ({"iat": int(time.time()) - 86400, "nbf": None}, "token_too_old"),
         ({"exp": None}, "missing_claim"),
         ({"iss": None}, "missing_claim"),

@@ -121,5 +121,6 @@ def test_a_proven_employee_who_is_no_policy_administrator_is_a_recorded_deny(
     refused = office.propose("E2", signed_token(office.provider, "E2"))
     assert "not_policy_admin" in refused.stderr
     [entry] = office.policy_entries()
-    assert (entry["actor"], entry["decision"], entry["reason"]) == ("E2", "deny", "not_policy_admin")
+    assert (entry["actor"], entry["decision"]) == ("E2", "deny")
+    assert entry["reason"] == "not_policy_admin"
     assert office.proposals() == 0

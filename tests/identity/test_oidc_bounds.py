@@ -5,71 +5,23 @@ and PostgreSQL, clocks steered by the test (no sleeping, no timing)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from custodes.errors import ConfigError
-from custodes.identity.models import PendingLogin
-from custodes.identity.oidc_login import BINDING_COOKIE, OIDCLogin, login_verifier
-from custodes.identity.pages import identity_pages
-from custodes.identity.service import IdentityService
-from custodes.identity.settings import OIDCLoginSettings, OIDCSettings, WebAuthnSettings
+from custodes.identity.oidc_login import BINDING_COOKIE
 from custodes.identity.throttle import AddressThrottle, client_key
-from custodes.store.engine import transaction
+from tests.identity.oidc_door import OIDCDoor, login_settings, oidc_door
 from tests.support.identity import Provider, add_employees
-from tests.support.identity_worlds import Ledger
-from tests.support.idp import CLIENT_ID, CLIENT_SECRET, ISSUER
-
-ORIGIN = "https://localhost:8000"
 
 
-@dataclass
-class Door:
-    app: FastAPI
-    engine: Engine
-    now: list[datetime]  # the service's clock
-    tick: list[float]  # the throttle's clock
-
-    def client(self, host: str = "192.0.2.10") -> TestClient:
-        return TestClient(self.app, base_url=ORIGIN, client=(host, 40000))
-
-    def pending(self) -> int:
-        with transaction(self.engine) as db:
-            return int(db.scalar(select(func.count()).select_from(PendingLogin)) or 0)
-
-
-def _door(engine: Engine, provider: Provider, **limits: int) -> Door:
+def _door(engine: Engine, provider: Provider, **limits: int) -> OIDCDoor:
     add_employees(engine, ("E0003", "active"))
-    now, tick = [datetime.now(UTC)], [1000.0]
-    settings = WebAuthnSettings(origin=ORIGIN, rp_id="localhost")
-    service = IdentityService(engine, settings, Ledger().record, clock=lambda: now[0])
-    login_settings = OIDCLoginSettings(
-        authorization_url=provider.base + "/authorize",
-        token_url=provider.base + "/token",
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        redirect_uri=ORIGIN + "/signin/oidc/callback",
-    )
-    login_settings = replace(login_settings, **limits)
-    oidc = OIDCSettings(issuer=ISSUER, jwks_url=provider.url, audience="custodes-api")
-    throttle = AddressThrottle(
-        login_settings.throttle_burst, login_settings.throttle_per_minute, clock=lambda: tick[0]
-    )
-    login = OIDCLogin(
-        service,
-        login_settings,
-        login_verifier(oidc, login_settings, service.directory),
-        throttle=throttle,
-    )
-    app = FastAPI()
-    app.include_router(identity_pages(engine, settings=settings, service=service, login=login))
-    return Door(app, engine, now, tick)
+    return oidc_door(engine, provider, **limits)
 
 
 def _busy(response: httpx.Response, retry_after: str) -> None:
@@ -146,11 +98,6 @@ def test_throttle_table_is_bounded_and_keys_addresses() -> None:
 
 
 def test_limits_must_be_positive(provider: Provider) -> None:
-    with pytest.raises(ConfigError):
-        OIDCLoginSettings(
-            authorization_url=provider.base + "/authorize",
-            token_url=provider.base + "/token",
-            client_id=CLIENT_ID,
-            redirect_uri=ORIGIN + "/signin/oidc/callback",
-            max_pending=0,
-        )
+    for limit in ("max_pending", "throttle_burst", "throttle_per_minute"):
+        with pytest.raises(ConfigError):
+            login_settings(provider, **{limit: 0})

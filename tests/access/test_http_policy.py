@@ -43,6 +43,19 @@ def signed_in(api: Api, employee: str) -> Iterator[dict[str, str]]:
         api.client.cookies.clear()
 
 
+def approve_in_inbox(api: Api, approver: str, request_id: str):  # type: ignore[no-untyped-def]
+    """The second privacy officer approves on the pages: their session and their passkey."""
+    authenticator = api.enroll(approver)
+    with signed_in(api, approver) as csrf:
+        start = api.client.post(
+            "/inbox/options", json={"request_id": request_id, "decision": "approve"}, headers=csrf
+        )
+        assert start.status_code == 200, start.text
+        credential = authenticator.assert_(json.dumps(start.json()["options"]))
+        answer = {"approval_id": start.json()["approval_id"], "credential": credential}
+        return api.client.post("/inbox/finish", json=answer, headers=csrf)
+
+
 def _proposals(api: Api) -> int:
     with Session(api.engine) as session:
         return int(session.scalar(select(func.count()).select_from(PolicyProposal)) or 0)
@@ -60,7 +73,7 @@ def test_a_signed_in_privacy_officer_proposes_and_executes_under_dual_control(ap
     with signed_in(api, "P1") as csrf:
         early = api.client.post(f"{PROPOSE}/{request_id}/execute", headers=csrf)
     assert early.status_code == 403 and "not_approved" in early.text
-    approved = api.decide("P2", request_id)
+    approved = approve_in_inbox(api, "P2", request_id)  # passkeys and sessions only, no OIDC
     assert approved.status_code == 200, approved.text
     with signed_in(api, "P2") as csrf:  # the approver cannot carry it out for the proposer
         other = api.client.post(f"{PROPOSE}/{request_id}/execute", headers=csrf)

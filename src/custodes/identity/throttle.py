@@ -6,6 +6,10 @@ cannot step around the limit by changing its interface id. The table of buckets 
 past `max_clients` the least recently seen addresses are forgotten (a forgotten address starts
 with a full bucket, so the limit errs towards letting people in; the store's own cap on
 pending sign-ins is what bounds the table across processes). Addresses are never logged.
+
+The address is the one the ASGI server reports: the peer, or behind a reverse proxy the
+`X-Forwarded-For` uvicorn accepts from proxies it trusts (`--forwarded-allow-ips`, 127.0.0.1
+by default). Each worker process keeps its own buckets.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from custodes.identity._codec import b64url, sha256
 from custodes.identity._db import rows_changed
@@ -152,9 +153,9 @@ class OIDCLogin:
         TooManySignIns (429) while `max_pending` sign-ins are live: anyone may call this, and
         each call stores a row until it expires."""
         now = self.service.clock()
-        self._make_room(now)
         state, binding = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with transaction(self.service.engine) as db:
+            self._make_room(db, now)
             db.add(
                 PendingLogin(
                     state_hash=sha256(state),
@@ -178,14 +179,14 @@ class OIDCLogin:
         joiner = "&" if urlsplit(self.settings.authorization_url).query else "?"
         return LoginStart(f"{self.settings.authorization_url}{joiner}{query}", binding)
 
-    def _make_room(self, now: datetime) -> None:
+    def _make_room(self, db: Session, now: datetime) -> None:
         """Expired sign-ins go; then refuse when the live ones (spent or not) fill the store.
         Concurrent workers may each pass the count at once: the cap holds within that slack."""
-        with transaction(self.service.engine) as db:
-            db.execute(delete(PendingLogin).where(PendingLogin.expires_at <= now))
-            live = db.scalar(
-                select(func.count()).select_from(PendingLogin).where(PendingLogin.expires_at > now)
-            )
+        expired = delete(PendingLogin).where(PendingLogin.expires_at <= now)
+        db.execute(expired.execution_options(synchronize_session=False))
+        live = db.scalar(
+            select(func.count()).select_from(PendingLogin).where(PendingLogin.expires_at > now)
+        )
         if int(live or 0) >= self.settings.max_pending:
             raise TooManySignIns(
                 "too_many_signins", "too many sign-ins are in progress; try again in a minute"

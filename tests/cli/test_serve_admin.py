@@ -77,14 +77,15 @@ def test_proof_checkpoint_and_policy_while_serving(
             'context.role == "nobody" &&\n  context.case_open && context.case_covers_customer',
         )
         (tmp_path / "strict.cedar").write_text(strict)
-        asked = run(home, "policy", "apply", str(tmp_path / "strict.cedar"), "--applied-by", "E9")
-        request_id = asked.stdout.split("requested: ")[1].split()[0]
-        digest = asked.stdout.split("(digest ")[1].split(")")[0]
-        # Executing needs the proposer's own proof (an ID token from the identity provider).
-        early = run(home, "policy", "execute", request_id, "--by", "E9", ok=False)
-        assert early.returncode == 1 and "own_proof_required" in early.stderr
+        # Proposing and executing need the proposer's own proof (an ID token from the provider).
         (tmp_path / "e9.jwt").write_text(signed_token(idp, "E9"))
         proof = ("--id-token-file", str(tmp_path / "e9.jwt"))
+        strict_file = str(tmp_path / "strict.cedar")
+        asked = run(home, "policy", "apply", strict_file, "--applied-by", "E9", *proof)
+        request_id = asked.stdout.split("requested: ")[1].split()[0]
+        digest = asked.stdout.split("(digest ")[1].split(")")[0]
+        early = run(home, "policy", "execute", request_id, "--by", "E9", ok=False)
+        assert early.returncode == 1 and "own_proof_required" in early.stderr
         # Not yet: one privacy officer alone changes nothing.
         early = run(home, "policy", "execute", request_id, "--by", "E9", *proof, ok=False)
         assert early.returncode == 1 and "not_approved" in early.stderr

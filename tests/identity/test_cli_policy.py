@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from custodes.ledger.models import LedgerEntryRow
 from custodes.runtime import Runtime
-from tests.support.cli import run
+from tests.support.cli import ORIGIN, home_env, invoke, run
 from tests.support.dataset import write_dataset
 from tests.support.idp import Provider, oidc_env, running_provider, signed_token
 
@@ -33,9 +33,14 @@ def proposed(tmp_path: Path) -> Iterator[tuple[Path, str, Provider]]:
     from custodes.access.policy import default_policy_text
 
     policy.write_text(default_policy_text() + "\n// a reviewed change\n")
-    asked = run(home, "policy", "apply", str(policy), "--applied-by", "E9")
-    request_id = asked.stdout.split("requested: ")[1].split()[0]
     with running_provider() as provider:
+        token = tmp_path / "e9.jwt"
+        token.write_text(signed_token(provider, "E9"))
+        args = ["policy", "apply", str(policy), "--applied-by", "E9", "--id-token-file", str(token)]
+        env = home_env(home, CUSTODES_LEDGER_ORIGIN=ORIGIN, **oidc_env(provider))
+        asked = invoke(args, env)
+        assert asked.returncode == 0, asked.stderr
+        request_id = asked.stdout.split("requested: ")[1].split()[0]
         yield home, request_id, provider
 
 

@@ -4,7 +4,8 @@ reads, see `access.principal`). Every outcome is a ledgered decision; errors are
 problem+json.
 
 Routes are declared in one module per resource (`http_customers`, `http_records`,
-`http_cases`, `http_requests`, `approvals_api`); the rules they apply live in the services.
+`http_cases`, `http_requests`, `http_policy`, `approvals_api`); the rules they apply live in
+the services.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from custodes.access import approvals_api, http_cases, http_customers, http_records, http_requests
+from custodes.access import (
+    approvals_api,
+    http_cases,
+    http_customers,
+    http_policy,
+    http_records,
+    http_requests,
+)
 from custodes.access.acting import document_proof_headers
 from custodes.ledger.errors import FormatError
 from custodes.ledger.sequencer import LedgerUnavailable
@@ -24,9 +32,8 @@ from custodes.problems import error_problem
 def access_routers() -> list[APIRouter]:
     """The `/v1` routers, each included by the app itself: a router included into another
     reports its own path template, without the outer prefix, to metrics and access logs."""
-    routers = [
-        p.router for p in (http_customers, http_records, http_cases, http_requests, approvals_api)
-    ]
+    modules = (http_customers, http_records, http_cases, http_requests, http_policy, approvals_api)
+    routers = [p.router for p in modules]
     for router in routers:
         document_proof_headers(router.routes)
     return routers

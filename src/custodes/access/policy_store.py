@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 POLICY_ADMINS = frozenset({"privacy_officer"})
 APPROVALS = sorted(DUAL_CONTROL | {"customer.view", "break_glass"})
 POLICY_ACTIONS = [*ACTIONS, *(f"approve.{a}" for a in APPROVALS)]
+POLICY_CHANGE_WHY = Justification("legal", None, "policy change")
 
 
 class PolicyIntegrityError(ConfigError):
@@ -102,22 +103,28 @@ def _entry_applies(entry: dict[str, Any], sha256: str, version: int) -> bool:
 
 def propose_policy(door: Door, text: str, proposed_by: str) -> Outcome:
     """Validate and keep the text, then ask for the dual-controlled `policy.apply`: it takes
-    effect only when a second privacy officer approves and the proposer executes."""
+    effect only when a second privacy officer approves and the proposer executes. The caller
+    has proven `proposed_by`; anyone but an active policy administrator is a recorded deny
+    (reason `not_policy_admin`) and nothing is kept."""
     validate_policy(text, POLICY_ACTIONS)
     policy = Policy(text)
+    resource = Resource("policy", (policy.sha256,))
     now = datetime.now(UTC)
-    with Session(door.engine) as session, session.begin():
+    with Session(door.engine) as session:
         admin = session.get(Employee, proposed_by)
-        if admin is None or not employee_active(admin, now) or admin.role not in POLICY_ADMINS:
-            raise InputError(f"{proposed_by} may not propose policy changes")
+        may = admin is not None and employee_active(admin, now) and admin.role in POLICY_ADMINS
+    if not may:
+        return door.record_refusal(
+            proposed_by, "policy.apply", resource, POLICY_CHANGE_WHY, reason="not_policy_admin"
+        )
+    with Session(door.engine) as session, session.begin():
         if session.get(PolicyProposal, policy.sha256) is None:
             session.add(
                 PolicyProposal(
                     sha256=policy.sha256, text=text, proposed_by=proposed_by, proposed_at=now
                 )
             )
-    why = Justification("legal", None, "policy change")
-    return door.request(proposed_by, "policy.apply", Resource("policy", (policy.sha256,)), why)
+    return door.request(proposed_by, "policy.apply", resource, POLICY_CHANGE_WHY)
 
 
 def _check_included(reader: LedgerReader, index: int, data: bytes, verifier: Verifier) -> None:

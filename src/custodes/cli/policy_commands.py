@@ -18,23 +18,27 @@ policy_app = typer.Typer(help="The access policy (Cedar).", no_args_is_help=True
 def policy_apply(
     file: Path,
     applied_by: Annotated[str, typer.Option(help="Privacy officer proposing the change.")],
+    id_token_file: Annotated[
+        Path | None, typer.Option(help="A file holding the proposer's OIDC ID token (their proof).")
+    ] = None,
 ) -> None:
-    """Propose a Cedar policy (validated against the schema). It is dual-controlled: a second,
-    independent privacy officer approves its digest (`POST /v1/requests/ID/approve`), then the
-    proposer runs `custodes policy execute ID --id-token-file FILE`. Works while `serve` runs."""
-    from custodes.access.policy_store import propose_policy
-    from custodes.cli.recording import open_door
+    """Propose a Cedar policy (validated against the schema), as the privacy officer whose own
+    proof `--id-token-file` holds (without it, a recorded deny; with no identity provider, they
+    propose signed in with their passkey: `POST /v1/policy/proposals`). It is dual-controlled:
+    a second, independent privacy officer approves its digest, then the proposer runs
+    `custodes policy execute ID --id-token-file FILE`. Works while `serve` runs."""
+    from custodes.cli.employee_proof import propose_policy
     from custodes.errors import InputError
 
     if not file.is_file():
         raise InputError(f"{file}: no such policy file")
-    rt = Runtime.from_env()
-    with open_door(rt) as door:
-        outcome = propose_policy(door, file.read_text(), applied_by)
-        decision = outcome.decision
-        if decision.outcome != Verdict.PENDING or decision.request_id is None:
-            raise InputError(f"policy change {decision.outcome}: {decision.reason}")
-        digest = door.preview(decision.request_id)["digest"]
+    outcome, digest = propose_policy(file.read_text(), applied_by, id_token_file)
+    decision = outcome.decision
+    if decision.outcome != Verdict.PENDING or decision.request_id is None:
+        raise InputError(
+            f"policy change {decision.outcome}: {decision.reason} "
+            f"(ledger entry {decision.ledger_index})"
+        )
     typer.echo(
         f"policy change requested: {decision.request_id} (digest {digest}); a second privacy "
         f"officer approves it, then `custodes policy execute {decision.request_id} --by "
@@ -51,7 +55,8 @@ def policy_execute(
     ] = None,
 ) -> None:
     """Carry out an approved policy change: it becomes the policy in force (servers follow).
-    Needs the proposer's own proof (`--id-token-file`); without it, a recorded deny."""
+    Needs the proposer's own proof (`--id-token-file`); without it, a recorded deny. With no
+    identity provider: `POST /v1/policy/proposals/ID/execute`, signed in with a passkey."""
     from custodes.cli.employee_proof import execute_policy
     from custodes.errors import InputError
 

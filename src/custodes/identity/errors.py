@@ -31,6 +31,17 @@ class LoginRefused(IdentityError):
     unknown, spent or expired `state`, another browser's callback, a code the provider refused."""
 
 
+class TooManySignIns(LoginRefused):
+    """Sign-ins are begun faster than this client may, or the store of pending sign-ins is
+    full (an anonymous flood): try again after `retry_after` seconds."""
+
+    status = 429
+
+    def __init__(self, reason: str, message: str, retry_after: float = 60.0) -> None:
+        super().__init__(reason, message)
+        self.retry_after = retry_after
+
+
 class EmployeeRefused(IdentityError):
     """The identity is genuine but names no active employee (unknown, suspended, departed)."""
 

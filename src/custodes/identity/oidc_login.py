@@ -24,17 +24,19 @@ from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from custodes.identity._codec import b64url, sha256
 from custodes.identity._db import rows_changed
 from custodes.identity.core import ServiceCore
 from custodes.identity.directory import EmployeeDirectory
-from custodes.identity.errors import EmployeeRefused, LoginRefused, TokenRefused
+from custodes.identity.errors import EmployeeRefused, LoginRefused, TokenRefused, TooManySignIns
 from custodes.identity.models import PendingLogin
 from custodes.identity.oidc import IDTokenVerifier, VerifiedEmployee
 from custodes.identity.sessions import NewSession, store_session
 from custodes.identity.settings import OIDCLoginSettings, OIDCSettings
+from custodes.identity.throttle import AddressThrottle
 from custodes.store.engine import transaction
 
 log = logging.getLogger(__name__)
@@ -126,11 +128,15 @@ class OIDCLogin:
         verifier: IDTokenVerifier,
         *,
         exchange: Exchange | None = None,
+        throttle: AddressThrottle | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
         self.verifier = verifier
         self._exchange = exchange or http_exchange(settings)
+        self.throttle = throttle or AddressThrottle(
+            settings.throttle_burst, settings.throttle_per_minute
+        )
 
     @classmethod
     def from_env(cls, service: ServiceCore) -> OIDCLogin | None:
@@ -143,10 +149,13 @@ class OIDCLogin:
         return cls(service, login, login_verifier(oidc, login, service.directory))
 
     def begin(self) -> LoginStart:
-        """A new sign-in: the provider's authorization URL and the browser-binding secret."""
+        """A new sign-in: the provider's authorization URL and the browser-binding secret.
+        TooManySignIns (429) while `max_pending` sign-ins are live: anyone may call this, and
+        each call stores a row until it expires."""
         now = self.service.clock()
         state, binding = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with transaction(self.service.engine) as db:
+            self._make_room(db, now)
             db.add(
                 PendingLogin(
                     state_hash=sha256(state),
@@ -169,6 +178,19 @@ class OIDCLogin:
         )
         joiner = "&" if urlsplit(self.settings.authorization_url).query else "?"
         return LoginStart(f"{self.settings.authorization_url}{joiner}{query}", binding)
+
+    def _make_room(self, db: Session, now: datetime) -> None:
+        """Expired sign-ins go; then refuse when the live ones (spent or not) fill the store.
+        Concurrent workers may each pass the count at once: the cap holds within that slack."""
+        expired = delete(PendingLogin).where(PendingLogin.expires_at <= now)
+        db.execute(expired.execution_options(synchronize_session=False))
+        live = db.scalar(
+            select(func.count()).select_from(PendingLogin).where(PendingLogin.expires_at > now)
+        )
+        if int(live or 0) >= self.settings.max_pending:
+            raise TooManySignIns(
+                "too_many_signins", "too many sign-ins are in progress; try again in a minute"
+            )
 
     def finish(
         self, state: str | None, code: str | None, binding: str | None, error: str | None = None

@@ -80,6 +80,12 @@ class OIDCLoginSettings:
     scope: str = "openid"
     login_ttl: timedelta = timedelta(minutes=10)
     timeout_s: float = 5.0
+    # An anonymous `GET /signin/oidc` stores a pending sign-in: at most `max_pending` live at
+    # once (expired ones are removed as new ones begin), and `throttle_burst` at once then
+    # `throttle_per_minute` a minute from one client address (an IPv6 /64).
+    max_pending: int = 5000
+    throttle_burst: int = 30
+    throttle_per_minute: int = 30
 
     def __post_init__(self) -> None:
         for label, url in (
@@ -93,6 +99,8 @@ class OIDCLoginSettings:
             raise ConfigError("the OIDC client id is empty; set CUSTODES_OIDC_CLIENT_ID")
         if "openid" not in self.scope.split():
             raise ConfigError("the OIDC scope must include openid")
+        if min(self.max_pending, self.throttle_burst, self.throttle_per_minute) < 1:
+            raise ConfigError("the OIDC sign-in limits must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OIDCLoginSettings | None:

@@ -37,6 +37,14 @@ def test_an_alert_is_true_only_at_or_after_the_episode_start() -> None:
     assert result["alerts_per_1000_employee_days"] == 5.0
 
 
+def test_clock_noise_of_the_world_is_allowed_before_the_start() -> None:
+    noisy = {**LABELS, "draw": {"jitter_s": 120}}
+    fired = [("E1", T - 100), ("E2", T - 200)]
+    report = score_alerts(1, fired, noisy)
+    assert report.insiders == {"email_sale": [True], "metrics_sale": [False]}
+    assert report.ttd_hours == [0.0] and report.true_alerts == 1
+
+
 def test_alerts_shown_under_pseudonyms_are_matched_through_show() -> None:
     report = score_alerts(1, [("p-E1", T + 60)], LABELS, show=lambda eid: f"p-{eid}")
     assert report.true_alerts == 1 and report.insiders["email_sale"] == [True]

@@ -2,8 +2,9 @@
 
 For each seed: generate the dataset folder and its labels (beside it), run detection exactly as
 ``custodes detect`` would, then score alerts against labels. An alert is *true* when it names
-an insider at or after their episode began; recall counts insiders with at least one true
-alert; time to detect is the first true alert's ``time`` minus the episode start (simulated
+an insider at or after their episode began (less the world's clock noise, ``jitter_s``: the
+log's times are off by that much, the label's are not); recall counts insiders with at least one
+true alert; time to detect is the first true alert's ``time`` minus the episode start (simulated
 time). Default seeds (1001–1005) were never used while choosing weights or thresholds (those
 were set on seeds 101–103).
 """
@@ -79,16 +80,19 @@ def score_alerts(
                 insiders.setdefault(shown, []).append(lb)
             else:
                 confounders.setdefault(shown, lb["scenario"])
+    # A world with clock noise logs each event up to ``jitter_s`` off the time its label was
+    # written with: an alert on the first logged action may carry a time a little before it.
+    slack = float((labels.get("draw") or {}).get("jitter_s", 0))
     first_hit: dict[str, float] = {}
     true_alerts = 0
     false_kinds: dict[str, int] = {}
     for employee, fire_ts in fired:
         eps = insiders.get(employee, [])
         starts = [_parse(e["start"]) for e in eps]
-        if eps and fire_ts >= min(starts):
+        if eps and fire_ts >= min(starts) - slack:
             true_alerts += 1
             real = eps[0]["employee_id"]
-            first_hit.setdefault(real, fire_ts - min(starts))
+            first_hit.setdefault(real, max(fire_ts - min(starts), 0.0))
         else:
             kind = confounders.get(employee, "baseline")
             false_kinds[kind] = false_kinds.get(kind, 0) + 1

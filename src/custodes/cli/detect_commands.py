@@ -75,12 +75,7 @@ def detect_command(
     budget: Annotated[int, typer.Option(min=1, help="At most this many alerts per day.")] = 10,
     threshold: Annotated[float, typer.Option(help="Minimum score to alert.")] = DEFAULT_THRESHOLD,
     dedup_days: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            help="Days an incident stays open: later days of the same person within this "
-            "many days of its last day are added to it, not alerted again.",
-        ),
+        int, typer.Option(min=0, help="Days an incident stays open to the person's later days.")
     ] = 7,
     reveal: RevealOption = None,
     dispositions: DispositionsOption = None,

@@ -116,12 +116,7 @@ def score_alerts(
             per.setdefault(lb["scenario"], []).append(lb["employee_id"] in first_hit)
             if lb["employee_id"] in first_hit:
                 ttd.setdefault(lb["scenario"], []).append(first_hit[lb["employee_id"]] / 3600)
-    alerted = {item[0] for item in fired}
-    confounded: dict[str, list[bool]] = {}
-    for lb in labels["labels"]:
-        if lb["kind"] == "confounder":
-            hit = bool({lb["employee_id"], show(lb["employee_id"])} & alerted)
-            confounded.setdefault(lb["scenario"], []).append(hit)
+    confounded = _confounders_alerted(labels, {item[0] for item in fired}, show)
     return SeedReport(
         seed=seed,
         employee_days=int(labels["employee_days"]),
@@ -134,6 +129,18 @@ def score_alerts(
         ttd_by_scenario=ttd,
         draw=labels.get("draw"),
     )
+
+
+def _confounders_alerted(
+    labels: dict[str, Any], alerted: set[str], show: Callable[[str], str]
+) -> dict[str, list[bool]]:
+    """Per confounder kind, whether each labelled person was alerted at all."""
+    confounded: dict[str, list[bool]] = {}
+    for lb in labels["labels"]:
+        if lb["kind"] == "confounder":
+            hit = bool({lb["employee_id"], show(lb["employee_id"])} & alerted)
+            confounded.setdefault(lb["scenario"], []).append(hit)
+    return confounded
 
 
 def evaluate(

@@ -214,13 +214,14 @@ def select(
             sig = by_key.get((eid, int(day)))
             if sig is None:
                 continue
+            incident = open_.get(eid)
+            folds = incident is not None and int(day) - incident.last_day < dedup_days
+            if not folds and taken >= budget:
+                continue
             sig = sig.sort_values(["contribution", "signal"], ascending=[False, True])
             items = _items(sig, c, feedback, (roles or {}).get(eid, ""))
-            incident = open_.get(eid)
-            if incident is not None and int(day) - incident.last_day < dedup_days:
+            if incident is not None and folds:
                 incident.updates.append(_update(int(day), c, items))
-                continue
-            if taken >= budget:
                 continue
             alert = Alert(eid, int(day), float(c["score"]), int(c["fire_ts"]), items)
             alerts.append(alert)

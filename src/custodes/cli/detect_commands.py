@@ -74,7 +74,9 @@ def detect_command(
     ] = "local[*]",
     budget: Annotated[int, typer.Option(min=1, help="At most this many alerts per day.")] = 10,
     threshold: Annotated[float, typer.Option(help="Minimum score to alert.")] = DEFAULT_THRESHOLD,
-    dedup_days: Annotated[int, typer.Option(min=0, help="Quiet period per employee.")] = 7,
+    dedup_days: Annotated[
+        int, typer.Option(min=0, help="Days an incident stays open to the person's later days.")
+    ] = 7,
     reveal: RevealOption = None,
     dispositions: DispositionsOption = None,
 ) -> None:

@@ -1,8 +1,10 @@
 """From scored employee-days to alerts: budget, de-duplication, evidence, pseudonyms.
 
 - **Budget**: at most ``budget`` alerts per day, highest scores first (ties: employee id).
-- **De-duplication**: an employee alerted in the last ``dedup_days`` is not alerted again unless
-  a signal that was not in that alert now contributes at least ``NEW_SIGNAL_MIN``.
+- **Incidents**: an employee's later candidate days within ``dedup_days`` of their incident's
+  last day are folded into it (``updates``, with their signals and evidence) instead of raising
+  a new alert: one ongoing pattern is one thing to investigate, and it leaves the daily budget
+  to other people. A day outside that quiet period opens a new incident.
 - **Pseudonyms**: employees appear as ``employee_pseudonym(key, id)`` unless listed in
   ``disclosed`` (an investigator opened a case on them); a partner named by a pair signal too.
 - **Evidence**: each alert cites the access lines (or ledger indexes) and outside-signal lines
@@ -30,10 +32,8 @@ from custodes.vault.pseudonym import employee_pseudonym
 
 DEFAULT_BUDGET = 10
 DEFAULT_DEDUP_DAYS = 7
-NEW_SIGNAL_MIN = 1.0
 EVIDENCE_PER_ALERT = 200
-FAMILY = {"unexplained_drift": "unexplained_access"}
-"""A slow signal is the same evidence as its fast one: it does not make an alert new."""
+_EMPTY = pd.DataFrame({"ref": []})
 
 
 @dataclass
@@ -45,26 +45,58 @@ class Alert:
     signals: list[dict[str, Any]]
     evidence: list[str] = field(default_factory=list)
     evidence_total: int = 0
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    """Later days of the same person folded into this incident (day, score, fire_ts, signals)."""
+
+    @property
+    def last_day(self) -> int:
+        return int(self.updates[-1]["day"]) if self.updates else self.day
+
+    @property
+    def days(self) -> list[int]:
+        return [self.day] + [int(u["day"]) for u in self.updates]
+
+    @property
+    def fire_times(self) -> list[int]:
+        """When the incident was raised, then when each later day added to it."""
+        return [self.fire_ts] + [int(u["fire_ts"]) for u in self.updates]
 
     def to_json(self, show: Callable[[str], str]) -> dict[str, Any]:
         shown = show(self.employee_id)
-        signals = []
-        for s in self.signals:
-            item = dict(s)
-            if item.get("partner"):
-                item["partner"] = show(item["partner"])
-                item["detail"] = item["detail"].replace("{partner}", item["partner"])
-            signals.append(item)
         return {
             "alert_id": alert_id(shown, self.day),
             "employee_id": shown,
             "score": self.score,
             "time": iso(self.fire_ts),
-            "day": datetime.fromtimestamp(self.day * DAY_S, UTC).date().isoformat(),
-            "signals": signals,
+            "day": _date(self.day),
+            "signals": _shown_signals(self.signals, show),
+            "updates": [
+                {
+                    "time": iso(u["fire_ts"]),
+                    "day": _date(u["day"]),
+                    "score": u["score"],
+                    "signals": _shown_signals(u["signals"], show),
+                }
+                for u in self.updates
+            ],
             "evidence": self.evidence,
             "evidence_total": self.evidence_total,
         }
+
+
+def _date(day: int) -> str:
+    return datetime.fromtimestamp(day * DAY_S, UTC).date().isoformat()
+
+
+def _shown_signals(items: list[dict[str, Any]], show: Callable[[str], str]) -> list[dict[str, Any]]:
+    signals = []
+    for s in items:
+        item = dict(s)
+        if item.get("partner"):
+            item["partner"] = show(item["partner"])
+            item["detail"] = item["detail"].replace("{partner}", item["partner"])
+        signals.append(item)
+    return signals
 
 
 def alert_id(shown: str, day: int) -> str:
@@ -93,10 +125,12 @@ _DETAILS = {
     "tied to seller {ref} (chance: {e:.1f})",
     "metrics_outside": "sales metrics of {v:.0f} sellers outside own cases and portfolio today "
     "(norm {e:.1f})",
-    "metrics_category": "{v:.0f} of those sellers are in {ref} (chance: {e:.1f})",
+    "metrics_category": "{v:.0f} of the sellers whose metrics were pulled that way in 7 days "
+    "are in {ref} (chance: {e:.1f})",
     "unexplained_deletion": "{v:.0f} reviews deleted in 7 days with no case on the review's "
     "customer or seller",
-    "deletion_benefit": "{v:.0f} negative reviews of seller {ref} deleted in 7 days",
+    "deletion_benefit": "{v:.0f} negative reviews of seller {ref} deleted in 7 days (chance: "
+    "{e:.2f})",
     "suspicious_reinstatement": "{v:.0f} sellers reinstated without an appeal case opened by "
     "this person a day or more before",
     "recurring_pair": "{v:.0f} accesses in 14 days covered by {{partner}}'s cases or approvals",
@@ -160,7 +194,7 @@ def select(
     roles: dict[str, str] | None = None,
     threshold: float = 0.0,
 ) -> list[Alert]:
-    """Apply the daily budget and de-duplication to candidate days (sorted by day, score).
+    """Apply the daily budget and incident folding to candidate days (sorted by day, score).
 
     With ``feedback``, a day a benign verdict covers is skipped, and signal contributions are
     re-weighted for the person's role (a day that falls below ``threshold`` is skipped).
@@ -170,41 +204,47 @@ def select(
     }
     if feedback is not None:
         cands, by_key = _apply_feedback(cands, by_key, feedback, roles or {}, threshold)
-    last: dict[str, tuple[int, set[str]]] = {}
+    open_: dict[str, Alert] = {}
     alerts: list[Alert] = []
     cands = cands.sort_values(["day", "score", "employee_id"], ascending=[True, False, True])
     for day, group in cands.groupby("day", sort=True):
         taken = 0
         for _, c in group.iterrows():
-            if taken >= budget:
-                break
             eid = str(c["employee_id"])
             sig = by_key.get((eid, int(day)))
             if sig is None:
                 continue
+            incident = open_.get(eid)
+            folds = incident is not None and int(day) - incident.last_day < dedup_days
+            if not folds and taken >= budget:
+                continue
             sig = sig.sort_values(["contribution", "signal"], ascending=[False, True])
-            names = {str(n) for n in sig["signal"]}
-            prev = last.get(eid)
-            if prev is not None and int(day) - prev[0] < dedup_days:
-                strong = {
-                    FAMILY.get(str(r["signal"]), str(r["signal"]))
-                    for _, r in sig.iterrows()
-                    if float(r["contribution"]) >= NEW_SIGNAL_MIN
-                }
-                if not strong - prev[1]:
-                    continue
-            items = [_signal_item(r) for _, r in sig.iterrows()] + _context_items(c)
-            if feedback is not None:
-                role = (roles or {}).get(eid, "")
-                for item in items:
-                    note = feedback.note(role, str(item["name"]))
-                    if note is not None:
-                        item["feedback"] = note
-            alerts.append(Alert(eid, int(day), float(c["score"]), int(c["fire_ts"]), items))
-            family = {FAMILY.get(n, n) for n in names}
-            last[eid] = (int(day), family | (prev[1] if prev else set()))
+            items = _items(sig, c, feedback, (roles or {}).get(eid, ""))
+            if incident is not None and folds:
+                incident.updates.append(_update(int(day), c, items))
+                continue
+            alert = Alert(eid, int(day), float(c["score"]), int(c["fire_ts"]), items)
+            alerts.append(alert)
+            open_[eid] = alert
             taken += 1
     return alerts
+
+
+def _items(
+    sig: pd.DataFrame, c: pd.Series, feedback: Feedback | None, role: str
+) -> list[dict[str, Any]]:
+    items = [_signal_item(r) for _, r in sig.iterrows()] + _context_items(c)
+    if feedback is not None:
+        for item in items:
+            note = feedback.note(role, str(item["name"]))
+            if note is not None:
+                item["feedback"] = note
+    return items
+
+
+def _update(day: int, c: pd.Series, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A later day of the same person folded into their open incident."""
+    return {"day": day, "score": float(c["score"]), "fire_ts": int(c["fire_ts"]), "signals": items}
 
 
 def _apply_feedback(
@@ -248,10 +288,11 @@ def attach_evidence(f: Features, scored: Scored, alerts: list[Alert]) -> None:
         return
     keys: dict[str, list[Any]] = {"employee_id": [], "day": [], "signal": []}
     for a in alerts:
-        for s in a.signals:
-            keys["employee_id"].append(a.employee_id)
-            keys["day"].append(a.day)
-            keys["signal"].append(s["name"])
+        for day, items in [(a.day, a.signals)] + [(u["day"], u["signals"]) for u in a.updates]:
+            for s in items:
+                keys["employee_id"].append(a.employee_id)
+                keys["day"].append(day)
+                keys["signal"].append(s["name"])
     chosen = f.engine.register(
         "chosen",
         pa.table(
@@ -289,9 +330,12 @@ def attach_evidence(f: Features, scored: Scored, alerts: list[Alert]) -> None:
     found = found.sort_values(["employee_id", "day", "ts", "ref"])
     groups = {(str(k[0]), int(k[1])): g for k, g in found.groupby(["employee_id", "day"])}
     for a in alerts:
-        g = groups.get((a.employee_id, a.day))
-        if g is None:
+        refs = list(
+            dict.fromkeys(
+                str(r) for day in a.days for r in groups.get((a.employee_id, day), _EMPTY)["ref"]
+            )
+        )
+        if not refs:
             continue
-        refs = list(dict.fromkeys(str(r) for r in g["ref"]))
         a.evidence_total = len(refs)
         a.evidence = refs[:EVIDENCE_PER_ALERT]

@@ -2,8 +2,9 @@
 
 For each seed: generate the dataset folder and its labels (beside it), run detection exactly as
 ``custodes detect`` would, then score alerts against labels. An alert is *true* when it names
-an insider at or after their episode began; recall counts insiders with at least one true
-alert; time to detect is the first true alert's ``time`` minus the episode start (simulated
+an insider at or after their episode began (less the world's clock noise, ``jitter_s``: the
+log's times are off by that much, the label's are not); recall counts insiders with at least one
+true alert; time to detect is the first true alert's ``time`` minus the episode start (simulated
 time). Default seeds (1001–1005) were never used while choosing weights or thresholds (those
 were set on seeds 101–103).
 """
@@ -11,6 +12,7 @@ were set on seeds 101–103).
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -53,20 +55,31 @@ def _parse(t: str) -> float:
 
 
 def score_seed(seed: int, result: Result, labels: dict[str, Any]) -> SeedReport:
-    fired = [(a.employee_id, float(a.fire_ts)) for a in result.alerts]
+    fired = [
+        (a.employee_id, float(a.fire_ts), tuple(float(t) for t in a.fire_times[1:]))
+        for a in result.alerts
+    ]
     report = score_alerts(seed, fired, labels)
     report.explained_share = float(result.stats.get("explained_share", 0.0))
     report.first_explained_share = float(result.stats.get("first_explained_share", 0.0))
     return report
 
 
+Fired = tuple[str, float, tuple[float, ...]]
+"""An alert as scored: the employee as shown, when it was raised, and when later days were
+folded into it (an incident's updates)."""
+
+
 def score_alerts(
     seed: int,
-    fired: list[tuple[str, float]],
+    fired: list[Fired],
     labels: dict[str, Any],
     show: Callable[[str], str] = lambda eid: eid,
 ) -> SeedReport:
-    """Score (employee as shown, fire time) pairs against labels.
+    """Score alerts (employee as shown, fire time, update times) against labels.
+
+    An incident is true when it was raised, or updated, at or after an episode of the person
+    began; time to detect is from the first such moment.
 
     ``show`` maps a labelled employee id to how alerts show it (a pseudonym, unless revealed),
     so alerts written by ``custodes detect`` can be scored without un-pseudonymising them.
@@ -79,16 +92,20 @@ def score_alerts(
                 insiders.setdefault(shown, []).append(lb)
             else:
                 confounders.setdefault(shown, lb["scenario"])
+    # A world with clock noise logs each event up to ``jitter_s`` off the time its label was
+    # written with: an alert on the first logged action may carry a time a little before it.
+    slack = float((labels.get("draw") or {}).get("jitter_s", 0))
     first_hit: dict[str, float] = {}
     true_alerts = 0
     false_kinds: dict[str, int] = {}
-    for employee, fire_ts in fired:
+    for employee, fire_ts, later in fired:
         eps = insiders.get(employee, [])
-        starts = [_parse(e["start"]) for e in eps]
-        if eps and fire_ts >= min(starts):
+        start = min(_parse(e["start"]) for e in eps) if eps else 0.0
+        hits = [t for t in (fire_ts, *later) if eps and t >= start - slack]
+        if hits:
             true_alerts += 1
             real = eps[0]["employee_id"]
-            first_hit.setdefault(real, fire_ts - min(starts))
+            first_hit[real] = min(first_hit.get(real, math.inf), max(hits[0] - start, 0.0))
         else:
             kind = confounders.get(employee, "baseline")
             false_kinds[kind] = false_kinds.get(kind, 0) + 1
@@ -99,12 +116,7 @@ def score_alerts(
             per.setdefault(lb["scenario"], []).append(lb["employee_id"] in first_hit)
             if lb["employee_id"] in first_hit:
                 ttd.setdefault(lb["scenario"], []).append(first_hit[lb["employee_id"]] / 3600)
-    alerted = {employee for employee, _ in fired}
-    confounded: dict[str, list[bool]] = {}
-    for lb in labels["labels"]:
-        if lb["kind"] == "confounder":
-            hit = bool({lb["employee_id"], show(lb["employee_id"])} & alerted)
-            confounded.setdefault(lb["scenario"], []).append(hit)
+    confounded = _confounders_alerted(labels, {item[0] for item in fired}, show)
     return SeedReport(
         seed=seed,
         employee_days=int(labels["employee_days"]),
@@ -117,6 +129,18 @@ def score_alerts(
         ttd_by_scenario=ttd,
         draw=labels.get("draw"),
     )
+
+
+def _confounders_alerted(
+    labels: dict[str, Any], alerted: set[str], show: Callable[[str], str]
+) -> dict[str, list[bool]]:
+    """Per confounder kind, whether each labelled person was alerted at all."""
+    confounded: dict[str, list[bool]] = {}
+    for lb in labels["labels"]:
+        if lb["kind"] == "confounder":
+            hit = bool({lb["employee_id"], show(lb["employee_id"])} & alerted)
+            confounded.setdefault(lb["scenario"], []).append(hit)
+    return confounded
 
 
 def evaluate(
@@ -228,8 +252,9 @@ def summary(reports: list[SeedReport]) -> dict[str, Any]:
     }
 
 
-def read_alert_times(path: Path) -> list[tuple[str, float]]:
-    """(employee as shown, fire time) of each alert in a ``custodes detect`` JSON Lines file."""
+def read_alert_times(path: Path) -> list[Fired]:
+    """(employee as shown, fire time, update times) of each alert in a ``custodes detect``
+    JSON Lines file."""
     out = []
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
@@ -240,7 +265,8 @@ def read_alert_times(path: Path) -> list[tuple[str, float]]:
             continue
         try:
             alert = json.loads(text)
-            out.append((str(alert["employee_id"]), _parse(str(alert["time"]))))
+            later = tuple(_parse(str(u["time"])) for u in alert.get("updates", []))
+            out.append((str(alert["employee_id"]), _parse(str(alert["time"])), later))
         except (ValueError, KeyError, TypeError):
             raise AlertsFileError(
                 f"{path}:{n}: not an alert (employee_id and time needed)"

@@ -8,7 +8,8 @@
 - ``metrics_outside``: sellers whose sales metrics were pulled with no case on the seller, not
   in the person's portfolio (sellers whose support cases they hold) and not via a report's
   case, against the person's and the role's norm.
-- ``metrics_category``: those sellers concentrated in one category (a rival set).
+- ``metrics_category``: those sellers, over a week, concentrated in one category (a rival set),
+  corrected for the number of categories looked at.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ WINDOW = 7
 MIN_K = 3
 SELLER_WEIGHT, SELLER_CAP = 1.0, 3.0
 METRICS_WEIGHT, METRICS_CAP, METRICS_SLACK = 1.0, 5.0, 1.5
-CATEGORY_WEIGHT, CATEGORY_CAP, CATEGORY_MIN = 1.0, 3.0, 4
+CATEGORY_WEIGHT, CATEGORY_CAP, CATEGORY_MIN = 1.0, 5.0, 4
 FAR = 2**62
 
 
@@ -148,22 +149,41 @@ def seller_categories(f: Features) -> ibis.Table:
 
 
 def _category(f: Features, um: ibis.Table) -> SignalOutput:
+    """Over the last week: the category holding most of the unexplained sellers, against its
+    share of all sellers, corrected for the categories looked at. A week, not a day: a rival
+    set is pulled over a few shifts, a handful a day."""
     cats = seller_categories(f)
     total = cats.count().cast("float64").as_scalar()
     share = cats.group_by("category").agg(p=_.count().cast("float64"))
     x = um.join(cats, um.seller_id == cats.seller_id).select(
         um.employee_id, um.day, um.ts, um.seller_id, cats.category
     )
-    n = x.group_by(["employee_id", "day"]).agg(n=_.seller_id.nunique())
-    per = x.group_by(["employee_id", "day", "category"]).agg(
-        k=_.seller_id.nunique(), fire_ts=_.ts.max()
+    fire = x.group_by(["employee_id", "day"]).agg(fire_ts=_.ts.max())
+    seen = x.select("employee_id", "day", "seller_id", "category").distinct()
+    win = (
+        fire.join(
+            seen,
+            [
+                fire.employee_id == seen.employee_id,
+                seen.day <= fire.day,
+                seen.day > fire.day - WINDOW,
+            ],
+        )
+        .select(fire.employee_id, fire.day, fire.fire_ts, seen.seller_id, seen.category)
+        .distinct()
+    )
+    n = win.group_by(["employee_id", "day"]).agg(n=_.seller_id.nunique())
+    per = win.group_by(["employee_id", "day", "category"]).agg(
+        k=_.seller_id.nunique(), fire_ts=_.fire_ts.max()
     )
     t = (
         per.join(n, [per.employee_id == n.employee_id, per.day == n.day])
         .join(share, per.category == share.category)
         .select(per.employee_id, per.day, per.category, per.k, per.fire_ts, n.n, p=share.p / total)
     )
-    t = t.filter(t.k >= CATEGORY_MIN).mutate(s=binomial_surprise(_.k, _.n, _.p).round(4))
+    looks = t.count().over(ibis.window(group_by=[t.employee_id, t.day])).cast("float64")
+    t = t.mutate(s=ibis.greatest(binomial_surprise(_.k, _.n, _.p) - looks.log10(), 0.0).round(4))
+    t = t.filter(t.k >= CATEGORY_MIN)
     t = _top(t, ["employee_id", "day"], "s", "category")
     out = daily_rows(
         t,
@@ -174,7 +194,7 @@ def _category(f: Features, um: ibis.Table) -> SignalOutput:
         t.fire_ts,
         ref=t.category,
     )
-    return SignalOutput(out, evidence_rows(um, CATEGORY, "event", um.event_id, 1))
+    return SignalOutput(out, evidence_rows(um, CATEGORY, "event", um.event_id, WINDOW))
 
 
 def compute(f: Features) -> list[SignalOutput]:

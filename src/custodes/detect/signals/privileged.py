@@ -3,8 +3,9 @@
 - ``unexplained_deletion``: reviews deleted with no case of the deleter's on the review's
   customer or seller, over a week.
 - ``deletion_benefit``: negative reviews (1–2 stars) of *one* seller deleted by one person in a
-  week, cases or not: that is a service sold to the seller. Removing a ring of fake five-star
-  reviews does not benefit the seller and does not count.
+  week, cases or not, against that seller's share of all negative reviews: that is a service
+  sold to the seller. Removing a ring of fake five-star reviews does not benefit the seller and
+  does not count.
 - ``suspicious_reinstatement``: a seller reinstated without an appeal case held by the same
   person and opened at least a day before, i.e. no appeal, or one opened just to cover it.
 """
@@ -17,6 +18,7 @@ from ibis import _
 from custodes.detect.features import DAY_S, GRACE_S, HOUR_S, Features
 from custodes.detect.signals.base import (
     SignalOutput,
+    binomial_surprise,
     capped,
     daily_rows,
     evidence_rows,
@@ -30,7 +32,8 @@ REINSTATE = "suspicious_reinstatement"
 WINDOW = 7
 NEGATIVE = 2  # ratings at or below this are "negative"
 DELETION_WEIGHT, DELETION_CAP, DELETION_FLOOR = 1.0, 6.0, 0.1
-BENEFIT_WEIGHT, BENEFIT_CAP, BENEFIT_FLOOR = 1.0, 6.0, 0.3
+BENEFIT_WEIGHT, BENEFIT_CAP, BENEFIT_MIN = 1.0, 6.0, 2
+CLUSTER = 5.0  # reports (and so deletions) about one seller come in bursts: 5x its share
 REINSTATE_WEIGHT, REINSTATE_CAP, REINSTATE_FLOOR = 4.0, 2.0, 0.02
 APPEAL_LEAD_S = DAY_S
 FAR = 2**62
@@ -80,32 +83,54 @@ def _unexplained(f: Features, d: ibis.Table) -> SignalOutput:
 
 
 def _benefit(f: Features, d: ibis.Table) -> SignalOutput:
+    """The seller most of the person's negative-review deletions of the week belong to, against
+    that seller's share of all negative reviews (binomial, ``CLUSTER`` times the share for
+    sellers that draw reports in bursts, corrected for the sellers looked at)."""
     neg = d.filter(_.rating <= NEGATIVE)
-    per = neg.group_by(["employee_id", "day", "seller_id"]).agg(k=_.count(), fire_ts=_.ts.max())
-    fire = per.select(f_emp=_.employee_id, f_day=_.day, f_seller=_.seller_id, f_ts=_.fire_ts)
+    fire = neg.group_by(["employee_id", "day"]).agg(fire_ts=_.ts.max())
     win = fire.join(
-        per,
+        neg,
         [
-            fire.f_emp == per.employee_id,
-            fire.f_seller == per.seller_id,
-            per.day <= fire.f_day,
-            per.day > fire.f_day - WINDOW,
+            fire.employee_id == neg.employee_id,
+            neg.day <= fire.day,
+            neg.day > fire.day - WINDOW,
         ],
+    ).select(fire.employee_id, fire.day, fire.fire_ts, neg.event_id, neg.seller_id)
+    n = win.group_by(["employee_id", "day"]).agg(n=_.event_id.nunique())
+    per = win.group_by(["employee_id", "day", "seller_id"]).agg(
+        k=_.event_id.nunique(), fire_ts=_.fire_ts.max()
     )
+    rv = f.reviews.filter(_.rating <= NEGATIVE)
+    total = rv.count().cast("float64").as_scalar()
+    share = rv.group_by("seller_id").agg(p=_.count().cast("float64"))
     t = (
-        win.group_by([fire.f_emp, fire.f_day, fire.f_seller])
-        .agg(k=per.k.sum(), fire_ts=fire.f_ts.max())
-        .rename(employee_id="f_emp", day="f_day", seller_id="f_seller")
+        per.join(n, [per.employee_id == n.employee_id, per.day == n.day])
+        .join(share, per.seller_id == share.seller_id)
+        .select(
+            per.employee_id,
+            per.day,
+            per.seller_id,
+            per.k,
+            per.fire_ts,
+            n.n,
+            p=ibis.least(share.p / total * CLUSTER, 0.5),
+        )
     )
-    w = ibis.window(group_by=[t.employee_id, t.day], order_by=[ibis.desc(t.k), t.seller_id])
+    t = t.mutate(looks=t.count().over(ibis.window(group_by=[t.employee_id, t.day])))
+    t = t.filter(t.k >= BENEFIT_MIN)
+    t = t.mutate(
+        s=ibis.greatest(
+            binomial_surprise(_.k, _.n, _.p) - _.looks.cast("float64").log10(), 0.0
+        ).round(4)
+    )
+    w = ibis.window(group_by=[t.employee_id, t.day], order_by=[ibis.desc(t.s), t.seller_id])
     t = t.mutate(_r=ibis.row_number().over(w)).filter(_._r == 0)
-    lam = ibis.literal(BENEFIT_FLOOR)
     out = daily_rows(
         t,
         BENEFIT,
         t.k,
-        lam,
-        capped(BENEFIT_WEIGHT, BENEFIT_CAP, poisson_surprise(t.k, lam)),
+        t.n.cast("float64") * t.p,
+        capped(BENEFIT_WEIGHT, BENEFIT_CAP, t.s),
         t.fire_ts,
         ref=t.seller_id,
     )

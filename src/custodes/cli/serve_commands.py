@@ -75,7 +75,9 @@ def start_sequencer(path: Path) -> Any:
     from custodes.errors import ConfigError
 
     process = subprocess.Popen([sys.executable, "-m", "custodes.cli.main", "sequencer"])
-    deadline = time.monotonic() + 30
+    # Generous: a live process that has not listened yet is only slow (a loaded machine, a
+    # large log to check at open); one that died is reported at once below.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ConfigError("the sequencer process exited; is another one running?")

@@ -101,17 +101,13 @@ def run(quick: bool = False) -> list[Row]:
     return dlp_rows(quick) + relay_rows(quick)
 
 
-def _world(
-    tmp: str, customers: int, sellers: int
-) -> tuple[Any, Any, list[tuple[str, str]], dict[str, str]]:
-    """An SQLite marketplace with sealed customers, orders, seller contacts, aliases, and each
-    seller's SMTP AUTH secret."""
+def _world(tmp: str, customers: int, sellers: int) -> tuple[Any, Any, list[tuple[str, str]]]:
+    """An SQLite marketplace with sealed customers, orders, seller contacts and aliases."""
     from datetime import UTC, datetime
     from pathlib import Path
 
     from custodes.marketplace.models import Customer, Order, Product, Seller
     from custodes.relay.aliases import sync_aliases
-    from custodes.relay.auth import issue_credentials
     from custodes.relay.models import RelayAlias, SellerContact
     from custodes.store.engine import make_engine, transaction
     from custodes.store.migrate import upgrade
@@ -153,8 +149,7 @@ def _world(
     sync_aliases(engine)
     with Session(engine) as session:
         pairs = [(a.alias, a.seller_id) for a in session.scalars(select(RelayAlias))]
-    secrets = {f"S{s:03d}": issue_credentials(engine, f"S{s:03d}") for s in range(sellers)}
-    return engine, keyring, pairs, secrets
+    return engine, keyring, pairs
 
 
 def _free_port() -> int:
@@ -266,15 +261,18 @@ def _custodes(tmp: str, total: int) -> tuple[float, float, int, list[tuple[str, 
     from custodes.access.policy import Policy
     from custodes.ledger.note import Signer, generate_signer_key
     from custodes.ledger.sequencer import GroupCommitter, Sequencer
+    from custodes.relay.credentials import Credentials
     from custodes.relay.models import RelayMessage
     from custodes.relay.server import start
     from custodes.relay.service import Relay
     from custodes.relay.types import RelayConfig
 
-    engine, keyring, pairs, secrets = _world(tmp, 500, 20)
+    engine, keyring, pairs = _world(tmp, 500, 20)
     signer = Signer.from_skey(generate_signer_key("custodes.bench/ledger")[0])
     sequencer = Sequencer(engine, signer).open()
     ledger = GroupCommitter(sequencer)
+    issuer = Credentials(engine, ledger.append, keyring.pseudonym_key, "os:bench")
+    secrets = {seller: issuer.issue(seller) for seller in sorted({s for _, s in pairs})}
     door = Door(engine, keyring, ledger, Policy.default(), Ed25519PrivateKey.generate())
     relay = Relay(engine, keyring, door, RelayConfig(domain="relay.bench"))
     smart_port = _free_port()

@@ -2,9 +2,10 @@
 
 The envelope sender is a claim anyone can type, so it never says which seller is writing; a
 session says it, once the seller has logged in with the secret `custodes relay credentials`
-issued (random, shown once, argon2id at rest). Verification runs off the event loop, costs the
-same for unknown sellers, and a successful check is remembered for a few minutes under a keyed
-digest of (login, secret, stored hash), so a rotated secret stops working at once.
+issued (random, shown once, argon2id at rest; issuing and revoking are ledgered, see
+`relay.credentials`). Verification runs off the event loop, costs the same for unknown sellers,
+and a successful check is remembered for a few minutes under a keyed digest of (login, secret,
+stored hash), so a rotated secret stops working at once.
 """
 
 from __future__ import annotations
@@ -14,46 +15,15 @@ import hmac
 import secrets
 import threading
 import time
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from custodes.identity.passwords import hash_password, verify_password
-from custodes.marketplace.models import Seller
-from custodes.relay.errors import RelayInputError
+from custodes.identity.passwords import verify_password
 from custodes.relay.models import SellerCredential
-from custodes.store.engine import transaction
 
 REMEMBER = 300.0  # seconds a verified (login, secret) pair skips argon2 on the next session
 MAX_LOGIN = 64
-
-
-def issue_credentials(engine: Engine, seller_id: str) -> str:
-    """A new secret for the seller (replacing any previous one); returned once, stored hashed."""
-    secret = secrets.token_urlsafe(24)
-    with transaction(engine) as session:
-        if session.get(Seller, seller_id) is None:
-            raise RelayInputError(f"no seller {seller_id}")
-        row = session.get(SellerCredential, seller_id)
-        hashed = hash_password(secret)
-        if row is None:
-            session.add(
-                SellerCredential(
-                    seller_id=seller_id, password_hash=hashed, issued_at=datetime.now(UTC)
-                )
-            )
-        else:
-            row.password_hash, row.issued_at = hashed, datetime.now(UTC)
-    return secret
-
-
-def revoke_credentials(engine: Engine, seller_id: str) -> bool:
-    with transaction(engine) as session:
-        row = session.get(SellerCredential, seller_id)
-        if row is not None:
-            session.delete(row)
-    return row is not None
 
 
 class SellerAuthenticator:

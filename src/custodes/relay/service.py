@@ -21,12 +21,13 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
+from custodes.access.core import Outcome
 from custodes.access.door import Door
 from custodes.access.model import new_id
 from custodes.errors import InputError
 from custodes.relay import dlp
 from custodes.relay.errors import DeliveryDeferred, PermanentFailure, RelayError, RelayRefused
-from custodes.relay.models import OutboundMessage, RelayAlias, RelayMessage, SellerContact
+from custodes.relay.models import OutboundMessage, RelayMessage, SellerContact
 from custodes.relay.outbound import rewrite_headers, wire_bytes
 from custodes.relay.queue import Claimed
 from custodes.relay.sealing import seal_body
@@ -42,6 +43,10 @@ from custodes.vault.pseudonym import blind_index
 log = logging.getLogger(__name__)
 
 
+_RECIPIENT_SQL = (
+    "SELECT a.alias, a.seller_id, a.customer_id, c.address FROM relay_aliases a "
+    "LEFT OUTER JOIN relay_seller_contacts c ON c.seller_id = a.seller_id WHERE a.alias IN ({})"
+)
 _PAIR_SQL = (
     "SELECT a.alias, a.seller_id, a.customer_id, s.status, s.name FROM relay_aliases a "
     "JOIN sellers s ON s.seller_id = a.seller_id WHERE a.alias = ?"
@@ -313,24 +318,19 @@ class Relay:
         self, batch: Sequence[Claimed], run: Callable[..., Iterable[Any]] = map
     ) -> dict[str, str | RelayError]:
         """Each message's real recipient, looked up now: a customer's address only through the
-        door (recorded as message.relay), a seller's from their contact. One query for the
-        pairs; the door's decisions mapped with `run` (a pool), so their ledger entries share
-        the sequencer's batches."""
-        with Session(self.engine) as session:
-            rows = session.execute(
-                select(
-                    RelayAlias.alias,
-                    RelayAlias.seller_id,
-                    RelayAlias.customer_id,
-                    SellerContact.address,
-                )
-                .outerjoin(SellerContact, SellerContact.seller_id == RelayAlias.seller_id)
-                .where(RelayAlias.alias.in_(sorted({m.alias for m in batch})))
-            ).all()
-        pairs = {row.alias: row for row in rows}
+        door (each its own `message.relay` decision and entry; the batch's entries appended
+        together, so they share the sequencer's commits), a seller's from their contact."""
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            aliases = sorted({m.alias for m in batch})
+            pairs = {}
+            for start in range(0, len(aliases), 500):
+                chunk = tuple(aliases[start : start + 500])
+                sql = _RECIPIENT_SQL.format(", ".join("?" for _ in chunk))
+                for row in conn.exec_driver_sql(driver_sql(conn.dialect, sql), chunk):
+                    pairs[row.alias] = row
         found: dict[str, str | RelayError] = {}
-        door_jobs: list[tuple[str, str]] = []
         door_ids: list[str] = []
+        door_pairs: list[tuple[str, str]] = []
         for message in batch:
             pair = pairs.get(message.alias)
             if pair is None:
@@ -341,17 +341,19 @@ class Relay:
                 )
             else:
                 door_ids.append(message.message_id)
-                door_jobs.append((pair.seller_id, pair.customer_id))
-        found.update(zip(door_ids, run(self._door_address, door_jobs), strict=True))
+                door_pairs.append((pair.seller_id, pair.customer_id))
+        if door_pairs:
+            outcomes = self.door.relay_addresses(self.config.service, door_pairs, run)
+            found.update(zip(door_ids, map(_delivery_address, outcomes), strict=True))
         return found
 
-    def _door_address(self, pair: tuple[str, str]) -> str | RelayError:
-        try:
-            outcome = self.door.relay_address(self.config.service, *pair)
-        except VaultError:
-            return PermanentFailure("customer erased")
-        except Exception as exc:  # the ledger is away: recorded nothing, revealed nothing
-            return DeliveryDeferred(f"door unavailable ({type(exc).__name__})")
-        if not outcome.decision.allowed or not outcome.data:
-            return PermanentFailure(f"door: {outcome.decision.reason}")
-        return str(outcome.data)
+
+def _delivery_address(outcome: Outcome | Exception) -> str | RelayError:
+    """The door's answer for one message as the delivery worker acts on it."""
+    if isinstance(outcome, VaultError):
+        return PermanentFailure("customer erased")
+    if isinstance(outcome, Exception):  # the ledger is away: recorded nothing, revealed nothing
+        return DeliveryDeferred(f"door unavailable ({type(outcome).__name__})")
+    if not outcome.decision.allowed or not outcome.data:
+        return PermanentFailure(f"door: {outcome.decision.reason}")
+    return str(outcome.data)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from custodes.relay.errors import DeliveryDeferred, PermanentFailure, RelayError
 from custodes.relay.queue import Claimed, SmtpSender, claim, mark_failed, sent_update
 from custodes.relay.service import Relay
+from custodes.relay.writer import Write
 
 log = logging.getLogger(__name__)
 Resolved = dict[str, str | RelayError]
@@ -91,7 +91,7 @@ class DeliveryWorker(threading.Thread):
             marks.append(self._mark(sent_update(message.message_id)))
         return marks
 
-    def _mark(self, work: Callable[..., None]) -> Future[None]:
+    def _mark(self, work: Write) -> Future[None]:
         writer = self.relay.writer
         if writer is not None:
             return writer.submit(work)

@@ -21,9 +21,11 @@ from sqlalchemy import Engine, and_, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from custodes.relay import rows
 from custodes.relay.errors import PermanentFailure, RelayError
 from custodes.relay.models import OutboundMessage
 from custodes.relay.sealing import open_body
+from custodes.relay.writer import Write, commit
 from custodes.store.engine import transaction
 from custodes.vault.keyring import Keyring
 
@@ -105,25 +107,13 @@ def _claim(engine: Engine, keyring: Keyring, limit: int, now: datetime) -> list[
     ]
 
 
-def sent_update(message_id: str, now: datetime | None = None) -> Callable[[Session], None]:
+def sent_update(message_id: str, now: datetime | None = None) -> Write:
     """The write that marks a message sent (and drops its sealed body)."""
-
-    table = OutboundMessage.__table__.c
-    statement = (  # on the table, not the entity: no ORM bookkeeping for a one-row update
-        update(OutboundMessage.__table__)  # type: ignore[arg-type]
-        .where(table.message_id == message_id, table.status == "sending")
-        .values(status="sent", sent_at=now or _now(), lease_until=None, body_ct=b"")
-    )
-
-    def write(session: Session) -> None:
-        session.execute(statement)
-
-    return write
+    return (rows.sent(message_id, now or _now()),)
 
 
 def mark_sent(engine: Engine, message_id: str, now: datetime | None = None) -> None:
-    with transaction(engine) as session:
-        sent_update(message_id, now)(session)
+    commit(engine, [sent_update(message_id, now)])
 
 
 def mark_failed(
@@ -194,7 +184,7 @@ def deliver_one(
     message: Claimed,
     sender: SmtpSender,
     resolve: Resolve,
-    commit: Callable[[Callable[[Session], None]], None] | None = None,
+    commit: Callable[[Write], None] | None = None,
     now: datetime | None = None,
 ) -> bool:
     """Resolve, send, mark; True if sent. `commit` may share the mark's transaction."""

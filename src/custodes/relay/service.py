@@ -10,7 +10,6 @@ stop at the relay: a DSN quotes the real recipient, so it is never passed on.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -18,22 +17,22 @@ from email.message import Message
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from custodes.access.core import Outcome
 from custodes.access.door import Door
 from custodes.access.model import new_id
 from custodes.errors import InputError
-from custodes.relay import dlp
+from custodes.relay import dlp, rows
 from custodes.relay.errors import DeliveryDeferred, PermanentFailure, RelayError, RelayRefused
-from custodes.relay.models import OutboundMessage, RelayMessage, SellerContact
+from custodes.relay.models import SellerContact
 from custodes.relay.outbound import rewrite_headers, wire_bytes
 from custodes.relay.queue import Claimed
 from custodes.relay.sealing import seal_body
 from custodes.relay.types import Accepted, Pair, RelayConfig, Route
-from custodes.relay.writer import GroupWriter, Write
-from custodes.store.engine import READ_ONLY, driver_sql, transaction
+from custodes.relay.writer import GroupWriter, Rows, Write, commit
+from custodes.store.engine import READ_ONLY, driver_sql
 from custodes.vault.errors import VaultError
 from custodes.vault.keyring import Keyring
 from custodes.vault.models import BlindIndexEntry
@@ -189,39 +188,22 @@ class Relay:
         unchanged = result.verdict == "allow" and result.message is not None
         message = result.message if result.message is not None else dlp.parse(data)
         body = self._outbound(message, route, message_id, data if unchanged else None)
-        version, wrapped, sealed = seal_body(self.keyring, message_id, body)
+        sealed = seal_body(self.keyring, message_id, body)
         verdict = "redacted" if result.verdict == "redact" else "forwarded"
         now = _now()
-        queued = {
-            "message_id": message_id,
-            "created_at": now,
-            "direction": route.direction,
-            "alias": route.alias,
-            "envelope_from": f"bounce+{message_id}@{self.config.domain}",
-            "kek_version": version,
-            "wrapped_key": wrapped,
-            "body_ct": sealed,
-            "status": "queued",
-            "attempts": 0,
-            "next_attempt_at": now,
-        }
+        sender = f"bounce+{message_id}@{self.config.domain}"
+        work = (
+            rows.queued(message_id, now, route.direction, route.alias, sender, sealed),
+            self._record_rows(message_id, route.direction, route, (verdict, "ok", 250), findings),
+        )
+        return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}"), work
 
-        def write(session: Session) -> None:
-            # Table inserts, not entities: no unit-of-work bookkeeping on the hot path.
-            session.execute(insert(OutboundMessage.__table__), queued)  # type: ignore[arg-type]
-            self._record(
-                message_id, route.direction, route, verdict, "ok", 250, findings, session=session
-            )
-
-        return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}"), write
-
-    def write(self, work: Callable[[Session], None]) -> None:
+    def write(self, work: Write) -> None:
         """Commit `work`: through the group writer when the server runs one."""
         if self.writer is not None:
             self.writer.write(work)
             return
-        with transaction(self.engine) as session:
-            work(session)
+        commit(self.engine, [work])
 
     def _outbound(
         self, message: Message, route: Route, message_id: str, raw: bytes | None
@@ -239,16 +221,10 @@ class Relay:
     def _bounce(self, route: Route) -> Accepted:
         """A delivery report for a message we sent: recorded, never forwarded."""
         message_id = new_id("msg")
-        with transaction(self.engine) as session:
-            if route.outbound_id:
-                session.execute(
-                    update(OutboundMessage)
-                    .where(OutboundMessage.message_id == route.outbound_id)
-                    .values(status="bounced", last_error="bounced", body_ct=b"")
-                )
-            self._record(
-                message_id, "bounce", None, "bounce", "delivery_report", 250, [], session=session
-            )
+        outcome = ("bounce", "delivery_report", 250)
+        work = [rows.bounced(route.outbound_id)] if route.outbound_id else []
+        work.append(self._record_rows(message_id, "bounce", None, outcome, []))
+        commit(self.engine, [tuple(work)])
         return Accepted(message_id, "bounce", "250 2.0.0 Delivery report noted")
 
     def _record(
@@ -260,15 +236,9 @@ class Relay:
         reason: str,
         code: int,
         findings: list[dict[str, str]],
-        *,
-        session: Session | None = None,
     ) -> None:
-        """Record what the relay did with a message: in `session`, or committed now."""
-        work = self._record_work(message_id, direction, pair, verdict, reason, code, findings)
-        if session is not None:
-            work(session)
-            return
-        self.write(work)
+        """Record what the relay did with a message, committed now."""
+        self.write(self._record_work(message_id, direction, pair, verdict, reason, code, findings))
         log.info("relay %s %s %s (%s)", message_id, direction, verdict, reason)
 
     def _record_work(
@@ -282,29 +252,21 @@ class Relay:
         findings: list[dict[str, str]],
         held: bytes | None = None,
     ) -> Write:
-        sealed: tuple[int | None, bytes | None, bytes | None] = (None, None, None)
-        if held is not None:
-            sealed = seal_body(self.keyring, message_id, held)
-        row = {
-            "message_id": message_id,
-            "received_at": _now(),
-            "direction": direction,
-            "seller_id": pair.seller_id if pair else None,
-            "alias": pair.alias if pair else None,
-            "verdict": verdict,
-            "reason": reason,
-            "smtp_code": code,
-            "findings": json.dumps(findings),
-            "kek_version": sealed[0],
-            "wrapped_key": sealed[1],
-            "held_ct": sealed[2],
-        }
-        statement = insert(RelayMessage.__table__)  # type: ignore[arg-type]
+        sealed = seal_body(self.keyring, message_id, held) if held is not None else None
+        outcome = (verdict, reason, code)
+        return (self._record_rows(message_id, direction, pair, outcome, findings, sealed),)
 
-        def write(own: Session) -> None:
-            own.execute(statement, row)
-
-        return write
+    def _record_rows(
+        self,
+        message_id: str,
+        direction: str,
+        pair: Pair | Route | None,
+        outcome: tuple[str, str, int],
+        findings: list[dict[str, str]],
+        held: rows.Sealed | None = None,
+    ) -> Rows:
+        seller, alias = (pair.seller_id, pair.alias) if pair else (None, None)
+        return rows.record(message_id, _now(), direction, seller, alias, outcome, findings, held)
 
     # -- delivery ----------------------------------------------------------------------------
     def recipient(self, message: Claimed) -> str:

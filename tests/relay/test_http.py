@@ -22,7 +22,6 @@ from tests.support.identity import provider  # noqa: F401 - the fixtures
 from tests.support.marketplace import OPEN
 from tests.support.relay import ACME, mail
 
-
 K9 = {"justification": "review_report", "case_id": "K9"}
 
 
@@ -114,8 +113,8 @@ def test_a_named_employee_does_not_read_message_content(api: Api, keyring: FileK
 
 
 def test_a_token_that_may_not_name_employees_is_refused_on_the_record(
-    api: Api,
-    keyring: FileKeyring,  # noqa: F811
+    api: Api,  # noqa: F811
+    keyring: FileKeyring,
 ) -> None:
     message_id, _ = _held(api, keyring)
     with Session(api.engine) as session, session.begin():

@@ -147,11 +147,19 @@ def _append_all(core: Core, records: Sequence[Record], run: Run) -> list[Receipt
     if submit is None:  # e.g. a sequencer in another process: the appends side by side
         return list(run(lambda record: _guarded(core.record, record), records))
     key = core.keyring.pseudonym_key
-    pending: list[Future[Receipt] | Exception] = []
+    encoded: list[tuple[bytes, Any] | Exception] = []
     for record in records:
         try:
-            pending.append(submit(*encode(record, key)))
+            encoded.append(encode(record, key))
         except Exception as exc:  # refused by the entry's own checks: this one only
+            encoded.append(exc)
+    # Submitted back to back, after all the encoding: the committer takes them as one batch
+    # (interleaved with encoding, it would wake for the first and commit a batch of one).
+    pending: list[Future[Receipt] | Exception] = []
+    for item in encoded:
+        try:
+            pending.append(item if isinstance(item, Exception) else submit(*item))
+        except Exception as exc:
             pending.append(exc)
     return [_settled(item) for item in pending]
 

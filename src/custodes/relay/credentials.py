@@ -2,9 +2,9 @@
 
 A credential decides who may write as a seller, so handing one out is an operator's decision
 like creating an API token: the ledger names the seller and the credential by a reference (a
-digest of its stored argon2id hash, so an auditor can match the entry to the row), never the
-secret. Rotation names the credential it replaced; a refused attempt (no such seller, nothing
-to revoke) is recorded as a deny.
+digest of what is stored, so an auditor can match the entry to the row), never the secret.
+Rotation names the credential it replaced; a refused attempt (no such seller, nothing to
+revoke) is recorded as a deny.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -20,9 +19,9 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from custodes.access.recording import ledger_id
-from custodes.identity.passwords import hash_password
 from custodes.ledger.entry import LedgerEntry
 from custodes.marketplace.models import Seller
+from custodes.relay.auth import new_secret, secret_digest
 from custodes.relay.errors import RelayInputError
 from custodes.relay.models import SellerCredential
 from custodes.store.engine import transaction
@@ -54,8 +53,8 @@ class Credentials:
         if not found:
             self._record(ISSUE, seller_id, Verdict.DENY, {}, "unknown_seller", known=False)
             raise RelayInputError(f"no seller {seller_id}")
-        secret = secrets.token_urlsafe(24)
-        hashed = hash_password(secret)
+        secret = new_secret()
+        hashed = secret_digest(secret)
         extra = {"credential": credential_ref(hashed)}
         if old is not None:
             extra["replaces"] = credential_ref(old)

@@ -240,11 +240,11 @@ class BareForwarder:
 
 
 def _bare(pairs: list[tuple[str, str]], total: int) -> float:
-    from aiosmtpd.controller import Controller
+    from custodes.relay.server import RelayController  # the relay's own SMTP sessions
 
     smart_port = _free_port()
     forwarder = BareForwarder(smart_port)
-    controller = Controller(forwarder, hostname="127.0.0.1", port=_free_port())
+    controller = RelayController(forwarder, hostname="127.0.0.1", port=_free_port())
     controller.start()
     try:
         _, elapsed, delivered = _drive(controller.port, smart_port, pairs, {}, total, lambda: total)

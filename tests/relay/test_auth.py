@@ -9,7 +9,9 @@ import smtplib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custodes.relay.models import RelayMessage
+from custodes.relay.auth import SellerAuthenticator, secret_digest
+from custodes.relay.credentials import Credentials
+from custodes.relay.models import RelayMessage, SellerCredential
 from custodes.relay.server import RunningRelay
 from tests.support.relay import ACME, C1_EMAIL, DOMAIN, OTHER, Smarthost, World, mail
 
@@ -89,3 +91,30 @@ def test_a_seller_cannot_pose_as_a_customer_either(
         assert client.rcpt(alias)[0] == 550
     assert not smarthost[0].wait(1, timeout=1.5)
     assert OTHER  # SC's contact address is not needed to write as SC
+
+
+def test_secrets_are_stored_as_digests_and_legacy_hashes_still_verify(world: World) -> None:
+    """New credentials are a digest of a 192-bit random secret (like the API's tokens); one
+    issued as argon2id before (SB's, in the fixture) still logs in, and nothing else does."""
+    check = SellerAuthenticator(world.engine)
+    with Session(world.engine) as session:
+        stored = {r.seller_id: r.password_hash for r in session.scalars(select(SellerCredential))}
+    sa_login, sa_secret = world.credentials["SA"]
+    assert stored["SA"] == secret_digest(sa_secret) and sa_secret not in stored["SA"]
+    assert stored["SB"].startswith("$argon2id$")
+    assert check.verify(sa_login.encode(), sa_secret.encode()) == "SA"
+    sb_login, sb_secret = world.credentials["SB"]
+    for _ in range(2):  # the second time from the remembered verification
+        assert check.verify(sb_login.encode(), sb_secret.encode()) == "SB"
+    wrong = [
+        (sa_login, sb_secret),  # another seller's secret
+        (sb_login, sa_secret),
+        (sa_login, stored["SA"]),  # what is stored is not the secret
+        ("SZ", sa_secret),  # no such seller
+        (sa_login, ""),
+    ]
+    for login, secret in wrong:
+        assert check.verify(login.encode(), secret.encode()) is None, login
+    issuer = Credentials(world.engine, world.ledger.append, world.keyring.pseudonym_key, "os:t")
+    issuer.issue("SB")  # rotated: the remembered legacy login no longer opens
+    assert check.verify(sb_login.encode(), sb_secret.encode()) is None

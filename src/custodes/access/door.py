@@ -12,6 +12,7 @@ and works on the shared `Core`: judging and recording (`judging`, `recording`), 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from custodes.access import approving, executing, reads, refusals, relaying, requests
@@ -104,6 +105,12 @@ class Door(Core):
 
     def relay_address(self, service: str, seller_id: str, customer_id: str) -> Outcome:
         return relaying.relay_address(self, service, seller_id, customer_id)
+
+    def relay_addresses(
+        self, service: str, pairs: Sequence[tuple[str, str]], run: relaying.Run = map
+    ) -> list[Outcome | Exception]:
+        """`relay_address` for a batch: each pair its own decision and entry, appended together."""
+        return relaying.relay_addresses(self, service, pairs, run)
 
     def held_message(self, employee_id: str, customer_id: str, why: Justification) -> Decision:
         return relaying.held_message(self, employee_id, customer_id, why)

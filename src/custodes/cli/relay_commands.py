@@ -141,18 +141,24 @@ def credentials(
     seller_id: Annotated[str, typer.Argument(help="The seller.")],
     revoke: Annotated[bool, typer.Option(help="Remove the seller's secret instead.")] = False,
 ) -> None:
-    """Issue (or rotate, or revoke) a seller's SMTP AUTH secret; the secret is shown once."""
-    from custodes.relay.auth import issue_credentials, revoke_credentials
+    """Issue (or rotate, or revoke) a seller's SMTP AUTH secret; the secret is shown once.
+    Each is recorded in the ledger (the seller and a reference to the credential, never the
+    secret) before it takes effect."""
+    from custodes.cli.recording import append, operator
+    from custodes.relay.credentials import Credentials
     from custodes.relay.errors import RelayInputError
     from custodes.runtime import Runtime
 
-    engine = Runtime.from_env().migrated_engine()
+    rt = Runtime.from_env()
+    issuer = Credentials(
+        rt.migrated_engine(), lambda data: append(rt, data), rt.keyring.pseudonym_key, operator()
+    )
     if revoke:
-        if not revoke_credentials(engine, seller_id):
+        if not issuer.revoke(seller_id):
             raise RelayInputError(f"{seller_id} has no relay credentials")
         typer.echo(f"{seller_id}: relay credentials revoked")
         return
-    secret = issue_credentials(engine, seller_id)
+    secret = issuer.issue(seller_id)
     typer.echo(f"SMTP AUTH for {seller_id} (shown once, stored hashed):")
     typer.echo(f"  login: {seller_id}")
     typer.echo(f"  secret: {secret}")

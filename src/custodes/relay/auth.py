@@ -2,9 +2,15 @@
 
 The envelope sender is a claim anyone can type, so it never says which seller is writing; a
 session says it, once the seller has logged in with the secret `custodes relay credentials`
-issued (random, shown once, argon2id at rest). Verification runs off the event loop, costs the
-same for unknown sellers, and a successful check is remembered for a few minutes under a keyed
-digest of (login, secret, stored hash), so a rotated secret stops working at once.
+issued (random, shown once; issuing and revoking are ledgered, see `relay.credentials`).
+
+At rest the secret is a SHA-256 digest (`secret_digest`), as the API's bearer tokens are: it
+is 192 random bits, not a password a person chose, so no guessing attack can use a fast hash,
+and a slow one (argon2id, 0.17 s of CPU a login) bought nothing but a per-session cost. A
+credential stored before this (argon2id) still verifies, the slow way, and a successful check
+is remembered for a few minutes under a keyed digest of (login, secret, stored hash), so a
+rotated secret stops working at once. Every check compares in constant time, and an unknown
+seller costs what a known one does.
 """
 
 from __future__ import annotations
@@ -14,46 +20,26 @@ import hmac
 import secrets
 import threading
 import time
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from custodes.identity.passwords import hash_password, verify_password
-from custodes.marketplace.models import Seller
-from custodes.relay.errors import RelayInputError
+from custodes.identity.passwords import verify_password
 from custodes.relay.models import SellerCredential
-from custodes.store.engine import transaction
 
-REMEMBER = 300.0  # seconds a verified (login, secret) pair skips argon2 on the next session
+REMEMBER = 300.0  # seconds a verified legacy (argon2id) login skips argon2 on the next session
 MAX_LOGIN = 64
+SCHEME = "sha256:"
+_NOBODY = SCHEME + "0" * 64  # compared against when a seller has no credential
 
 
-def issue_credentials(engine: Engine, seller_id: str) -> str:
-    """A new secret for the seller (replacing any previous one); returned once, stored hashed."""
-    secret = secrets.token_urlsafe(24)
-    with transaction(engine) as session:
-        if session.get(Seller, seller_id) is None:
-            raise RelayInputError(f"no seller {seller_id}")
-        row = session.get(SellerCredential, seller_id)
-        hashed = hash_password(secret)
-        if row is None:
-            session.add(
-                SellerCredential(
-                    seller_id=seller_id, password_hash=hashed, issued_at=datetime.now(UTC)
-                )
-            )
-        else:
-            row.password_hash, row.issued_at = hashed, datetime.now(UTC)
-    return secret
+def new_secret() -> str:
+    return secrets.token_urlsafe(24)
 
 
-def revoke_credentials(engine: Engine, seller_id: str) -> bool:
-    with transaction(engine) as session:
-        row = session.get(SellerCredential, seller_id)
-        if row is not None:
-            session.delete(row)
-    return row is not None
+def secret_digest(secret: str) -> str:
+    """How a seller's secret is stored."""
+    return SCHEME + hashlib.sha256(b"custodes/relay-secret|" + secret.encode()).hexdigest()
 
 
 class SellerAuthenticator:
@@ -75,17 +61,23 @@ class SellerAuthenticator:
         with Session(self.engine) as session:
             row = session.get(SellerCredential, seller_id)
         stored = row.password_hash if row is not None else None
-        digest = hmac.new(
-            self._key, b"\0".join((login, secret, (stored or "").encode())), hashlib.sha256
-        ).digest()
+        if stored is not None and not stored.startswith(SCHEME):
+            return seller_id if self._legacy(login, secret, stored, password) else None
+        matches = hmac.compare_digest(secret_digest(password), stored or _NOBODY)
+        return seller_id if matches and stored is not None else None
+
+    def _legacy(self, login: bytes, secret: bytes, stored: str, password: str) -> bool:
+        """A credential issued as argon2id: verified slowly, then remembered a while."""
+        digest = hmac.new(self._key, b"\0".join((login, secret, stored.encode())), hashlib.sha256)
+        key = digest.digest()
         now = time.monotonic()
         with self._lock:
-            if stored is not None and self._verified.get(digest, 0.0) > now:
-                return seller_id
-        if not verify_password(stored, password):  # same cost for unknown sellers
-            return None
+            if self._verified.get(key, 0.0) > now:
+                return True
+        if not verify_password(stored, password):
+            return False
         with self._lock:
             if len(self._verified) > 10_000:
                 self._verified = {k: v for k, v in self._verified.items() if v > now}
-            self._verified[digest] = now + REMEMBER
-        return seller_id
+            self._verified[key] = now + REMEMBER
+        return True

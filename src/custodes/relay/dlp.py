@@ -106,6 +106,12 @@ _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"सीधे\s*संपर्क|मुझे\s*कॉल", ("सीधे", "मुझे")),
 )
 _SOLICITATION = tuple((re.compile(p), gates) for p, gates in _PHRASES)
+# Every gate once, with the phrases it opens: one pass of substring tests per text, then only
+# the phrases whose gate is present (the same phrases, in the same order, as testing each).
+_GATES: dict[str, tuple[int, ...]] = {}
+for _n, (_, _gates) in enumerate(_PHRASES):
+    for _gate in _gates:
+        _GATES[_gate] = (*_GATES.get(_gate, ()), _n)
 
 
 @dataclass(frozen=True)
@@ -222,9 +228,9 @@ def detect(text: str, policy: Policy) -> list[tuple[str, int, int]]:
     low = text.lower()  # same length for the scripts served, so spans still line up
     if len(low) != len(text):
         low = text
-    for rx, gates in _SOLICITATION:
-        if any(g in low for g in gates):
-            spans += [("solicitation", *m.span()) for m in rx.finditer(low)]
+    opened = sorted({n for gate, ns in _GATES.items() if gate in low for n in ns})
+    for n in opened:
+        spans += [("solicitation", *m.span()) for m in _SOLICITATION[n][0].finditer(low)]
     return spans
 
 

@@ -2,6 +2,9 @@
 
 The door decides and records `message.view` about the pair's customer before anything is
 shown; a denial is a 403 problem with the decision, like every other refusal of the door.
+Reading what a customer or seller wrote is a reveal: it needs the employee's own proof (an ID
+token or a signed-in session). A name a service asserts (the legacy header) gets a recorded
+deny, and a token that may not name employees a recorded 401 (`access.acting`).
 """
 
 from __future__ import annotations
@@ -9,12 +12,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.orm import Session
 
-from custodes.access.acting import require
-from custodes.access.model import JUSTIFICATIONS, Justification
-from custodes.access.tokens import TokenInfo
+from custodes.access.acting import employee
+from custodes.access.model import JUSTIFICATIONS, Justification, Resource
+from custodes.access.principal import Principal
 from custodes.problems import problem, problem_responses
 from custodes.relay.models import RelayAlias, RelayMessage
 from custodes.relay.sealing import open_body
@@ -36,12 +39,9 @@ def relay_router() -> APIRouter:
     def view_message(
         request: Request,
         message_id: Annotated[str, Path(min_length=1, max_length=40, pattern=_ID)],
-        employee: Annotated[
-            str, Header(alias="X-Custodes-Employee", min_length=1, max_length=64, pattern=_ID)
-        ],
         justification: Code = "review_report",
         case_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=_ID)] = None,
-        _: TokenInfo = require("customers:reveal"),
+        who: Principal = employee("customers:reveal"),
     ) -> Any:
         door = request.app.state.door
         if door is None:
@@ -57,9 +57,12 @@ def relay_router() -> APIRouter:
             or message.wrapped_key is None
         ):
             return problem(404, f"no held message {message_id}")
-        decision = door.held_message(
-            employee, pair.customer_id, Justification(justification, case_id)
-        )
+        why = Justification(justification, case_id)
+        if who.proven:
+            decision = door.held_message(who.employee_id, pair.customer_id, why)
+        else:  # a service's word for the employee does not open a message: on the record
+            resource = Resource("customer", (pair.customer_id,))
+            decision = door.record_refusal(who.employee_id, "message.view", resource, why).decision
         out = {
             "outcome": decision.outcome,
             "reason": decision.reason,

@@ -17,14 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, or_, select, text, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from custodes.relay import rows
 from custodes.relay.errors import PermanentFailure, RelayError
 from custodes.relay.models import OutboundMessage
 from custodes.relay.sealing import open_body
-from custodes.store.engine import transaction
+from custodes.relay.writer import Write, commit, time_binder
+from custodes.store.engine import READ_ONLY, driver_sql, transaction
 from custodes.vault.keyring import Keyring
 
 LEASE = timedelta(seconds=60)
@@ -66,32 +68,43 @@ def claim(
     return []
 
 
+_DUE = (
+    "FROM relay_outbound WHERE (status = 'queued' AND next_attempt_at <= ?) "
+    "OR (status = 'sending' AND lease_until <= ?)"
+)
+_ANY_DUE = f"SELECT 1 {_DUE} LIMIT 1"
+_DUE_ROWS = (
+    "SELECT message_id, direction, alias, envelope_from, kek_version, wrapped_key, body_ct, "
+    f"attempts {_DUE} ORDER BY next_attempt_at LIMIT ?"
+)
+_LEASE = (
+    "UPDATE relay_outbound SET status = 'sending', lease_until = ?, attempts = attempts + 1 "
+    "WHERE message_id IN ({})"
+)
+
+
 def _claim(engine: Engine, keyring: Keyring, limit: int, now: datetime) -> list[Claimed]:
-    due = or_(
-        and_(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at <= now),
-        and_(OutboundMessage.status == "sending", OutboundMessage.lease_until <= now),
-    )
-    table = OutboundMessage.__table__
+    """Driver SQL: the worker claims after every wake, and statement building cost more than
+    the queries. Nothing due is seen by a plain read, without taking the write lock."""
+    dialect = engine.dialect
+    bind = time_binder(dialect)
+    due = (bind(now), bind(now))
+    with engine.connect().execution_options(**READ_ONLY) as conn:
+        if conn.exec_driver_sql(driver_sql(dialect, _ANY_DUE), due).first() is None:
+            return []
+    locking = " FOR UPDATE SKIP LOCKED" if dialect.name != "sqlite" else ""
     with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
+        if dialect.name == "sqlite":
             # Take the write lock first, so a busy database is waited for (busy_timeout)
             # instead of failing when a reading transaction tries to become a writing one.
-            conn.execute(text("UPDATE relay_outbound SET attempts = attempts WHERE 0"))
-        rows = conn.execute(
-            select(table)
-            .where(due)
-            .order_by(OutboundMessage.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
+            conn.exec_driver_sql("UPDATE relay_outbound SET attempts = attempts WHERE 0")
+        rows = conn.exec_driver_sql(driver_sql(dialect, _DUE_ROWS + locking), (*due, limit)).all()
         if not rows:
             return []
         # The rows are locked (FOR UPDATE, or SQLite's write lock): one update claims them all.
-        conn.execute(
-            update(OutboundMessage)
-            .where(table.c.message_id.in_([r.message_id for r in rows]))
-            .values(status="sending", lease_until=now + LEASE, attempts=table.c.attempts + 1)
-        )
+        ids = [r.message_id for r in rows]
+        marks = ", ".join("?" for _ in ids)
+        conn.exec_driver_sql(driver_sql(dialect, _LEASE.format(marks)), (bind(now + LEASE), *ids))
     return [
         Claimed(
             r.message_id,
@@ -105,25 +118,13 @@ def _claim(engine: Engine, keyring: Keyring, limit: int, now: datetime) -> list[
     ]
 
 
-def sent_update(message_id: str, now: datetime | None = None) -> Callable[[Session], None]:
+def sent_update(message_id: str, now: datetime | None = None) -> Write:
     """The write that marks a message sent (and drops its sealed body)."""
-
-    table = OutboundMessage.__table__.c
-    statement = (  # on the table, not the entity: no ORM bookkeeping for a one-row update
-        update(OutboundMessage.__table__)  # type: ignore[arg-type]
-        .where(table.message_id == message_id, table.status == "sending")
-        .values(status="sent", sent_at=now or _now(), lease_until=None, body_ct=b"")
-    )
-
-    def write(session: Session) -> None:
-        session.execute(statement)
-
-    return write
+    return (rows.sent(message_id, now or _now()),)
 
 
 def mark_sent(engine: Engine, message_id: str, now: datetime | None = None) -> None:
-    with transaction(engine) as session:
-        sent_update(message_id, now)(session)
+    commit(engine, [sent_update(message_id, now)])
 
 
 def mark_failed(
@@ -194,7 +195,7 @@ def deliver_one(
     message: Claimed,
     sender: SmtpSender,
     resolve: Resolve,
-    commit: Callable[[Callable[[Session], None]], None] | None = None,
+    commit: Callable[[Write], None] | None = None,
     now: datetime | None = None,
 ) -> bool:
     """Resolve, send, mark; True if sent. `commit` may share the mark's transaction."""

@@ -10,29 +10,30 @@ stop at the relay: a DSN quotes the real recipient, so it is never passed on.
 
 from __future__ import annotations
 
-import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from custodes.access.core import Outcome
 from custodes.access.door import Door
 from custodes.access.model import new_id
 from custodes.errors import InputError
-from custodes.relay import dlp
+from custodes.relay import dlp, rows
 from custodes.relay.errors import DeliveryDeferred, PermanentFailure, RelayError, RelayRefused
-from custodes.relay.models import OutboundMessage, RelayAlias, RelayMessage, SellerContact
+from custodes.relay.models import SellerContact
 from custodes.relay.outbound import rewrite_headers, wire_bytes
 from custodes.relay.queue import Claimed
 from custodes.relay.sealing import seal_body
 from custodes.relay.types import Accepted, Pair, RelayConfig, Route
-from custodes.relay.writer import GroupWriter, Write
-from custodes.store.engine import READ_ONLY, driver_sql, transaction
+from custodes.relay.writer import GroupWriter, Rows, Write, commit
+from custodes.store.engine import READ_ONLY, driver_sql
 from custodes.vault.errors import VaultError
 from custodes.vault.keyring import Keyring
 from custodes.vault.models import BlindIndexEntry
@@ -42,6 +43,10 @@ from custodes.vault.pseudonym import blind_index
 log = logging.getLogger(__name__)
 
 
+_RECIPIENT_SQL = (
+    "SELECT a.alias, a.seller_id, a.customer_id, c.address FROM relay_aliases a "
+    "LEFT OUTER JOIN relay_seller_contacts c ON c.seller_id = a.seller_id WHERE a.alias IN ({})"
+)
 _PAIR_SQL = (
     "SELECT a.alias, a.seller_id, a.customer_id, s.status, s.name FROM relay_aliases a "
     "JOIN sellers s ON s.seller_id = a.seller_id WHERE a.alias = ?"
@@ -61,6 +66,7 @@ class Relay:
         self.door = door
         self.config = config or RelayConfig()
         self.writer: GroupWriter | None = None  # set by the server: shared commits
+        self._readers = threading.local()
 
     # -- routing ----------------------------------------------------------------------------------
     def address(self, alias: str) -> str:
@@ -74,16 +80,43 @@ class Relay:
             raise self._refuse(550, "5.7.1 Relaying denied", "foreign_domain")
         if local.startswith("bounce+"):
             return Route("bounce", local, None, None, local[len("bounce+") :])
-        # One driver-level read on the hot path (every RCPT): no ORM, no transaction.
-        with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            found = conn.exec_driver_sql(driver_sql(conn.dialect, _PAIR_SQL), (local,)).first()
+        found = self._pair(local)
         if found is None:
             raise self._refuse(550, "5.1.1 No such alias", "unknown_alias")
-        pair = Pair(found.alias, found.seller_id, found.customer_id)
+        alias, seller_id, customer_id, status, name = found
+        pair = Pair(alias, seller_id, customer_id)
         if seller is not None:
-            return self._seller_route(pair, found.status, found.name, seller)
+            return self._seller_route(pair, status, name, seller)
         with Session(self.engine) as session:
-            return self._customer_route(session, pair, found.status, found.name, mail_from)
+            return self._customer_route(session, pair, status, name, mail_from)
+
+    def _pair(self, local: str) -> Any:
+        """The alias's pair and seller: one read on the hot path (every RCPT), no ORM, no
+        transaction. On SQLite through this thread's own driver connection, kept open: the
+        pool checkout and result machinery cost more than the query."""
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.connect().execution_options(**READ_ONLY) as conn:
+                return conn.exec_driver_sql(driver_sql(conn.dialect, _PAIR_SQL), (local,)).first()
+        raw = getattr(self._readers, "conn", None)
+        if raw is None:
+            raw = self._readers.conn = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(_PAIR_SQL, (local,))
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception:
+            self.release_reader()
+            raise
+
+    def release_reader(self) -> None:
+        """Give back this thread's reading connection (see `_pair`)."""
+        raw = getattr(self._readers, "conn", None)
+        self._readers.conn = None
+        if raw is not None:
+            raw.close()
 
     def _seller_route(self, pair: Pair, status: str, name: str, seller: str) -> Route:
         if seller != pair.seller_id:
@@ -184,39 +217,22 @@ class Relay:
         unchanged = result.verdict == "allow" and result.message is not None
         message = result.message if result.message is not None else dlp.parse(data)
         body = self._outbound(message, route, message_id, data if unchanged else None)
-        version, wrapped, sealed = seal_body(self.keyring, message_id, body)
+        sealed = seal_body(self.keyring, message_id, body)
         verdict = "redacted" if result.verdict == "redact" else "forwarded"
         now = _now()
-        queued = {
-            "message_id": message_id,
-            "created_at": now,
-            "direction": route.direction,
-            "alias": route.alias,
-            "envelope_from": f"bounce+{message_id}@{self.config.domain}",
-            "kek_version": version,
-            "wrapped_key": wrapped,
-            "body_ct": sealed,
-            "status": "queued",
-            "attempts": 0,
-            "next_attempt_at": now,
-        }
+        sender = f"bounce+{message_id}@{self.config.domain}"
+        work = (
+            rows.queued(message_id, now, route.direction, route.alias, sender, sealed),
+            self._record_rows(message_id, route.direction, route, (verdict, "ok", 250), findings),
+        )
+        return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}"), work
 
-        def write(session: Session) -> None:
-            # Table inserts, not entities: no unit-of-work bookkeeping on the hot path.
-            session.execute(insert(OutboundMessage.__table__), queued)  # type: ignore[arg-type]
-            self._record(
-                message_id, route.direction, route, verdict, "ok", 250, findings, session=session
-            )
-
-        return Accepted(message_id, verdict, f"250 2.0.0 Queued as {message_id}"), write
-
-    def write(self, work: Callable[[Session], None]) -> None:
+    def write(self, work: Write) -> None:
         """Commit `work`: through the group writer when the server runs one."""
         if self.writer is not None:
             self.writer.write(work)
             return
-        with transaction(self.engine) as session:
-            work(session)
+        commit(self.engine, [work])
 
     def _outbound(
         self, message: Message, route: Route, message_id: str, raw: bytes | None
@@ -234,16 +250,10 @@ class Relay:
     def _bounce(self, route: Route) -> Accepted:
         """A delivery report for a message we sent: recorded, never forwarded."""
         message_id = new_id("msg")
-        with transaction(self.engine) as session:
-            if route.outbound_id:
-                session.execute(
-                    update(OutboundMessage)
-                    .where(OutboundMessage.message_id == route.outbound_id)
-                    .values(status="bounced", last_error="bounced", body_ct=b"")
-                )
-            self._record(
-                message_id, "bounce", None, "bounce", "delivery_report", 250, [], session=session
-            )
+        outcome = ("bounce", "delivery_report", 250)
+        work = [rows.bounced(route.outbound_id)] if route.outbound_id else []
+        work.append(self._record_rows(message_id, "bounce", None, outcome, []))
+        commit(self.engine, [tuple(work)])
         return Accepted(message_id, "bounce", "250 2.0.0 Delivery report noted")
 
     def _record(
@@ -255,15 +265,9 @@ class Relay:
         reason: str,
         code: int,
         findings: list[dict[str, str]],
-        *,
-        session: Session | None = None,
     ) -> None:
-        """Record what the relay did with a message: in `session`, or committed now."""
-        work = self._record_work(message_id, direction, pair, verdict, reason, code, findings)
-        if session is not None:
-            work(session)
-            return
-        self.write(work)
+        """Record what the relay did with a message, committed now."""
+        self.write(self._record_work(message_id, direction, pair, verdict, reason, code, findings))
         log.info("relay %s %s %s (%s)", message_id, direction, verdict, reason)
 
     def _record_work(
@@ -277,29 +281,21 @@ class Relay:
         findings: list[dict[str, str]],
         held: bytes | None = None,
     ) -> Write:
-        sealed: tuple[int | None, bytes | None, bytes | None] = (None, None, None)
-        if held is not None:
-            sealed = seal_body(self.keyring, message_id, held)
-        row = {
-            "message_id": message_id,
-            "received_at": _now(),
-            "direction": direction,
-            "seller_id": pair.seller_id if pair else None,
-            "alias": pair.alias if pair else None,
-            "verdict": verdict,
-            "reason": reason,
-            "smtp_code": code,
-            "findings": json.dumps(findings),
-            "kek_version": sealed[0],
-            "wrapped_key": sealed[1],
-            "held_ct": sealed[2],
-        }
-        statement = insert(RelayMessage.__table__)  # type: ignore[arg-type]
+        sealed = seal_body(self.keyring, message_id, held) if held is not None else None
+        outcome = (verdict, reason, code)
+        return (self._record_rows(message_id, direction, pair, outcome, findings, sealed),)
 
-        def write(own: Session) -> None:
-            own.execute(statement, row)
-
-        return write
+    def _record_rows(
+        self,
+        message_id: str,
+        direction: str,
+        pair: Pair | Route | None,
+        outcome: tuple[str, str, int],
+        findings: list[dict[str, str]],
+        held: rows.Sealed | None = None,
+    ) -> Rows:
+        seller, alias = (pair.seller_id, pair.alias) if pair else (None, None)
+        return rows.record(message_id, _now(), direction, seller, alias, outcome, findings, held)
 
     # -- delivery ----------------------------------------------------------------------------
     def recipient(self, message: Claimed) -> str:
@@ -313,24 +309,19 @@ class Relay:
         self, batch: Sequence[Claimed], run: Callable[..., Iterable[Any]] = map
     ) -> dict[str, str | RelayError]:
         """Each message's real recipient, looked up now: a customer's address only through the
-        door (recorded as message.relay), a seller's from their contact. One query for the
-        pairs; the door's decisions mapped with `run` (a pool), so their ledger entries share
-        the sequencer's batches."""
-        with Session(self.engine) as session:
-            rows = session.execute(
-                select(
-                    RelayAlias.alias,
-                    RelayAlias.seller_id,
-                    RelayAlias.customer_id,
-                    SellerContact.address,
-                )
-                .outerjoin(SellerContact, SellerContact.seller_id == RelayAlias.seller_id)
-                .where(RelayAlias.alias.in_(sorted({m.alias for m in batch})))
-            ).all()
-        pairs = {row.alias: row for row in rows}
+        door (each its own `message.relay` decision and entry; the batch's entries appended
+        together, so they share the sequencer's commits), a seller's from their contact."""
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            aliases = sorted({m.alias for m in batch})
+            pairs = {}
+            for start in range(0, len(aliases), 500):
+                chunk = tuple(aliases[start : start + 500])
+                sql = _RECIPIENT_SQL.format(", ".join("?" for _ in chunk))
+                for row in conn.exec_driver_sql(driver_sql(conn.dialect, sql), chunk):
+                    pairs[row.alias] = row
         found: dict[str, str | RelayError] = {}
-        door_jobs: list[tuple[str, str]] = []
         door_ids: list[str] = []
+        door_pairs: list[tuple[str, str]] = []
         for message in batch:
             pair = pairs.get(message.alias)
             if pair is None:
@@ -341,17 +332,19 @@ class Relay:
                 )
             else:
                 door_ids.append(message.message_id)
-                door_jobs.append((pair.seller_id, pair.customer_id))
-        found.update(zip(door_ids, run(self._door_address, door_jobs), strict=True))
+                door_pairs.append((pair.seller_id, pair.customer_id))
+        if door_pairs:
+            outcomes = self.door.relay_addresses(self.config.service, door_pairs, run)
+            found.update(zip(door_ids, map(_delivery_address, outcomes), strict=True))
         return found
 
-    def _door_address(self, pair: tuple[str, str]) -> str | RelayError:
-        try:
-            outcome = self.door.relay_address(self.config.service, *pair)
-        except VaultError:
-            return PermanentFailure("customer erased")
-        except Exception as exc:  # the ledger is away: recorded nothing, revealed nothing
-            return DeliveryDeferred(f"door unavailable ({type(exc).__name__})")
-        if not outcome.decision.allowed or not outcome.data:
-            return PermanentFailure(f"door: {outcome.decision.reason}")
-        return str(outcome.data)
+
+def _delivery_address(outcome: Outcome | Exception) -> str | RelayError:
+    """The door's answer for one message as the delivery worker acts on it."""
+    if isinstance(outcome, VaultError):
+        return PermanentFailure("customer erased")
+    if isinstance(outcome, Exception):  # the ledger is away: recorded nothing, revealed nothing
+        return DeliveryDeferred(f"door unavailable ({type(outcome).__name__})")
+    if not outcome.decision.allowed or not outcome.data:
+        return PermanentFailure(f"door: {outcome.decision.reason}")
+    return str(outcome.data)

@@ -108,7 +108,7 @@ def _facts(
     sellers = dict(_in(conn, _SELLERS, seller_ids))
     ordered = {(s, c) for s, c in _in(conn, _ORDERS, customer_ids)}
     every = load_facts(
-        conn,
+        core.reads,
         "",
         "none",
         Resource("customer", tuple(customer_ids), FIELDS),

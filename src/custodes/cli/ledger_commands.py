@@ -230,6 +230,25 @@ def verify_approvals(
     )
 
 
+@ledger_app.command("audit-index")
+def audit_index_command() -> None:
+    """Check this database's access index against its signed log: every allowed reveal,
+    search and break-glass entry has its index rows (the limits are counted from them), and no
+    row points at a missing entry. Deleting rows to pass a limit twice is found here."""
+    from custodes.ledger.index_audit import audit_index
+
+    report = audit_index(Runtime.from_env().migrated_engine())
+    if not report.ok:
+        first = "; ".join(f"#{index}: {why}" for index, why in report.problems[:5])
+        print(
+            f"custodes: the access index disagrees with the log at {len(report.problems)} "
+            f"place(s): {first}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"{report.checked} counted entries of {report.entries} match the index: ok")
+
+
 @ledger_app.command("verify-proof")
 def verify_proof(
     file: Path,

@@ -18,7 +18,7 @@ from custodes.access.policy import default_policy_text
 from custodes.access.policy_store import current_policy
 from custodes.identity.sessions import COOKIE_NAME
 from custodes.ledger.storage import LedgerReader
-from tests.support.api import Api
+from tests.support.api import DELETE_R1, Api
 
 PROPOSE = "/v1/policy/proposals"
 TEXT = default_policy_text() + "\n// reviewed by legal\n"
@@ -153,16 +153,7 @@ def test_bad_text_unknown_and_foreign_requests(api: Api) -> None:
         unknown = api.client.post(f"{PROPOSE}/rq_nothing/execute", headers=csrf)
     assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
     assert unknown.status_code == 404
-    asked = api.call(
-        "POST",
-        "/v1/requests",
-        "T1",
-        json={
-            "action": "review.delete",
-            "resource": {"kind": "review", "ids": ["R1"]},
-            "justification": {"code": "review_report", "case_id": "K3", "text": "fake review"},
-        },
-    )
+    asked = api.call("POST", "/v1/requests", "T1", json=DELETE_R1)
     request_id = asked.json()["decision"]["request_id"]
     with signed_in(api, "T1") as csrf:  # not a policy change: its own route keeps its rules
         foreign = api.client.post(f"{PROPOSE}/{request_id}/execute", headers=csrf)

@@ -14,8 +14,9 @@ import pytest
 from custodes.ledger.keys import load_log_signer
 from custodes.ledger.sequencer import Sequencer
 from custodes.store.engine import make_engine
-from tests.support.cli import run
+from tests.support.cli import ORIGIN, home_env, invoke, run
 from tests.support.dataset import PII_VALUES, write_dataset
+from tests.support.idp import oidc_env, running_provider, signed_token
 
 
 def test_import_erase_rotate(home: Path, tmp_path: Path) -> None:
@@ -26,8 +27,13 @@ def test_import_erase_rotate(home: Path, tmp_path: Path) -> None:
     assert "customers=2" in out.stdout
     refused = run(home, "customers", "erase", "C1", "--operator", "E9", ok=False)
     assert refused.returncode == 1 and "--yes" in refused.stderr  # irreversible: confirm
-    assert run(home, "customers", "erase", "C1", "--operator", "E2", "--yes", ok=False).returncode
-    run(home, "customers", "erase", "C1", "--operator", "E9", "--yes")
+    with running_provider() as provider:  # the officer's own proof (tests/identity: refusals)
+        env = home_env(home, CUSTODES_LEDGER_ORIGIN=ORIGIN, **oidc_env(provider))
+        erase = ["customers", "erase", "C1", "--yes", "--id-token-file", str(tmp_path / "t")]
+        (tmp_path / "t").write_text(signed_token(provider, "E2"))
+        assert invoke([*erase, "--operator", "E2"], env).returncode  # not a privacy officer
+        (tmp_path / "t").write_text(signed_token(provider, "E9"))
+        assert invoke([*erase, "--operator", "E9"], env).returncode == 0
     rotated = run(home, "keys", "rotate", "--batch-size", "1")
     assert "re-wrapped 1 data keys" in rotated.stdout  # C1 was erased: only C2 has a key
     assert "kek_v2=1" in run(home, "keys", "status").stdout

@@ -15,6 +15,7 @@ from custodes.sim import SimConfig, generate
 from custodes.store.engine import make_engine
 from custodes.store.migrate import upgrade
 from custodes.vault.keyring import FileKeyring
+from tests.support.idp import oidc_env, running_provider, signed_token
 
 
 def _plaintext_values(folder: Path) -> set[bytes]:
@@ -49,20 +50,25 @@ def test_database_wal_and_output_hold_no_plaintext(tmp_path: Path) -> None:
     env = {**os.environ, "CUSTODES_HOME": str(home)}
     env.pop("CUSTODES_DATABASE_URL", None)
     outputs = []
-    for args in (
-        ["init"],
-        ["import", str(data)],
-        ["keys", "rotate"],
-        ["customers", "erase", "C000007", "--operator", _privacy_officer(data), "--yes"],
-    ):
-        done = subprocess.run(
-            [sys.executable, "-m", "custodes.cli.main", *args],
-            env=env,
-            capture_output=True,
-            timeout=300,
-            check=True,
-        )
-        outputs += [done.stdout, done.stderr]
+    officer, proof = _privacy_officer(data), tmp_path / "id_token"
+    erase = ["customers", "erase", "C000007", "--operator", officer, "--yes"]
+    with running_provider() as provider:  # erasure is on the privacy officer's own proof
+        env.update(oidc_env(provider))
+        proof.write_text(signed_token(provider, officer))
+        for args in (
+            ["init"],
+            ["import", str(data)],
+            ["keys", "rotate"],
+            [*erase, "--id-token-file", str(proof)],
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "custodes.cli.main", *args],
+                env=env,
+                capture_output=True,
+                timeout=300,
+                check=True,
+            )
+            outputs += [done.stdout, done.stderr]
     files = [p for p in home.rglob("*") if p.is_file() and p.parent.name != "keys"]
     assert any(p.name == "custodes.db" for p in files)
     blob = b"".join(p.read_bytes() for p in files) + b"".join(outputs)

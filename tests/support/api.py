@@ -30,7 +30,9 @@ from custodes.web.app import Services, close_app, create_app
 from tests.support.identity import Provider
 from tests.support.marketplace import seed
 
-OWN_PROOF_PATHS = re.compile(r"^/v1/(cases|requests|policy|break-glass|requests/[^/]+/execute)$")
+OWN_PROOF_PATHS = re.compile(
+    r"^/v1/(cases|requests|policy|break-glass|requests/[^/]+/execute|cases/[^/]+/close)$"
+)
 DECISION_PATH = re.compile(r"^/v1/requests/([^/]+)/(approve|refuse)$")
 ISSUER, AUDIENCE = "https://idp.test", "custodes-test"
 

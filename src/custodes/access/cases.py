@@ -132,8 +132,10 @@ def _open_refusal(
     return None
 
 
-def close_case(door: Door, actor_id: str, case_id: str) -> Case:
-    """Closed by its assignee, someone above them, or a privacy officer; recorded first."""
+def close_case(door: Door, actor_id: str, case_id: str, proven: bool = True) -> Case:
+    """Closed by its assignee, someone above them, or a privacy officer; recorded first.
+    `proven=False` (a name a service asserted) is a recorded deny: closing ends someone's
+    access, so it is the closer's own call, as opening is."""
     now = datetime.now(UTC)
     with Session(door.engine, expire_on_commit=False) as session:
         actor = session.get(Employee, actor_id)
@@ -153,6 +155,9 @@ def close_case(door: Door, actor_id: str, case_id: str) -> Case:
         session.expunge(case)
     spec = CaseSpec(case.case_id, case.kind, case.employee_id, case.customer_id, case.seller_id)
     pseudonym = customer.pseudonym if customer else None
+    if not proven:
+        _record(door, actor_id, True, spec, pseudonym, "case.close", Verdict.DENY, _UNPROVEN[1])
+        raise Forbidden(f"closing a case needs the employee's own proof ({_UNPROVEN[1]})")
     if not allowed:
         _record(door, actor_id, True, spec, pseudonym, "case.close", Verdict.DENY, "cannot_close")
         raise Forbidden("only the assignee, their managers or a privacy officer close it")

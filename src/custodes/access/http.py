@@ -4,8 +4,8 @@ reads, see `access.principal`). Every outcome is a ledgered decision; errors are
 problem+json.
 
 Routes are declared in one module per resource (`http_customers`, `http_records`,
-`http_cases`, `http_requests`, `http_policy`, `approvals_api`); the rules they apply live in
-the services.
+`http_cases`, `http_requests`, `http_policy`, `http_erasure`, `approvals_api`); the rules they
+apply live in the services.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from custodes.access import (
     approvals_api,
     http_cases,
     http_customers,
+    http_erasure,
     http_policy,
     http_records,
     http_requests,
@@ -32,7 +33,15 @@ from custodes.problems import error_problem
 def access_routers() -> list[APIRouter]:
     """The `/v1` routers, each included by the app itself: a router included into another
     reports its own path template, without the outer prefix, to metrics and access logs."""
-    modules = (http_customers, http_records, http_cases, http_requests, http_policy, approvals_api)
+    modules = (
+        http_customers,
+        http_records,
+        http_cases,
+        http_requests,
+        http_policy,
+        http_erasure,
+        approvals_api,
+    )
     routers = [p.router for p in modules]
     for router in routers:
         document_proof_headers(router.routes)

@@ -48,5 +48,6 @@ def get_case(case_id: PathId, request: Request, _: TokenInfo = require("cases:wr
 def close_case(
     case_id: PathId, who: Principal = employee("cases:write"), door: Door = TheDoor
 ) -> CaseOut:
-    """Closed by its assignee, someone above them, or a privacy officer; recorded first."""
-    return case_out(cases.close_case(door, who.employee_id, case_id))
+    """Closed by its assignee, someone above them, or a privacy officer; recorded first.
+    Only on the employee's own proof: a service's word closes no case."""
+    return case_out(cases.close_case(door, who.employee_id, case_id, who.proven))

@@ -1,5 +1,5 @@
 """The employee's own proof on the command line, for steps the HTTP door also keeps for proven
-employees (`custodes policy apply`, `custodes policy execute`).
+employees (`custodes policy apply`, `custodes policy execute`, `custodes customers erase`).
 
 An operator's shell names an employee with `--by`; that is a claim, like the legacy header's.
 The proof is the employee's OIDC ID token (`--id-token-file`), verified exactly as

@@ -33,13 +33,27 @@ def _engine() -> Engine:
 def _ledger(engine: Engine) -> Iterator[Recorder]:
     """Appends through a running server's sequencer socket if one answers, else through this
     process's own sequencer (as `custodes policy apply` does). These commands are the CLI
-    layer's, registered by `custodes.cli.main`, so they use its recording helper."""
-    from custodes.cli.recording import append
+    layer's, registered by `custodes.cli.main`, so they use its recording helper.
+
+    An event recorded here is the operator's act about an employee (the employee has no
+    credential yet to prove anything with), so it also names the operating-system account
+    that ran the command (`ran_by`): a link issued to enroll someone else's passkey is then
+    attributable to whoever issued it."""
+    from dataclasses import replace
+
+    from custodes.cli.recording import append, operator
+    from custodes.identity.events import IdentityEvent
     from custodes.identity.recording import ledger_recorder
     from custodes.runtime import Runtime
 
     rt = Runtime.from_env()
-    yield ledger_recorder(lambda data: append(rt, data).index)
+    record = ledger_recorder(lambda data: append(rt, data).index)
+    ran_by = operator()
+
+    def by_operator(event: IdentityEvent) -> int:
+        return record(replace(event, details={**event.details, "ran_by": ran_by}))
+
+    yield by_operator
 
 
 @employees_app.command("enroll")

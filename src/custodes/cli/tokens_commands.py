@@ -31,7 +31,7 @@ def tokens_create(
         typer.Option(
             help="Legacy: the service may name the employee in X-Custodes-Employee for reads "
             "(each decision marked asserted by service); never for approvals, executions, "
-            "requests, break-glass or case opening."
+            "requests, break-glass, opening or closing a case."
         ),
     ] = False,
 ) -> None:

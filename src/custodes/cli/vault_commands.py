@@ -4,6 +4,7 @@ crypto-shredding, each change recorded in the ledger before it is made."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -88,40 +89,26 @@ def customers_erase(
     operator: Annotated[
         str, typer.Option(help="Employee id of the privacy officer ordering the erasure.")
     ],
+    id_token_file: Annotated[
+        Path | None,
+        typer.Option(help="A file holding the privacy officer's OIDC ID token (their proof)."),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: erasure cannot be undone.")] = False,
 ) -> None:
     """Crypto-shred one customer: their data key is destroyed, their PII unrecoverable.
-    Irreversible, so it needs --yes (or a confirmation on a terminal), and it is ledgered."""
-    from sqlalchemy.orm import Session
-
-    from custodes.cli.recording import operator as os_account
-    from custodes.cli.recording import recorded, safe_id
+    Irreversible, so it needs --yes (or a confirmation on a terminal). Ordered by the privacy
+    officer whose own proof `--id-token-file` holds (without it, a recorded deny and nothing
+    erased; with no identity provider, they erase signed in with their passkey:
+    `POST /v1/customers/ID/erase`). Ledgered before the key is destroyed."""
+    from custodes.cli.erasing import erase_as
     from custodes.errors import InputError
-    from custodes.marketplace.models import Customer, Employee
-    from custodes.store.engine import transaction
-    from custodes.vault.service import erase_customer
 
-    rt = Runtime.from_env()
-    engine = rt.migrated_engine()
-    with Session(engine) as session:
-        customer = session.get(Customer, customer_id)
-        ordered_by = session.get(Employee, operator)
-    if customer is None:
-        raise InputError(f"no customer {customer_id}")
-    if ordered_by is None or ordered_by.role != "privacy_officer":
-        raise InputError(f"{operator} is not a privacy officer; erasure is theirs to order")
     if not yes:
         if not sys.stdin.isatty():
             raise InputError("erasure cannot be undone: pass --yes to confirm")
         typer.confirm(f"Erase customer {customer_id} for good?", abort=True)
-    extra = {"ordered_by": safe_id(rt, operator)}
-    refs = [f"customer:{customer.pseudonym}"]
-    with (
-        recorded(rt, "customer.erase", refs, extra, os_account()),
-        transaction(engine) as session,
-    ):
-        erase_customer(session, customer_id)
-    typer.echo(f"customer {customer_id} erased")
+    outcome = erase_as(customer_id, operator, id_token_file)
+    typer.echo(f"customer {customer_id} erased (ledger entry {outcome.decision.ledger_index})")
 
 
 def _progress() -> Progress:

@@ -136,3 +136,38 @@ def test_a_cited_case_written_up_within_a_day_explains_the_read() -> None:
     assert not _explained(_documented(8 * HOUR_S, cite=False))  # no citation: only 1 h counts
     assert not _explained(_documented(2 * DAY_S, cite=True))  # too late to be the same work
     assert _explained(_documented(30 * 60, cite=False))  # the hour before opening, as before
+
+
+def test_spark_learns_the_same_rate_and_explains_the_same_reads() -> None:
+    """The cumulative role windows and the cited-case anti-join give DuckDB's rows on Spark."""
+    import shutil
+
+    import pytest
+
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Java is needed for Spark")
+    from custodes.detect.engine import spark_session
+
+    session = spark_session("local[2]")
+    session.conf.set("spark.sql.shuffle.partitions", "2")
+    try:
+        for inputs in (_world(0), _world(1), _documented(8 * HOUR_S, cite=True)):
+            rows = []
+            for engine in (connect("duckdb"), connect("spark", spark=session)):
+                f = build_features(engine, inputs)
+                got = engine.fetch(score(f).signals)
+                got = got[got.signal.isin([unexplained.NAME, unexplained.DRIFT])]
+                reads = engine.fetch(f.reads.select("event_id", "customer_id", "explained"))
+                rows.append(
+                    (
+                        sorted(got[["employee_id", "day", "signal", "value"]].itertuples(False)),
+                        sorted(got.contribution.round(4)),
+                        sorted(reads.itertuples(index=False)),
+                    )
+                )
+                if engine.name == "duckdb":
+                    engine.close()
+            assert rows[0] == rows[1]
+    finally:
+        session.stop()

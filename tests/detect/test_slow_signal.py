@@ -79,7 +79,7 @@ def test_drift_adds_what_the_week_cannot_see() -> None:
         engine.close()
     drift = rows[rows.signal == unexplained.DRIFT]
     assert set(drift[drift.contribution >= 1].employee_id) == {"A0"}
-    assert drift[drift.employee_id != "A0"].contribution.max() < 0.1  # peers: noise only
+    assert (drift[drift.employee_id != "A0"].contribution < 0.1).all()  # peers: noise only
     last = drift[drift.day == drift.day.max()].iloc[0]
     assert last.value == 28 and 0 < last.contribution <= unexplained.DRIFT_CAP
     # Over four weeks it says more than the week does on the same day (it adds, not repeats).

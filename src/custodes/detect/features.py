@@ -5,7 +5,8 @@ of a customer is *explained* when the database holds a path from the employee to
 at that time. Paths used here:
 
 - ``case``: the employee holds a case on the customer, open at the time (1 h before opening to
-  ``GRACE`` after closing);
+  ``GRACE`` after closing), or the read cites that case and it was opened within
+  ``DOCUMENTED_S`` after the read;
 - ``seller_case``: the employee holds a case on a seller the customer bought from or reviewed;
 - ``chain``: the employee manages (directly, or one level up) whoever holds a case on the
   customer, opened before the read (quality review).
@@ -32,6 +33,10 @@ DAY_S = 86_400
 HOUR_S = 3_600
 GRACE_S = 2 * DAY_S
 """Reads this long after a case closed are still explained (follow-ups, reopenings)."""
+DOCUMENTED_S = DAY_S
+"""A read citing the reader's own case on that customer is explained if the case was opened up
+to this long after it: work done first and written up later (a call-out at night, documented
+in the morning). Without the citation only the hour before opening counts."""
 FAR = 2**62
 SEARCH = "customer.search"
 
@@ -135,6 +140,17 @@ def _explained(engine: Engine, ec: Table, cases: Table, cs: Table, chain: Table)
             ec.customer_id == kc.k_cust,
             ec.ts >= kc.k_open,
             ec.ts <= kc.k_close,
+        ],
+    )
+    cited = cases.filter(cases.customer_id.notnull())
+    rest = rest.anti_join(
+        cited,
+        [
+            rest.case_id == cited.case_id,
+            rest.employee_id == cited.employee_id,
+            rest.customer_id == cited.customer_id,
+            rest.ts >= cited.opened_ts - DOCUMENTED_S,
+            rest.ts <= cited.opened_ts,
         ],
     ).select("event_id", "customer_id", "employee_id", "ts")
     other = _other_paths(engine.materialize("unexplained_by_case", rest), k, cs, chain)

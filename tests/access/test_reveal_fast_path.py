@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from custodes.access import http_reveal
 from tests.support.api import Api
@@ -111,3 +112,30 @@ def test_fast_path_requests_are_labelled_by_their_route(api: Api) -> None:
     metrics = api.client.get("/metrics").text
     assert 'route="/v1/customers/{customer_id}/reveal"' in metrics
     assert "C1" not in "".join(line for line in metrics.splitlines() if "route=" in line)
+
+
+ROOTED = [
+    "/custodes/v1/customers/C1/reveal",
+    "/v1/customers/C1/reveal",
+    "/custodesv1/customers/C1/reveal",
+    "/custodes//v1/customers/C1/reveal",
+    "/custodes/custodes/v1/customers/C1/reveal",
+]
+
+
+def test_fast_path_under_a_root_path_answers_as_the_route(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a proxy that mounts the API under a prefix (`--root-path`), the fast path strips
+    it as the router does: the same paths are the reveal, the same others are not."""
+    client = TestClient(api.client.app, root_path="/custodes")
+    headers = api.headers("A1", "header")
+
+    def answers() -> list[tuple[int, str]]:
+        sent = [client.post(p, json=GOOD, headers=headers, follow_redirects=False) for p in ROOTED]
+        return [(r.status_code, _RECEIPT.sub(r'"\1": _', r.text)) for r in sent]
+
+    fast = answers()
+    monkeypatch.setattr(http_reveal, "_PATH", re.compile(r"(?!)"))
+    assert fast == answers()
+    assert fast[0][0] == 200

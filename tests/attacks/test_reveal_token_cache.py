@@ -4,6 +4,8 @@ in this process, and a cached token without the reveal's scope never gains it.""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,3 +43,14 @@ def test_a_cached_token_without_the_scope_cannot_reveal(api: Api) -> None:
     masked = {"Authorization": f"Bearer {token}", "X-Custodes-Employee": "A1"}
     assert api.client.get("/v1/customers/C1?case_id=K1", headers=masked).status_code == 200
     assert _reveal(api, token) == 403  # cached, and still without customers:reveal
+
+
+def test_a_token_with_an_expiry_reveals_from_the_database_and_from_the_cache(api: Api) -> None:
+    # The cached answer is checked against its expiry on every call (a stored time compared
+    # with the clock): it must compare, not fail, on both backends.
+    with Session(api.engine) as session, session.begin():
+        _, token = create_token(
+            session, "expiring-tool", ["customers:reveal", ASSERT_SCOPE], timedelta(hours=1)
+        )
+    assert _reveal(api, token) == 200
+    assert _reveal(api, token) == 200

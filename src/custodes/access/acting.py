@@ -118,7 +118,9 @@ def _checked(
         wrong = ("string_too_short", f"at least {shortest}") if len(value) < shortest else None
         kind, limit = wrong or ("string_too_long", f"at most {longest}")
         _invalid(name, kind, f"String should have {limit} characters")
-    if shape is not None and shape.match(value) is None:
+    # fullmatch: the declared pattern ends in `$`, which Python's `match` also lets match
+    # before a trailing newline ("A1\n"); pydantic's engine, which the declaration used, does not.
+    if shape is not None and shape.fullmatch(value) is None:
         _invalid(name, "string_pattern_mismatch", f"String should match pattern '{shape.pattern}'")
     return value
 

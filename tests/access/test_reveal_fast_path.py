@@ -139,3 +139,30 @@ def test_fast_path_under_a_root_path_answers_as_the_route(
     monkeypatch.setattr(http_reveal, "_PATH", re.compile(r"(?!)"))
     assert fast == answers()
     assert fast[0][0] == 200
+
+
+def test_an_unexpected_error_is_answered_and_raised_to_the_server_as_on_the_router(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from custodes.access import http_customers
+
+    async def broken(*_: Any) -> Any:
+        raise RuntimeError("boom C1 carol@example.org")
+
+    monkeypatch.setattr(http_customers, "reveal_answer", broken)
+    raising = TestClient(api.client.app, raise_server_exceptions=True)
+    headers = {**api.headers("A1", "header"), "Content-Type": "application/json"}
+    answers = []
+    for route in ("fast", "router"):
+        if route == "router":
+            monkeypatch.setattr(http_reveal, "_PATH", re.compile(r"(?!)"))
+        response = api.call("POST", "/v1/customers/C1/reveal", "A1", json=GOOD)
+        answers.append((response.status_code, response.text))
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "carol@example.org" not in response.text
+        # The exception reaches the server (which logs its traceback), as on the router's path.
+        with pytest.raises(RuntimeError):
+            raising.post("/v1/customers/C1/reveal", content=json.dumps(GOOD), headers=headers)
+    assert answers[0] == answers[1] and answers[0][0] == 500

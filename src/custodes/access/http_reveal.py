@@ -68,9 +68,14 @@ class RevealFastPath:
         await response(scope, receive, send)
 
     def _handler(self, exc: Exception) -> Any:
-        """The app's handler for this exception, looked up the way Starlette does (by MRO)."""
+        """The app's handler for this exception, looked up the way Starlette's
+        ExceptionMiddleware does (by MRO, leaving the catch-all `Exception` handler to the
+        outer ServerErrorMiddleware, which answers and then re-raises so the server logs the
+        traceback, as on the router's path)."""
         handlers = self.api.exception_handlers
         for kind in type(exc).__mro__:
+            if kind is Exception:
+                return None
             if kind in handlers:
                 return handlers[kind]
         return None

@@ -114,10 +114,10 @@ def _checked(
 ) -> str | None:
     if value is None:
         return None
-    if len(value) < shortest or len(value) > longest:
-        wrong = ("string_too_short", f"at least {shortest}") if len(value) < shortest else None
-        kind, limit = wrong or ("string_too_long", f"at most {longest}")
-        _invalid(name, kind, f"String should have {limit} characters")
+    if len(value) < shortest:
+        _invalid(name, "string_too_short", f"String should have at least {shortest} characters")
+    if len(value) > longest:
+        _invalid(name, "string_too_long", f"String should have at most {longest} characters")
     # fullmatch: the declared pattern ends in `$`, which Python's `match` also lets match
     # before a trailing newline ("A1\n"); pydantic's engine, which the declaration used, does not.
     if shape is not None and shape.fullmatch(value) is None:

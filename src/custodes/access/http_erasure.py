@@ -21,8 +21,7 @@ from custodes.access.api_answers import RESPONSES, TheDoor, decision_out, outcom
 from custodes.access.api_models import OutcomeOut, PathId, Strict
 from custodes.access.core import Outcome
 from custodes.access.door import Door
-from custodes.access.http_policy import Csrf, IdToken
-from custodes.access.own_proof import Attributed, own_proof
+from custodes.access.own_proof import Attributed, Csrf, IdToken, own_proof
 from custodes.access.principal import acting
 from custodes.problems import problem
 

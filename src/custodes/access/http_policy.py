@@ -12,35 +12,22 @@ its digest from their inbox; then the proposer, on their own proof again, execut
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 
-from custodes.access.acting import MAX_ID_TOKEN
 from custodes.access.api_answers import RESPONSES, TheDoor, outcome_response, refused
 from custodes.access.api_models import OutcomeOut, PathId, PolicyIn
 from custodes.access.door import Door
 from custodes.access.errors import NotFound
 from custodes.access.model import Justification, Resource
-from custodes.access.own_proof import Attributed, own_proof
+from custodes.access.own_proof import Attributed, Csrf, IdToken, own_proof
 from custodes.access.policy_store import POLICY_CHANGE_WHY, propose_policy
-from custodes.access.principal import CSRF_HEADER, TOKEN_HEADER, acting
+from custodes.access.principal import acting
 from custodes.errors import ConfigError, InputError
 
 router = APIRouter(prefix="/v1/policy", tags=["access"])
 ACTION = "policy.apply"
-IdToken = Annotated[
-    str | None,
-    Header(
-        alias=TOKEN_HEADER,
-        max_length=MAX_ID_TOKEN,
-        description="The employee's OIDC ID token (JWT), when not signed in",
-    ),
-]
-Csrf = Annotated[
-    str | None,
-    Header(alias=CSRF_HEADER, max_length=128, description="The signed-in session's CSRF token"),
-]
 
 
 @router.post(

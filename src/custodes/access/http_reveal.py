@@ -15,21 +15,19 @@ import email.message
 import json
 import re
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import StringConstraints, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from custodes.access import http_customers
 from custodes.access.acting import employee_of
-from custodes.access.api_models import ID_CHARS, RevealIn
+from custodes.access.api_models import PathId, RevealIn
 
 _PATH = re.compile(r"/v1/customers/([^/]+)/reveal")
-_CUSTOMER_ID: TypeAdapter[str] = TypeAdapter(
-    Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_CHARS)]
-)
+_CUSTOMER_ID: TypeAdapter[str] = TypeAdapter(PathId)  # the documented route's own rule
 _BODY: TypeAdapter[RevealIn] = TypeAdapter(RevealIn)
 
 

@@ -16,10 +16,11 @@ since an anonymous caller could otherwise grow the ledger at will.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Header, Request
 
-from custodes.access.acting import Unauthenticated
+from custodes.access.acting import MAX_ID_TOKEN, Unauthenticated
 from custodes.access.door import Door
 from custodes.access.principal import (
     CSRF_HEADER,
@@ -34,6 +35,19 @@ from custodes.identity.errors import IdentityError
 from custodes.identity.service import IdentityService
 from custodes.identity.sessions import COOKIE_NAME, check_csrf
 
+# The headers a route taking the employee's own proof declares (and passes to `own_proof`).
+IdToken = Annotated[
+    str | None,
+    Header(
+        alias=TOKEN_HEADER,
+        max_length=MAX_ID_TOKEN,
+        description="The employee's OIDC ID token (JWT), when not signed in",
+    ),
+]
+Csrf = Annotated[
+    str | None,
+    Header(alias=CSRF_HEADER, max_length=128, description="The signed-in session's CSRF token"),
+]
 NO_PROOF = (
     f"sign in at /signin (a passkey) and send the session's CSRF token ({CSRF_HEADER}), or "
     f"send your OIDC ID token ({TOKEN_HEADER})"
@@ -94,4 +108,4 @@ def _by_id_token(request: Request, id_token: str, key: bytes) -> Principal | Att
     return make_principal(key, who.employee_id, PROOF_OIDC, None, "jwt:" + who.token_sha256[:32])
 
 
-__all__ = ["NO_PROOF", "Attributed", "own_proof"]
+__all__ = ["NO_PROOF", "Attributed", "Csrf", "IdToken", "own_proof"]

@@ -141,13 +141,10 @@ def authenticate(session: Session, token: str) -> TokenInfo | None:
 
     Lookups are cached for CACHE_SECONDS: the hot path skips a query, revocation still bites fast.
     """
-    if not token.startswith(PREFIX) or len(token) > 200:
-        return None
+    cached = cached_token(token)
+    if cached is not False:
+        return cached
     digest = _hash(token)
-    now = time.monotonic()
-    hit = _cache.get(digest)
-    if hit is not None and hit[0] > now:
-        return _unexpired(hit[1])
     record = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     info = None
     if record is not None and record.revoked_at is None:
@@ -156,7 +153,7 @@ def authenticate(session: Session, token: str) -> TokenInfo | None:
         )
     if len(_cache) > 10_000:
         _cache.clear()
-    _cache[digest] = (now + CACHE_SECONDS, info)
+    _cache[digest] = (time.monotonic() + CACHE_SECONDS, info)
     return _unexpired(info)
 
 

@@ -5,19 +5,14 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy.orm import Session
 
-from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import Case
 from tests.support.api import Api
 
 
 def _closes(api: Api) -> list[dict]:  # type: ignore[type-arg]
-    reader = LedgerReader(api.engine)
-    entries = [json.loads(e) for e in reader.entries(0, reader.head().size)]
-    return [e for e in entries if e["action"] == "case.close"]
+    return api.entries("case.close")
 
 
 def _open(api: Api, case_id: str) -> bool:

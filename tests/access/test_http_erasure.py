@@ -6,12 +6,9 @@ are recorded denies and leave the customer's data key in place. On SQLite and Po
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from custodes.identity.sessions import COOKIE_NAME
 from custodes.ledger.storage import LedgerReader
 from custodes.vault.models import VaultRecord
 from tests.support.api import Api
@@ -24,9 +21,7 @@ def _erase(customer: str) -> str:
 
 
 def _entries(api: Api) -> list[dict]:  # type: ignore[type-arg]
-    reader = LedgerReader(api.engine)
-    entries = [json.loads(e) for e in reader.entries(0, reader.head().size)]
-    return [e for e in entries if e["action"] == "customer.erase"]
+    return api.entries("customer.erase")
 
 
 def _shredded(api: Api, customer: str) -> bool:
@@ -37,20 +32,8 @@ def _shredded(api: Api, customer: str) -> bool:
         return row.shredded_at is not None
 
 
-@contextmanager
-def signed_in(api: Api, employee: str) -> Iterator[dict[str, str]]:
-    """`employee` signed in with a passkey; yields the CSRF header their pages send."""
-    api.enroll(employee)
-    new = api.sessions[employee]
-    api.client.cookies.set(COOKIE_NAME, new.cookie)
-    try:
-        yield {"X-CSRF-Token": new.session.csrf_token}
-    finally:
-        api.client.cookies.clear()
-
-
 def test_a_signed_in_privacy_officer_erases_on_the_record(api: Api) -> None:
-    with signed_in(api, "P1") as csrf:
+    with api.signed_in("P1") as csrf:
         done = api.client.post(_erase("C1"), json=CONFIRM, headers=csrf)
     assert done.status_code == 200, done.text
     assert done.json()["result"] == {"erased": True}
@@ -90,7 +73,7 @@ def test_no_one_erases_in_someone_elses_name(api: Api) -> None:
 def test_a_session_without_its_csrf_token_or_from_another_site_is_a_recorded_deny(
     api: Api,
 ) -> None:
-    with signed_in(api, "P1") as csrf:
+    with api.signed_in("P1") as csrf:
         forged = api.client.post(_erase("C1"), json=CONFIRM)
         foreign = api.client.post(
             _erase("C1"), json=CONFIRM, headers={**csrf, "Origin": "https://evil.example"}
@@ -105,7 +88,7 @@ def test_a_session_without_its_csrf_token_or_from_another_site_is_a_recorded_den
 
 
 def test_an_employee_who_is_no_privacy_officer_is_a_recorded_deny(api: Api) -> None:
-    with signed_in(api, "A1") as csrf:
+    with api.signed_in("A1") as csrf:
         refused = api.client.post(_erase("C1"), json=CONFIRM, headers=csrf)
     assert refused.status_code == 403 and "not_privacy_officer" in refused.text
     assert [(e["actor"], e["reason"]) for e in _entries(api)] == [("A1", "not_privacy_officer")]
@@ -130,7 +113,7 @@ def test_an_id_token_proves_the_officer_without_a_service(api: Api) -> None:
 
 
 def test_unconfirmed_unknown_and_already_erased(api: Api) -> None:
-    with signed_in(api, "P1") as csrf:
+    with api.signed_in("P1") as csrf:
         unconfirmed = api.client.post(_erase("C1"), json={"confirm": False}, headers=csrf)
         empty = api.client.post(_erase("C1"), json={}, headers=csrf)
         unknown = api.client.post(_erase("C404"), json=CONFIRM, headers=csrf)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,8 +14,6 @@ from sqlalchemy.orm import Session
 from custodes.access.models import PolicyProposal
 from custodes.access.policy import default_policy_text
 from custodes.access.policy_store import current_policy
-from custodes.identity.sessions import COOKIE_NAME
-from custodes.ledger.storage import LedgerReader
 from tests.support.api import DELETE_R1, Api
 
 PROPOSE = "/v1/policy/proposals"
@@ -26,27 +22,13 @@ SHA = hashlib.sha256(TEXT.encode()).hexdigest()
 
 
 def _entries(api: Api) -> list[dict]:  # type: ignore[type-arg]
-    reader = LedgerReader(api.engine)
-    entries = [json.loads(e) for e in reader.entries(0, reader.head().size)]
-    return [e for e in entries if e["action"] == "policy.apply"]
-
-
-@contextmanager
-def signed_in(api: Api, employee: str) -> Iterator[dict[str, str]]:
-    """`employee` signed in with a passkey; yields the CSRF header their pages send."""
-    api.enroll(employee)
-    new = api.sessions[employee]
-    api.client.cookies.set(COOKIE_NAME, new.cookie)
-    try:
-        yield {"X-CSRF-Token": new.session.csrf_token}
-    finally:
-        api.client.cookies.clear()
+    return api.entries("policy.apply")
 
 
 def approve_in_inbox(api: Api, approver: str, request_id: str):  # type: ignore[no-untyped-def]
     """The second privacy officer approves on the pages: their session and their passkey."""
     authenticator = api.enroll(approver)
-    with signed_in(api, approver) as csrf:
+    with api.signed_in(approver) as csrf:
         start = api.client.post(
             "/inbox/options", json={"request_id": request_id, "decision": "approve"}, headers=csrf
         )
@@ -62,7 +44,7 @@ def _proposals(api: Api) -> int:
 
 
 def test_a_signed_in_privacy_officer_proposes_and_executes_under_dual_control(api: Api) -> None:
-    with signed_in(api, "P1") as csrf:
+    with api.signed_in("P1") as csrf:
         asked = api.client.post(PROPOSE, json={"text": TEXT}, headers=csrf)
     assert asked.status_code == 202, asked.text
     request_id = asked.json()["decision"]["request_id"]
@@ -70,15 +52,15 @@ def test_a_signed_in_privacy_officer_proposes_and_executes_under_dual_control(ap
     assert (entry["actor"], entry["decision"]) == ("P1", "pending")
     assert entry["extra"]["proof"] == "session" and "svc" not in entry["extra"]
     assert entry["resources"] == [f"policy:{SHA}"]
-    with signed_in(api, "P1") as csrf:
+    with api.signed_in("P1") as csrf:
         early = api.client.post(f"{PROPOSE}/{request_id}/execute", headers=csrf)
     assert early.status_code == 403 and "not_approved" in early.text
     approved = approve_in_inbox(api, "P2", request_id)  # passkeys and sessions only, no OIDC
     assert approved.status_code == 200, approved.text
-    with signed_in(api, "P2") as csrf:  # the approver cannot carry it out for the proposer
+    with api.signed_in("P2") as csrf:  # the approver cannot carry it out for the proposer
         other = api.client.post(f"{PROPOSE}/{request_id}/execute", headers=csrf)
     assert other.status_code == 404 and "of yours" in other.text, other.text
-    with signed_in(api, "P1") as csrf:
+    with api.signed_in("P1") as csrf:
         done = api.client.post(f"{PROPOSE}/{request_id}/execute", headers=csrf)
     assert done.status_code == 200, done.text
     assert done.json()["result"]["sha256"] == SHA
@@ -108,7 +90,7 @@ def test_no_one_proposes_as_someone_else(api: Api) -> None:
 def test_a_session_without_its_csrf_token_or_from_another_site_is_a_recorded_deny(
     api: Api,
 ) -> None:
-    with signed_in(api, "P1") as csrf:
+    with api.signed_in("P1") as csrf:
         forged = api.client.post(PROPOSE, json={"text": TEXT})
         foreign = api.client.post(
             PROPOSE, json={"text": TEXT}, headers={**csrf, "Origin": "https://evil.example"}
@@ -123,7 +105,7 @@ def test_a_session_without_its_csrf_token_or_from_another_site_is_a_recorded_den
 
 
 def test_an_employee_who_is_no_privacy_officer_is_a_recorded_deny(api: Api) -> None:
-    with signed_in(api, "A1") as csrf:
+    with api.signed_in("A1") as csrf:
         refused = api.client.post(PROPOSE, json={"text": TEXT}, headers=csrf)
     assert refused.status_code == 403 and "not_policy_admin" in refused.text
     assert [(e["actor"], e["reason"]) for e in _entries(api)] == [("A1", "not_policy_admin")]
@@ -148,14 +130,14 @@ def test_an_id_token_proves_the_proposer_without_a_service(api: Api) -> None:
 
 
 def test_bad_text_unknown_and_foreign_requests(api: Api) -> None:
-    with signed_in(api, "P1") as csrf:
+    with api.signed_in("P1") as csrf:
         bad = api.client.post(PROPOSE, json={"text": "permit(principal, action"}, headers=csrf)
         unknown = api.client.post(f"{PROPOSE}/rq_nothing/execute", headers=csrf)
     assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
     assert unknown.status_code == 404
     asked = api.call("POST", "/v1/requests", "T1", json=DELETE_R1)
     request_id = asked.json()["decision"]["request_id"]
-    with signed_in(api, "T1") as csrf:  # not a policy change: its own route keeps its rules
+    with api.signed_in("T1") as csrf:  # not a policy change: its own route keeps its rules
         foreign = api.client.post(f"{PROPOSE}/{request_id}/execute", headers=csrf)
     assert foreign.status_code == 404
     anonymous = api.client.post(f"{PROPOSE}/{request_id}/execute")

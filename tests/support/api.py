@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -21,10 +22,11 @@ from sqlalchemy.orm import Session
 from custodes.access.notify import Outbox
 from custodes.access.tokens import SCOPES, create_token
 from custodes.identity.service import IdentityService
-from custodes.identity.sessions import NewSession
+from custodes.identity.sessions import COOKIE_NAME, NewSession
 from custodes.identity.settings import OIDCSettings, WebAuthnSettings
 from custodes.identity.softkey import SoftAuthenticator
 from custodes.ledger.note import Signer, generate_signer_key
+from custodes.ledger.storage import LedgerReader
 from custodes.vault.keyring import FileKeyring
 from custodes.web.app import Services, close_app, create_app
 from tests.support.identity import Provider
@@ -82,6 +84,23 @@ class Api:
             proof = "oidc" if method == "POST" and OWN_PROOF_PATHS.match(path) else "header"
         headers = self.headers(employee, proof)
         return self.client.request(method, path, headers=headers, **kw)  # type: ignore[arg-type]
+
+    @contextmanager
+    def signed_in(self, employee: str) -> Iterator[dict[str, str]]:
+        """`employee` signed in with a passkey; yields the CSRF header their pages send."""
+        self.enroll(employee)
+        new = self.sessions[employee]
+        self.client.cookies.set(COOKIE_NAME, new.cookie)
+        try:
+            yield {"X-CSRF-Token": new.session.csrf_token}
+        finally:
+            self.client.cookies.clear()
+
+    def entries(self, action: str) -> list[dict]:  # type: ignore[type-arg]
+        """The ledger's entries of one action, in order."""
+        reader = LedgerReader(self.engine)
+        entries = [json.loads(e) for e in reader.entries(0, reader.head().size)]
+        return [e for e in entries if e["action"] == action]
 
     def enroll(self, employee: str) -> SoftAuthenticator:
         """A passkey for `employee`, registered through the identity service (ledgered)."""

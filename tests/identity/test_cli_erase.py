@@ -8,58 +8,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select
 
-from custodes.ledger.models import LedgerEntryRow
 from custodes.vault.models import VaultRecord
-from tests.support.cli import ORIGIN, Result, check, home_env, invoke
-from tests.support.dataset import write_dataset
-from tests.support.idp import Provider, oidc_env, running_provider, signed_token
+from tests.support.cli import Result
+from tests.support.idp import signed_token
+from tests.support.office import Office, office_home
 
 
-@dataclass
-class Office:
-    """A home whose database is `db_url`: customers C1 and C2, privacy officers E9 and E8."""
-
-    home: Path
-    db_url: str
-    provider: Provider
-    tmp: Path
-
-    def run(self, *args: str, oidc: bool = True, ok: bool = True) -> Result:
-        env = home_env(self.home, CUSTODES_LEDGER_ORIGIN=ORIGIN, CUSTODES_DATABASE_URL=self.db_url)
-        if oidc:
-            env.update(oidc_env(self.provider))
-        result = invoke(list(args), env)
-        check(result, ok)
-        return result
+class Erasing(Office):
+    """Customers C1 and C2, privacy officers E9 and E8."""
 
     def erase(
         self, customer: str, by: str, token: str | None, oidc: bool = True, ok: bool = False
     ) -> Result:
         args = ["customers", "erase", customer, "--operator", by, "--yes"]
-        if token is not None:
-            path = self.tmp / "id_token"
-            path.write_text(token + "\n")
-            args += ["--id-token-file", str(path)]
-        result = self.run(*args, oidc=oidc, ok=ok)
-        if token is not None:
-            assert token not in result.stderr + result.stdout
-        return result
+        return self.run_as(args, token, oidc=oidc, ok=ok)
 
     def erasures(self) -> list[dict[str, object]]:
-        engine = create_engine(self.db_url)
-        try:
-            with engine.connect() as conn:
-                rows = conn.execute(select(LedgerEntryRow.data).order_by(LedgerEntryRow.idx))
-                entries = [json.loads(data) for data in rows.scalars()]
-        finally:
-            engine.dispose()
-        return [e for e in entries if e["action"] == "customer.erase"]
+        return self.entries("customer.erase")
 
     def shredded(self, customer: str) -> bool:
         engine = create_engine(self.db_url)
@@ -77,20 +47,13 @@ class Office:
 
 
 @pytest.fixture
-def office(tmp_path: Path, db_url: str) -> Iterator[Office]:
-    folder = write_dataset(tmp_path / "ds")
-    with (folder / "employees.csv").open("a") as employees:
-        employees.write("E9,Priya Privacy,privacy_officer,legal,,2020-01-01T00:00:00Z,,EU\n")
-        employees.write("E8,Pat Privacy,privacy_officer,legal,,2020-01-01T00:00:00Z,,EU\n")
-    with running_provider() as provider:
-        office = Office(tmp_path / "home", db_url, provider, tmp_path)
-        office.run("init", oidc=False)
-        office.run("import", str(folder), oidc=False)
-        yield office
+def office(tmp_path: Path, db_url: str) -> Iterator[Erasing]:
+    with office_home(tmp_path, db_url) as (home, provider):
+        yield Erasing(home, db_url, provider, tmp_path)
 
 
 def test_erasing_in_an_officers_name_without_their_proof_is_a_recorded_deny(
-    office: Office,
+    office: Erasing,
 ) -> None:
     """The attack: an operator's shell names privacy officer E9 and erases without E9's proof."""
     bare = office.erase("C1", "E9", None)
@@ -110,7 +73,7 @@ def test_erasing_in_an_officers_name_without_their_proof_is_a_recorded_deny(
     assert not office.shredded("C1")  # nothing was erased
 
 
-def test_the_officers_own_token_erases_with_proof_on_record(office: Office) -> None:
+def test_the_officers_own_token_erases_with_proof_on_record(office: Erasing) -> None:
     done = office.erase("C1", "E9", signed_token(office.provider, "E9"), ok=True)
     assert "customer C1 erased" in done.stdout
     [entry] = office.erasures()
@@ -128,7 +91,7 @@ def test_the_officers_own_token_erases_with_proof_on_record(office: Office) -> N
     )
 
 
-def test_a_proven_employee_who_is_no_privacy_officer_is_a_recorded_deny(office: Office) -> None:
+def test_a_proven_employee_who_is_no_privacy_officer_is_a_recorded_deny(office: Erasing) -> None:
     refused = office.erase("C1", "E2", signed_token(office.provider, "E2"))
     assert "not_privacy_officer" in refused.stderr
     [entry] = office.erasures()
@@ -140,7 +103,7 @@ def test_a_proven_employee_who_is_no_privacy_officer_is_a_recorded_deny(office: 
     assert not office.shredded("C1")
 
 
-def test_an_unknown_customer_is_refused_on_the_record(office: Office) -> None:
+def test_an_unknown_customer_is_refused_on_the_record(office: Erasing) -> None:
     refused = office.erase("C404", "E9", signed_token(office.provider, "E9"))
     assert "no customer C404" in refused.stderr
     [entry] = office.erasures()

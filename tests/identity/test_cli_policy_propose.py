@@ -5,7 +5,6 @@ deny and no request is made. On SQLite and PostgreSQL (the command's CUSTODES_DA
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,49 +14,20 @@ from sqlalchemy import create_engine, func, select
 
 from custodes.access.models import PolicyProposal
 from custodes.access.policy import default_policy_text
-from custodes.ledger.models import LedgerEntryRow
-from tests.support.cli import ORIGIN, Result, check, home_env, invoke
-from tests.support.dataset import write_dataset
-from tests.support.idp import Provider, oidc_env, running_provider, signed_token
+from tests.support.cli import Result
+from tests.support.idp import signed_token
+from tests.support.office import Office, office_home
 
 
 @dataclass
-class Office:
-    """A home whose database is `db_url`, two privacy officers (E9, E8), a provider, a policy."""
+class Proposing(Office):
+    """Two privacy officers (E9, E8), a provider, a policy file to propose."""
 
-    home: Path
-    db_url: str
-    provider: Provider
-    policy: Path
-    tmp: Path
-
-    def run(self, *args: str, oidc: bool = True, ok: bool = True) -> Result:
-        env = home_env(self.home, CUSTODES_LEDGER_ORIGIN=ORIGIN, CUSTODES_DATABASE_URL=self.db_url)
-        if oidc:
-            env.update(oidc_env(self.provider))
-        result = invoke(list(args), env)
-        check(result, ok)
-        return result
+    policy: Path = Path()
 
     def propose(self, by: str, token: str | None, oidc: bool = True, ok: bool = False) -> Result:
         args = ["policy", "apply", str(self.policy), "--applied-by", by]
-        if token is not None:
-            path = self.tmp / "id_token"
-            path.write_text(token + "\n")
-            args += ["--id-token-file", str(path)]
-        result = self.run(*args, oidc=oidc, ok=ok)
-        if token is not None:
-            assert token not in result.stderr + result.stdout
-        return result
-
-    def entries(self) -> list[dict[str, object]]:
-        engine = create_engine(self.db_url)
-        try:
-            with engine.connect() as conn:
-                rows = conn.execute(select(LedgerEntryRow.data).order_by(LedgerEntryRow.idx))
-                return [json.loads(data) for data in rows.scalars()]
-        finally:
-            engine.dispose()
+        return self.run_as(args, token, oidc=oidc, ok=ok)
 
     def proposals(self) -> int:
         engine = create_engine(self.db_url)
@@ -68,25 +38,18 @@ class Office:
             engine.dispose()
 
     def policy_entries(self) -> list[dict[str, object]]:
-        return [e for e in self.entries() if e["action"] == "policy.apply"]
+        return self.entries("policy.apply")
 
 
 @pytest.fixture
-def office(tmp_path: Path, db_url: str) -> Iterator[Office]:
-    folder = write_dataset(tmp_path / "ds")
-    with (folder / "employees.csv").open("a") as employees:
-        employees.write("E9,Priya Privacy,privacy_officer,legal,,2020-01-01T00:00:00Z,,EU\n")
-        employees.write("E8,Pat Privacy,privacy_officer,legal,,2020-01-01T00:00:00Z,,EU\n")
+def office(tmp_path: Path, db_url: str) -> Iterator[Proposing]:
     policy = tmp_path / "p.cedar"
     policy.write_text(default_policy_text() + "\n// a reviewed change\n")
-    with running_provider() as provider:
-        office = Office(tmp_path / "home", db_url, provider, policy, tmp_path)
-        office.run("init", oidc=False)
-        office.run("import", str(folder), oidc=False)
-        yield office
+    with office_home(tmp_path, db_url) as (home, provider):
+        yield Proposing(home, db_url, provider, tmp_path, policy)
 
 
-def test_proposing_as_someone_else_is_a_recorded_deny(office: Office) -> None:
+def test_proposing_as_someone_else_is_a_recorded_deny(office: Proposing) -> None:
     """The attack: an operator's shell names E9 as the proposer without E9's proof."""
     bare = office.propose("E9", None)
     assert "own_proof_required" in bare.stderr
@@ -104,7 +67,7 @@ def test_proposing_as_someone_else_is_a_recorded_deny(office: Office) -> None:
     assert office.proposals() == 0  # nothing was proposed, nothing waits for approval
 
 
-def test_the_proposers_own_token_proposes_with_proof_on_record(office: Office) -> None:
+def test_the_proposers_own_token_proposes_with_proof_on_record(office: Proposing) -> None:
     asked = office.propose("E9", signed_token(office.provider, "E9"), ok=True)
     assert "policy change requested: " in asked.stdout and "--id-token-file" in asked.stdout
     [entry] = office.policy_entries()
@@ -116,7 +79,7 @@ def test_the_proposers_own_token_proposes_with_proof_on_record(office: Office) -
 
 
 def test_a_proven_employee_who_is_no_policy_administrator_is_a_recorded_deny(
-    office: Office,
+    office: Proposing,
 ) -> None:
     refused = office.propose("E2", signed_token(office.provider, "E2"))
     assert "not_policy_admin" in refused.stderr

@@ -16,8 +16,6 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from custodes.access.core import Core, Outcome
 from custodes.access.errors import NotFound
 from custodes.access.facts import Facts, load_facts
@@ -27,7 +25,7 @@ from custodes.access.recording import Record, encode
 from custodes.access.requests import approver_context
 from custodes.ledger.errors import LedgerError, LedgerUnavailable
 from custodes.ledger.sequencer import Receipt
-from custodes.store.engine import READ_ONLY, driver_sql
+from custodes.store.hot_reads import HotReader
 from custodes.vault import _hazmat
 from custodes.vocabulary import Verdict
 
@@ -38,10 +36,6 @@ Run = Callable[..., Iterable[Any]]  # map, or a pool's map
 
 _SELLERS = "SELECT seller_id, status FROM sellers WHERE seller_id IN ({})"
 _ORDERS = "SELECT DISTINCT seller_id, customer_id FROM orders WHERE customer_id IN ({})"
-_VAULT = (
-    "SELECT customer_id, kek_version, wrapped_key, name_ct, email_ct, phone_ct, address_ct "
-    "FROM vault_records WHERE customer_id IN ({})"
-)
 
 
 def relay_address(core: Core, service: str, seller_id: str, customer_id: str) -> Outcome:
@@ -62,8 +56,7 @@ def relay_addresses(
     if not pairs:
         return []
     now = core.clock()
-    with core.engine.connect().execution_options(**READ_ONLY) as conn:
-        sellers, ordered, facts = _facts(core, conn, pairs, now)
+    sellers, ordered, facts = _facts(core, pairs, now)
     records = []
     for seller_id, customer_id in pairs:
         context = {
@@ -99,14 +92,14 @@ def relay_addresses(
 
 
 def _facts(
-    core: Core, conn: Connection, pairs: Sequence[Pair], now: datetime
+    core: Core, pairs: Sequence[Pair], now: datetime
 ) -> tuple[dict[str, str], set[Pair], dict[str, Facts]]:
     """Every pair's facts in one read: sellers' status, which pairs have an order, and each
     customer's recording facts (as `Core.facts_for` gives them, one customer each)."""
     seller_ids = sorted({s for s, _ in pairs})
     customer_ids = sorted({c for _, c in pairs})
-    sellers = dict(_in(conn, _SELLERS, seller_ids))
-    ordered = {(s, c) for s, c in _in(conn, _ORDERS, customer_ids)}
+    sellers = dict(_in(core.reads, _SELLERS, seller_ids))
+    ordered = {(s, c) for s, c in _in(core.reads, _ORDERS, customer_ids)}
     every = load_facts(
         core.reads,
         "",
@@ -130,13 +123,12 @@ def _facts(
     return sellers, ordered, facts
 
 
-def _in(conn: Connection, sql: str, ids: Sequence[str]) -> list[Any]:
+def _in(reads: HotReader, sql: str, ids: Sequence[str]) -> list[Any]:
     """Rows of `sql` (one `IN ({})`) for every id, a chunk at a time."""
     rows: list[Any] = []
     for start in range(0, len(ids), CHUNK):
-        chunk = tuple(ids[start : start + CHUNK])
-        text = driver_sql(conn.dialect, sql.format(", ".join("?" for _ in chunk)))
-        rows += conn.exec_driver_sql(text, chunk).all()
+        chunk = ids[start : start + CHUNK]
+        rows += reads.rows(sql.format(", ".join("?" for _ in chunk)), chunk)
     return rows
 
 
@@ -189,10 +181,7 @@ def _revealed(
     """The outcomes: addresses decrypted (one read of the vault rows) only for the pairs whose
     allow is recorded and signed; denials carry no data."""
     allowed = sorted({c for (_, c), d in zip(pairs, decisions, strict=True) if _allows(d)})
-    rows: dict[str, Any] = {}
-    if allowed:
-        with core.engine.connect().execution_options(**READ_ONLY) as conn:
-            rows = {row.customer_id: row for row in _in(conn, _VAULT, allowed)}
+    rows = _hazmat.vault_rows(core.reads, allowed) if allowed else {}
     out: list[Outcome | Exception] = []
     for (_, customer_id), decision in zip(pairs, decisions, strict=True):
         if isinstance(decision, Exception):

@@ -8,7 +8,7 @@ never be logged, raised in exceptions or written anywhere but the response that 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
@@ -22,13 +22,15 @@ from custodes.vault.models import PII_FIELDS, VaultRecord
 
 # The vault's own row query, in driver SQL: a driver row (attribute access by column name) is all
 # decryption needs, and the hot reveal path skips the ORM.
-_ROW = (
+_SELECT = (
     "SELECT customer_id, kek_version, wrapped_key, name_ct, email_ct, phone_ct, address_ct "
-    "FROM vault_records WHERE customer_id = ?"
+    "FROM vault_records WHERE customer_id "
 )
+_ROW = _SELECT + "= ?"
+_CHUNK = 500  # ids per IN (...) list
 
 
-class _Row(NamedTuple):
+class VaultRow(NamedTuple):
     """A vault row as the driver returns it, its columns by name (all `decrypt_fields` reads)."""
 
     customer_id: str
@@ -47,11 +49,21 @@ def decrypt_customer(
     found = reads.first(_ROW, (customer_id,))
     if found is None:
         return None
-    return decrypt_fields(_Row(*found), fields, keyring)  # type: ignore[arg-type]
+    return decrypt_fields(VaultRow(*found), fields, keyring)
+
+
+def vault_rows(reads: HotReader, customer_ids: Sequence[str]) -> dict[str, VaultRow]:
+    """Many customers' vault rows, by id (a batch's decryptions read them once)."""
+    rows: dict[str, VaultRow] = {}
+    for start in range(0, len(customer_ids), _CHUNK):
+        chunk = customer_ids[start : start + _CHUNK]
+        sql = _SELECT + f"IN ({', '.join('?' for _ in chunk)})"
+        rows.update((found[0], VaultRow(*found)) for found in reads.rows(sql, chunk))
+    return rows
 
 
 def decrypt_fields(
-    record: VaultRecord, fields: Iterable[str], keyring: Keyring
+    record: VaultRecord | VaultRow, fields: Iterable[str], keyring: Keyring
 ) -> dict[str, str | None]:
     """Decrypt the named fields of one record; a failed check raises, never returns garbage."""
     wanted = tuple(fields)

@@ -98,3 +98,55 @@ def test_size_limit() -> None:
 def test_naive_time_refused() -> None:
     with pytest.raises(FormatError):
         entry(time=datetime(2026, 1, 1)).encode()
+
+
+_CODES = st.from_regex(r"[a-z0-9_.:/-]{1,20}", fullmatch=True)
+_TOKENS = st.from_regex(r"[A-Za-z0-9_.:/-]{1,30}", fullmatch=True)
+_EXTRA = st.dictionaries(
+    _CODES, st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), _TOKENS), max_size=6
+)
+
+
+@settings(max_examples=300)
+@given(
+    actor=_TOKENS,
+    action=_CODES,
+    decision=st.sampled_from(["allow", "deny", "pending"]),
+    resources=st.lists(_TOKENS.map(lambda t: f"seller:{t}"), max_size=4),
+    fields=st.lists(_CODES, max_size=3),
+    optional=st.tuples(*[st.one_of(st.none(), _CODES)] * 2, *[st.one_of(st.none(), _TOKENS)] * 2),
+    extra=_EXTRA,
+    millis=st.integers(0, 10**12),
+)
+def test_assembled_encoding_is_the_canonical_json(
+    actor: str,
+    action: str,
+    decision: str,
+    resources: list[str],
+    fields: list[str],
+    optional: tuple[str | None, str | None, str | None, str | None],
+    extra: dict[str, str | int | bool | None],
+    millis: int,
+) -> None:
+    """`encode` assembles the JSON itself (the hot path); it must be byte for byte what the
+    canonical JSON encoder gives for every entry that passes the checks."""
+    justification, reason, case, approval = optional
+    entry = LedgerEntry(
+        time=datetime.fromtimestamp(millis / 1000, UTC),
+        actor=actor,
+        action=action,
+        decision=decision,
+        resources=resources,
+        fields=fields,
+        justification=justification,
+        reason=reason,
+        case=case,
+        approval=approval,
+        extra=extra,
+    )
+    try:
+        data = entry.encode()
+    except (FormatError, PIIRefused):
+        return  # refused by the guard (digit runs look like phone numbers): nothing to compare
+    assert data == canonical_json(entry.to_json())
+    assert LedgerEntry.decode(data).encode() == data

@@ -124,10 +124,77 @@ class LedgerEntry:
         """Validated canonical bytes: what is hashed into the tree. `check_entry` admits only
         strings, integers, booleans and None, so no float can reach the encoder."""
         check_entry(self)
-        data = _CANONICAL.encode(self.to_json()).encode()
+        data = _assembled(self).encode()
         if len(data) > MAX_ENTRY_BYTES:
             raise FormatError(f"ledger entry is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
         return data
+
+
+def _assembled(entry: LedgerEntry) -> str:
+    """The canonical JSON of a *checked* entry, assembled directly: exactly what
+    `canonical_json(entry.to_json())` gives (tests compare them on generated entries), in a
+    fraction of the time, since every entry of every reveal is encoded on the request path.
+
+    Why no escaping is needed: `check_entry` admits as strings only codes and ids, whose
+    alphabets (`_CODE`, `_TOKEN`, the decisions) hold no quote, backslash, control or non-ASCII
+    character, and times come from `format_time`. Keys are written in sorted order."""
+    extra = ""
+    if entry.extra:
+        values = entry.extra
+        extra = (
+            '"extra":{'
+            + ",".join(['"' + key + '":' + _scalar(values[key]) for key in sorted(values)])
+            + "},"
+        )
+    return "".join(
+        [
+            '{"action":"',
+            entry.action,
+            '","actor":"',
+            entry.actor,
+            '","approval":',
+            _text(entry.approval),
+            ',"case":',
+            _text(entry.case),
+            ',"decision":"',
+            entry.decision,
+            '",',
+            extra,
+            '"fields":',
+            _strings(entry.fields),
+            ',"justification":',
+            _text(entry.justification),
+            ',"kind":"',
+            entry.kind,
+            '","reason":',
+            _text(entry.reason),
+            ',"resources":',
+            _strings(entry.resources),
+            ',"time":"',
+            format_time(entry.time),
+            '","v":1}',
+        ]
+    )
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else '"' + value + '"'
+
+
+def _scalar(value: str | int | bool | None) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)  # as json does, for int subclasses too
+    return '"' + value + '"'
+
+
+def _strings(values: Sequence[str]) -> str:
+    return '["' + '","'.join(values) + '"]' if values else "[]"
 
 
 def check_entry(entry: LedgerEntry) -> None:

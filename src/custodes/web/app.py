@@ -75,6 +75,9 @@ def create_app(
         version=__version__,
         description="Insider-abuse protection for customer data: vault, one door, Merkle ledger.",
         lifespan=lifespan,
+        # custodes exports Prometheus metrics and JSON logs, not OpenTelemetry: FastAPI's own
+        # telemetry would otherwise look up three global OTel providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.engine = engine
     ledger = _install_door(app, engine, services, ledger)

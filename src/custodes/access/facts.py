@@ -141,8 +141,13 @@ def load_facts(
 ) -> Facts:
     """`in_flight`: customers this employee has reveals of allowed but not yet in the index
     (API workers); they count as revealed now, like this request's own."""
-    employee, case = _person_and_case(reads, employee_id, justification.case_id)
-    found, pseudonyms, sellers = _resource_links(reads, resource)
+    one_customer = (
+        resource.ids[0] if resource.kind == "customer" and len(resource.ids) == 1 else None
+    )
+    employee, case, links = _person_and_case(
+        reads, employee_id, justification.case_id, one_customer
+    )
+    found, pseudonyms, sellers = links or _resource_links(reads, resource)
     customers = set(pseudonyms)
     case_open = bool(
         employee is not None
@@ -202,28 +207,37 @@ def _case_state(
 
 _PERSON_AND_CASE = (
     "SELECT e.employee_id, e.role, e.suspended_at, e.left_at, c.employee_id, c.kind, "
-    "c.customer_id, c.seller_id, c.opened_at, c.closed_at FROM employees e "
+    "c.customer_id, c.seller_id, c.opened_at, c.closed_at, "
+    "(SELECT pseudonym FROM customers WHERE customer_id = ?) FROM employees e "
     "LEFT OUTER JOIN cases c ON c.case_id = ? WHERE e.employee_id = ?"
 )
 
+_Links = tuple[bool, dict[str, str], set[str]]
+
 
 def _person_and_case(
-    reads: HotReader, employee_id: str, case_id: str | None
-) -> tuple[Person | None, CaseFacts | None]:
-    """The employee and the cited case in one query (LEFT JOIN on the case id); plain driver
-    SQL, as this runs on every request (see `custodes.store.hot_reads`)."""
+    reads: HotReader, employee_id: str, case_id: str | None, customer_id: str | None = None
+) -> tuple[Person | None, CaseFacts | None, _Links | None]:
+    """The employee, the cited case and (for a one-customer resource) the customer's
+    pseudonym in one query: plain driver SQL, as this runs on every request (see
+    `custodes.store.hot_reads`). The links are None when they still need `_resource_links`."""
     if not employee_id:
-        return None, None
-    row = reads.first(_PERSON_AND_CASE, (case_id or "", employee_id))
+        return None, None, None
+    row = reads.first(_PERSON_AND_CASE, (customer_id or "", case_id or "", employee_id))
     if row is None:
-        return None, None
+        return None, None, None
     person = Person(row[0], row[1], as_utc(row[2]), as_utc(row[3]))
     case = None
     if row[4] is not None:
         opened = as_utc(row[8])
         assert opened is not None
         case = CaseFacts(row[4], row[5], row[6], row[7], opened, as_utc(row[9]))
-    return person, case
+    links: _Links | None = None
+    if customer_id is not None:
+        pseudonym = row[10]
+        found = pseudonym is not None
+        links = (True, {customer_id: pseudonym}, set()) if found else (False, {}, set())
+    return person, case, links
 
 
 def break_glass_active(

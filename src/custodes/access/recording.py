@@ -13,6 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from custodes.access.facts import Facts
@@ -56,11 +57,13 @@ class Record:
     evidence: Evidence | None = None  # e.g. the approver's WebAuthn assertion
 
 
+@lru_cache(maxsize=1 << 14)
 def ledger_id(key: bytes, ident: str, known: bool) -> str:
     """An id as the ledger (and its public tiles) may hold it: itself when it names a known
     record and passes the PII guard; otherwise a keyed digest. The attempt is still on the
     record, the same string always maps to the same reference, and nobody without the key can
-    test guesses against it."""
+    test guesses against it. Cached (bounded): the same actors, cases and service tokens
+    recur in every request's entry."""
     if known:
         try:
             check_token("id", ident)

@@ -57,19 +57,26 @@ class Record:
     evidence: Evidence | None = None  # e.g. the approver's WebAuthn assertion
 
 
-@lru_cache(maxsize=1 << 14)
 def ledger_id(key: bytes, ident: str, known: bool) -> str:
     """An id as the ledger (and its public tiles) may hold it: itself when it names a known
     record and passes the PII guard; otherwise a keyed digest. The attempt is still on the
     record, the same string always maps to the same reference, and nobody without the key can
-    test guesses against it. Cached (bounded): the same actors, cases and service tokens
-    recur in every request's entry."""
-    if known:
-        try:
-            check_token("id", ident)
-            return ident
-        except FormatError:
-            pass
+    test guesses against it."""
+    return _known_id(key, ident) if known else _digest(key, ident)
+
+
+@lru_cache(maxsize=1 << 14)
+def _known_id(key: bytes, ident: str) -> str:
+    """Cached (bounded): the same actors, cases and service tokens recur in every request's
+    entry. Only known records' ids are kept; whatever a caller typed is never held on to."""
+    try:
+        check_token("id", ident)
+        return ident
+    except FormatError:
+        return _digest(key, ident)
+
+
+def _digest(key: bytes, ident: str) -> str:
     mac = hmac.digest(key, b"ledger-id|" + ident.encode(), "sha256")
     return "id_" + base64.b32encode(mac[:20]).decode().lower()
 

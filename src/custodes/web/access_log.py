@@ -9,6 +9,7 @@ id-shaped and passes the ledger's PII guard.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import threading
@@ -54,6 +55,11 @@ class _RandomIds:
     bytes (ids must never repeat)."""
 
     def __init__(self) -> None:
+        self._pool, self._next = b"", 0
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget)  # a forked worker draws its own
+
+    def _forget(self) -> None:
         self._pool, self._next = b"", 0
         self._lock = threading.Lock()
 

@@ -150,3 +150,47 @@ def test_assembled_encoding_is_the_canonical_json(
         return  # refused by the guard (digit runs look like phone numbers): nothing to compare
     assert data == canonical_json(entry.to_json())
     assert LedgerEntry.decode(data).encode() == data
+
+
+class _EqualsAnything(str):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = str.__hash__
+
+
+class _Replaces(str):
+    def __radd__(self, other: object) -> str:
+        return "PWNED"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"decision": _EqualsAnything('x","actor":"root')},
+        {"case": _Replaces("c1")},
+        {"fields": iter(["email"])},
+        {"resources": (r for r in ["seller:s1"])},
+        {"extra": {"note": _Replaces("n1")}},
+    ],
+    ids=["eq-override", "radd-override", "field-iterator", "resource-generator", "extra-value"],
+)
+def test_what_is_checked_is_what_is_written(changes: dict[str, object]) -> None:
+    """The encoding is assembled without escaping, so the checks must read exactly what is
+    written: a string subclass is reduced to the plain string it holds (and checked as such),
+    an iterator to what it yields, once."""
+    fields: dict[str, object] = {
+        "time": datetime(2026, 12, 4, tzinfo=UTC),
+        "actor": "E0001",
+        "action": "customer.view",
+        "decision": "allow",
+        **changes,
+    }
+    entry = LedgerEntry(**fields)  # type: ignore[arg-type]
+    try:
+        data = entry.encode()
+    except FormatError:
+        return  # refused on its real content: nothing was written
+    assert data == canonical_json(entry.to_json())
+    assert b"PWNED" not in data and b'"actor":"root"' not in data
+    assert LedgerEntry.decode(data).encode() == data

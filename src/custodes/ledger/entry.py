@@ -74,6 +74,24 @@ class LedgerEntry:
     kind: str = "access.decision"
     extra: Mapping[str, str | int | bool | None] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Plain data only, so the checks and the assembled encoding read the same characters:
+        a `str` subclass (an enum member, or anything overriding `==` or `+`) becomes the plain
+        string it holds, and an iterator the tuple it yields (checked once, written once)."""
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str) and type(value) is not str:
+                object.__setattr__(self, name, str.__str__(value))
+        for name in ("resources", "fields"):
+            values = getattr(self, name)
+            if type(values) not in (list, tuple) or not all(type(v) is str for v in values):
+                object.__setattr__(self, name, tuple(_plain(v) for v in values))
+        extra = self.extra
+        if type(extra) is not dict or not all(
+            type(k) is str and not _sub_str(v) for k, v in extra.items()
+        ):
+            object.__setattr__(self, "extra", {_plain(k): _plain(v) for k, v in extra.items()})
+
     def to_json(self) -> dict[str, Any]:
         return {
             "v": 1,
@@ -128,6 +146,26 @@ class LedgerEntry:
         if len(data) > MAX_ENTRY_BYTES:
             raise FormatError(f"ledger entry is {len(data)} bytes; the limit is {MAX_ENTRY_BYTES}")
         return data
+
+
+_TEXT_FIELDS = (
+    "actor",
+    "action",
+    "decision",
+    "justification",
+    "case",
+    "approval",
+    "reason",
+    "kind",
+)
+
+
+def _sub_str(value: object) -> bool:
+    return isinstance(value, str) and type(value) is not str
+
+
+def _plain(value: Any) -> Any:
+    return str.__str__(value) if _sub_str(value) else value
 
 
 def _assembled(entry: LedgerEntry) -> str:

@@ -9,6 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from custodes.access.tokens import create_token
@@ -215,3 +216,38 @@ def test_a_digit_heavy_id_is_still_recorded_but_as_a_keyed_digest(api: Api) -> N
     entries = _entries(api)[before:]
     assert len(entries) == 1 and "41555501234" not in json.dumps(entries[0])
     assert entries[0]["resources"][0].startswith("order:id_")
+
+
+@pytest.mark.parametrize(
+    ("actor", "proof", "assignee", "status", "reason"),
+    [
+        ("M2", "header", "GHOSTASSIGNEE7", 403, "own_proof_required"),  # a service's word
+        ("A2", None, "A2", 403, "self_assignment"),  # refused before the seller is looked up
+    ],
+)
+def test_a_refused_case_opening_writes_no_caller_typed_id_in_the_clear(
+    api: Api, actor: str, proof: str | None, assignee: str, status: int, reason: str
+) -> None:
+    """Refusals are recorded before the case's seller (or assignee) is looked up: whatever the
+    caller typed there, and the case id of a case that was never created, enter the public
+    ledger and the access index only as keyed digests (issue 9, the PII guard)."""
+    body = {
+        "case_id": "CALLERTYPEDCASE7",
+        "kind": "customer_contact",
+        "assignee": assignee,
+        "seller_id": "GHOSTSELLER7",
+    }
+    before = len(_entries(api))
+    assert api.call("POST", "/v1/cases", actor, proof=proof, json=body).status_code == status
+    entries = _entries(api)[before:]
+    assert [(e["action"], e["decision"], e["reason"]) for e in entries] == [
+        ("case.open", "deny", reason)
+    ]
+    written = json.dumps(entries)
+    for typed in ("CALLERTYPEDCASE7", "GHOSTSELLER7", "GHOSTASSIGNEE7"):
+        assert typed not in written
+    with Session(api.engine) as session:
+        rows = session.execute(text("SELECT subject_id FROM ledger_access_index")).scalars()
+        assert not {"CALLERTYPEDCASE7", "GHOSTSELLER7"} & set(rows)
+    assert entries[0]["case"].startswith("id_")
+    assert entries[0]["resources"][0] == f"case:{entries[0]['case']}"

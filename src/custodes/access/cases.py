@@ -69,11 +69,26 @@ def open_case(door: Door, actor_id: str, spec: CaseSpec, proven: bool = True) ->
             raise NotFound(f"no seller {spec.seller_id}")
         if refusal is None and session.get(Case, spec.case_id) is not None:
             refusal = (Conflict, "case_exists", f"case {spec.case_id} already exists")
+        # A refusal is recorded before its ids are all looked up: only ids of records that
+        # exist stand in the ledger as themselves, the rest as keyed digests (`ledger_id`).
+        known = _Known(
+            case=refusal is None or refusal[1] == "case_exists",
+            seller=not spec.seller_id or session.get(Seller, spec.seller_id) is not None,
+            assignee=session.get(Employee, spec.assignee) is not None,
+        )
     pseudonym = customer.pseudonym if customer else None
     if refusal is not None:
         error, reason, message = refusal
         _record(
-            door, actor_id, actor is not None, spec, pseudonym, "case.open", Verdict.DENY, reason
+            door,
+            actor_id,
+            actor is not None,
+            spec,
+            pseudonym,
+            "case.open",
+            Verdict.DENY,
+            reason,
+            known=known,
         )
         raise error(message)
     once = Guard("absent", ("case.open",), ("recorded",), None, "case", spec.case_id)
@@ -182,6 +197,15 @@ def close_case(door: Door, actor_id: str, case_id: str, proven: bool = True) -> 
     return case
 
 
+@dataclass(frozen=True)
+class _Known:
+    """Which of a case entry's ids name records that exist (the case: one being opened now)."""
+
+    case: bool = True
+    seller: bool = True
+    assignee: bool = True
+
+
 def _record(
     door: Door,
     actor_id: str,
@@ -192,14 +216,16 @@ def _record(
     decision: str,
     reason: str | None,
     guards: tuple[Guard, ...] = (),
+    known: _Known = _Known(),
 ) -> None:
     key = door.keyring.pseudonym_key
     actor = ledger_id(key, actor_id, actor_known)
-    refs = [f"case:{spec.case_id}"]
+    case_id = ledger_id(key, spec.case_id, known.case)
+    refs = [f"case:{case_id}"]
     if pseudonym:
         refs.append(f"customer:{pseudonym}")
     if spec.seller_id:
-        refs.append(f"seller:{ledger_id(key, spec.seller_id, True)}")
+        refs.append(f"seller:{ledger_id(key, spec.seller_id, known.seller)}")
     now = datetime.now(UTC)
     entry = LedgerEntry(
         time=now,
@@ -207,11 +233,11 @@ def _record(
         action=action,
         decision=decision,
         resources=refs,
-        case=spec.case_id,
+        case=case_id,
         reason=reason,
         kind="case",
         extra={
-            "assignee": ledger_id(key, spec.assignee, True),
+            "assignee": ledger_id(key, spec.assignee, known.assignee),
             "case_kind": spec.kind,
             **acting_extra(),  # how the actor was proven (access.principal)
         },
@@ -219,7 +245,7 @@ def _record(
     row = {
         "actor": actor,
         "subject_kind": "case",
-        "subject_id": spec.case_id,
+        "subject_id": case_id,
         "action": action,
         "decision": decision,
         "time": now,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from sqlalchemy import select
@@ -17,8 +18,12 @@ def test_enroll_prints_a_link_and_ledgers_it(home: Path, tmp_path: Path) -> None
     run(home, "import", str(write_dataset(tmp_path / "ds")))
     out = run(home, "employees", "enroll", "E2")
     url = out.stdout.strip()
-    assert url.startswith("http://localhost:8000/enroll#ce_")
-    assert "E2" not in url and "Sam" not in out.stdout + out.stderr
+    page, token = url.split("#ce_")
+    # The link is the page and a random token, nothing else: no employee id or name in it.
+    # (Checked by shape: a random token may contain "E2" by chance, about once in 100 runs.)
+    assert page == "http://localhost:8000/enroll"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32,}", token), token
+    assert "Sam" not in out.stdout + out.stderr
     again = run(home, "employees", "enroll", "E2").stdout.strip()
     assert again != url  # every link is new
     engine = make_engine(f"sqlite:///{home / 'custodes.db'}")

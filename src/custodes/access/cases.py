@@ -69,13 +69,7 @@ def open_case(door: Door, actor_id: str, spec: CaseSpec, proven: bool = True) ->
             raise NotFound(f"no seller {spec.seller_id}")
         if refusal is None and session.get(Case, spec.case_id) is not None:
             refusal = (Conflict, "case_exists", f"case {spec.case_id} already exists")
-        # A refusal is recorded before its ids are all looked up: only ids of records that
-        # exist stand in the ledger as themselves, the rest as keyed digests (`ledger_id`).
-        known = _Known(
-            case=refusal is None or refusal[1] == "case_exists",
-            seller=not spec.seller_id or session.get(Seller, spec.seller_id) is not None,
-            assignee=session.get(Employee, spec.assignee) is not None,
-        )
+        known = _known_ids(session, spec, refusal)
     pseudonym = customer.pseudonym if customer else None
     if refusal is not None:
         error, reason, message = refusal
@@ -111,6 +105,18 @@ def open_case(door: Door, actor_id: str, spec: CaseSpec, proven: bool = True) ->
     except IntegrityError:
         raise Conflict(f"case {spec.case_id} already exists") from None
     return case
+
+
+def _known_ids(
+    session: Session, spec: CaseSpec, refusal: tuple[type[Exception], str, str] | None
+) -> _Known:
+    """A refusal is recorded before its ids are all looked up: only ids of records that exist
+    stand in the ledger as themselves, the rest as keyed digests (`ledger_id`)."""
+    return _Known(
+        case=refusal is None or refusal[1] == "case_exists",
+        seller=not spec.seller_id or session.get(Seller, spec.seller_id) is not None,
+        assignee=session.get(Employee, spec.assignee) is not None,
+    )
 
 
 def _open_refusal(

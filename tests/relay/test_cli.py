@@ -106,7 +106,14 @@ def test_relay_serve_end_to_end(tmp_path: Path) -> None:
         assert host.messages[0][1][0] != f"{alias}@relay.test"
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        controller.stop()
-        engine.dispose()
-    assert process.returncode == 0, process.stderr
+        try:
+            # communicate, not wait: it drains the pipes, so a server that has logged more than
+            # a pipe holds is not left blocked writing its stderr while the test waits for it.
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        finally:
+            controller.stop()
+            engine.dispose()
+    assert process.returncode == 0, stderr

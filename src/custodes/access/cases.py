@@ -69,7 +69,7 @@ def open_case(door: Door, actor_id: str, spec: CaseSpec, proven: bool = True) ->
             raise NotFound(f"no seller {spec.seller_id}")
         if refusal is None and session.get(Case, spec.case_id) is not None:
             refusal = (Conflict, "case_exists", f"case {spec.case_id} already exists")
-        known = _known_ids(session, spec, refusal)
+        known = _known_ids(session, spec, refusal[1]) if refusal is not None else _Known()
     pseudonym = customer.pseudonym if customer else None
     if refusal is not None:
         error, reason, message = refusal
@@ -107,13 +107,11 @@ def open_case(door: Door, actor_id: str, spec: CaseSpec, proven: bool = True) ->
     return case
 
 
-def _known_ids(
-    session: Session, spec: CaseSpec, refusal: tuple[type[Exception], str, str] | None
-) -> _Known:
+def _known_ids(session: Session, spec: CaseSpec, reason: str) -> _Known:
     """A refusal is recorded before its ids are all looked up: only ids of records that exist
     stand in the ledger as themselves, the rest as keyed digests (`ledger_id`)."""
     return _Known(
-        case=refusal is None or refusal[1] == "case_exists",
+        case=reason == "case_exists",
         seller=not spec.seller_id or session.get(Seller, spec.seller_id) is not None,
         assignee=session.get(Employee, spec.assignee) is not None,
     )

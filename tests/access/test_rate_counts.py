@@ -4,18 +4,24 @@ a burst of parallel reveals cannot overshoot the limit."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, insert
 
+from custodes.access.core import Outcome
 from custodes.access.door import Door
 from custodes.access.facts import RateLimits, _revealed_counts
 from custodes.access.model import Justification
 from custodes.access.ratelimit import RevealWindows
 from custodes.ledger.models import LedgerAccessIndex
+from custodes.ledger.pipelined import PipelinedLedger
+from custodes.ledger.remote import SequencerServer
 from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import Case, Customer
 from custodes.store.engine import transaction
@@ -144,3 +150,59 @@ def test_the_event_loop_never_waits_on_a_thread_holding_the_employee(
     outcome = asyncio.run(door.reveal_async("A1", "C1", ("email",), why))
     assert outcome is not None and outcome.decision.outcome == "allow"
     assert LedgerReader(api.engine).head().size == size + 1
+
+
+def test_workers_on_the_event_loop_share_one_limit(
+    api: Api, keyring: FileKeyring, tmp_path: Path
+) -> None:
+    """Two API workers (two doors, no local windows) reveal on their event loops through the
+    sequencer's socket: each sees only its own reveals in flight, so the limit holds only
+    because the window guards ride with the entries and the sequencer applies them. A reveal
+    the guard refuses is recorded as pending and becomes a request, as on the thread path."""
+    app_door: Door = api.client.app.state.door
+    path = tmp_path / "run" / "sequencer.sock"
+    server = SequencerServer(api.client.app.state.committer, path)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for _ in range(200):
+        if path.exists():
+            break
+        threading.Event().wait(0.02)
+    ledger = PipelinedLedger(path)
+    limits = RateLimits(per_hour=3, per_day=100)
+    workers = [
+        Door(
+            api.engine,
+            app_door.keyring,
+            ledger,
+            app_door.policy,
+            app_door.approval_key,
+            config=replace(app_door.config, limits=limits, local_rate_windows=False),
+        )
+        for _ in range(2)
+    ]
+    ids = _many_customers_for_a1(api, keyring, 12)
+
+    async def burst() -> list[Outcome | None]:
+        return await asyncio.gather(
+            *(
+                workers[i % 2].reveal_async(
+                    "A1", cid, ("email",), Justification("customer_contact", f"K{cid}")
+                )
+                for i, cid in enumerate(ids)
+            )
+        )
+
+    try:
+        outcomes = asyncio.run(burst())
+    finally:
+        server.stop()
+    answered = [o for o in outcomes if o is not None]  # None: judged pending, thread path
+    allowed = [o for o in answered if o.decision.outcome == "allow"]
+    assert len(allowed) == 3
+    raced = [o for o in answered if o.decision.outcome == "pending"]
+    assert all(o.decision.request_id for o in raced)
+    assert all(o.data is None for o in raced)
+    entries = LedgerReader(api.engine).entries(0, LedgerReader(api.engine).head().size)
+    reveals = [json.loads(e) for e in entries if b'"customer.view"' in e]
+    assert sum(e["decision"] == "allow" for e in reveals) == len(allowed)
+    assert all(not w.in_flight._customers for w in workers)

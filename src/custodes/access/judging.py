@@ -170,6 +170,14 @@ def record_of(ask: Ask, judged: Judged) -> Record:
     )
 
 
+def raced(ask: Ask, judged: Judged) -> tuple[Judged, Record]:
+    """Another process got there first (the cap, the limit, the one execution): what is
+    recorded, and answered, is the refusal its entry made true."""
+    outcome, reason = RACED[ask.action if ask.action in RACED else "*"]
+    judged = replace(judged, outcome=outcome, reason=reason, rules=())
+    return judged, replace(record_of(ask, judged), approval=None)
+
+
 def decide_and_record(core: Core, ask: Ask) -> tuple[Decision, Facts]:
     """Judge, then record the answer (or, when a guard fails where entries are sequenced, the
     refusal that another process's entry made true) and return it with its receipt."""
@@ -180,11 +188,7 @@ def decide_and_record(core: Core, ask: Ask) -> tuple[Decision, Facts]:
             record = record_of(ask, judged)
             receipt = core.record(record, guards_for(core, ask, judged))
         except GuardRefused:
-            # Another process got there first (the cap, the limit, the one execution):
-            # what is recorded, and answered, is the refusal.
-            outcome, reason = RACED[ask.action if ask.action in RACED else "*"]
-            judged = replace(judged, outcome=outcome, reason=reason, rules=())
-            record = replace(record_of(ask, judged), approval=None)
+            judged, record = raced(ask, judged)
             receipt = core.record(record)
     finally:
         settled(core, ask.employee_id, judged)

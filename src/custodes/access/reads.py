@@ -3,6 +3,7 @@ Each is decided and recorded first; the vault decrypts only after the entry is s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -12,11 +13,21 @@ from sqlalchemy.orm import Session
 
 from custodes.access.core import Core, Outcome
 from custodes.access.errors import NotFound
-from custodes.access.judging import Ask, Judged, decide_and_record, judge, record_of, settled
+from custodes.access.judging import (
+    Ask,
+    Judged,
+    decide_and_record,
+    guards_for,
+    judge,
+    raced,
+    record_of,
+    settled,
+)
 from custodes.access.model import Decision, Justification, Resource
 from custodes.access.recording import encode
 from custodes.access.requests import create_request
 from custodes.errors import InputError
+from custodes.ledger.guard import GuardRefused
 from custodes.marketplace import views
 from custodes.vault import _hazmat
 from custodes.vault.service import MaskedCustomer, find_by_email, masked_view
@@ -53,16 +64,32 @@ async def reveal_async(
     judged = judge(core, ask, wait=False)
     if judged is None or judged.outcome == Verdict.PENDING:
         return None  # a busy lock or a request to create: both go to the thread path
-    return revealed(core, await _appended(core, ask, judged), customer_id, fields)
+    decision = await _appended(core, ask, judged)
+    if decision.outcome == Verdict.PENDING:
+        # Another worker's reveals filled the window first (the guard refused): a request to
+        # approve, as `reveal` makes; its write goes to a thread, off the event loop.
+        loop = asyncio.get_running_loop()
+        request_id = await loop.run_in_executor(None, create_request, core, ask, decision)
+        return Outcome(replace(decision, request_id=request_id))
+    return revealed(core, decision, customer_id, fields)
 
 
 async def _appended(core: Core, ask: Ask, judged: Judged) -> Decision:
+    """Record the decision under the guards it needs where entries are sequenced (API workers:
+    the rate windows); if one fails, record the refusal instead, as `decide_and_record` does."""
     record = record_of(ask, judged)
     entry, rows = encode(record, core.keyring.pseudonym_key)
+    ledger: Any = core.ledger
+    reserved = judged
     try:
-        receipt = await core.ledger.append_async(entry, rows)  # type: ignore[attr-defined]
+        try:
+            receipt = await ledger.append_async(entry, rows, guards=guards_for(core, ask, judged))
+        except GuardRefused:
+            judged, record = raced(ask, judged)
+            entry, rows = encode(record, core.keyring.pseudonym_key)
+            receipt = await ledger.append_async(entry, rows)
     finally:
-        settled(core, ask.employee_id, judged)
+        settled(core, ask.employee_id, reserved)
     return core.decided(record, receipt, judged.rules)
 
 

@@ -1,103 +1,127 @@
-"""The sequencer as its own process, for stateless API workers (DESIGN.md, scale-out).
+"""The sequencer as its own process, for API workers and operator commands (DESIGN.md,
+scale-out).
 
-One process holds the log (`SequencerServer`); API workers send it entries over a Unix socket
-(`RemoteLedger`) and get the index back only after the batch is committed, exactly as with an
-in-process `GroupCommitter`. Frames are a 4-byte length and a JSON body; the socket lives under
+One process holds the log (`SequencerServer`); API workers and commands send it entries over a
+Unix socket and get the index back only after the batch is committed and signed, exactly as with
+an in-process `GroupCommitter`. Frames are in `custodes.ledger.wire`; the socket lives under
 CUSTODES_HOME and is never on the network.
+
+A connection may pipeline: its reader hands every frame to the committer as it arrives, without
+waiting for the one before, and its replies go back as each batch commits, several per write.
+So one API worker's connection fills a batch as a whole server's threads would.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import struct
 import threading
+from collections import deque
 from collections.abc import Sequence
-from datetime import datetime
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from custodes.ledger import wire
 from custodes.ledger.appends import IndexRow, Receipt
 from custodes.ledger.committer import GroupCommitter
 from custodes.ledger.entry import LedgerEntry
-from custodes.ledger.errors import FormatError, LedgerError, LedgerUnavailable
-from custodes.ledger.guard import Guard, GuardRefused
-from custodes.vocabulary import DECISIONS, ID, SUBJECT_KINDS
-
-_HEADER = struct.Struct(">I")
-MAX_FRAME = 1 << 20
+from custodes.ledger.errors import LedgerUnavailable
+from custodes.ledger.guard import Guard
 
 
-def _send(sock: socket.socket, body: dict[str, Any]) -> None:
-    data = json.dumps(body, separators=(",", ":")).encode()
-    sock.sendall(_HEADER.pack(len(data)) + data)
-
-
-def _receive(sock: socket.socket) -> dict[str, Any] | None:
-    header = _read_exactly(sock, _HEADER.size)
-    if header is None:
+def _read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
+    header = stream.read(wire.HEADER.size)
+    if len(header) < wire.HEADER.size:
         return None
-    (size,) = _HEADER.unpack(header)
-    if size > MAX_FRAME:
-        raise LedgerError("ledger frame too large")
-    data = _read_exactly(sock, size)
-    if data is None:
+    size = wire.frame_size(header)
+    data = stream.read(size)
+    if len(data) < size:
         return None
-    frame = json.loads(data)
-    if not isinstance(frame, dict):
-        raise ValueError("a ledger frame is a JSON object")  # as malformed JSON is
-    return frame
+    return wire.parse(data)
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
-    chunks, got = [], 0
-    while got < size:
-        chunk = sock.recv(size - got)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+class _Connection:
+    """One client: a reader that submits each frame at once, a writer that sends the replies
+    the committer hands back (one `sendall` for everything ready)."""
+
+    def __init__(self, committer: GroupCommitter, client: socket.socket) -> None:
+        self.committer = committer
+        self.client = client
+        self._replies: deque[bytes] = deque()
+        self._wake = threading.Event()
+        self._closed = False
+
+    def serve(self) -> None:
+        writer = threading.Thread(target=self._write, name="sequencer-replies", daemon=True)
+        writer.start()
+        try:
+            with self.client.makefile("rb") as stream:
+                while True:
+                    try:
+                        request = _read_frame(stream)
+                    except Exception:  # a broken or hostile frame ends only this connection
+                        return
+                    if request is None:
+                        return
+                    self._submit(request)
+        finally:
+            self._closed = True
+            self._wake.set()
+            writer.join()
+            self.client.close()
+
+    def _submit(self, request: dict[str, Any]) -> None:
+        number = request.get("n")
+        try:
+            # Checked here, not trusted: whatever reaches the log is a valid, PII-free entry in
+            # canonical form, and a bad one fails alone, not its whole batch.
+            data = str(request["d"]).encode()
+            LedgerEntry.decode(data)
+            guards = [Guard.from_wire(g) for g in request.get("g", [])]
+            future = self.committer.submit(data, wire.decode_rows(request.get("i", [])), guards)
+        except Exception as exc:  # the client learns the append failed, never why in PII
+            self._reply(number, wire.failure(exc))
+            return
+        future.add_done_callback(lambda done: self._reply(number, _outcome(done)))
+
+    def _reply(self, number: object, body: dict[str, Any]) -> None:
+        """Runs on the committer's thread (or the reader's): queue, and wake the writer."""
+        if self._closed:
+            return
+        if number is not None:
+            body["n"] = number
+        self._replies.append(wire.frame(body))
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _write(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            chunks = []
+            while self._replies:
+                chunks.append(self._replies.popleft())
+            if chunks:
+                try:
+                    self.client.sendall(b"".join(chunks))
+                except OSError:
+                    self._closed = True
+                    return
+            if self._closed:
+                return
 
 
-def _encode_rows(rows: Sequence[IndexRow]) -> list[list[Any]]:
-    return [
-        [r["actor"], r["subject_kind"], r["subject_id"], r["action"], r["decision"], _iso(r)]
-        for r in rows
-    ]
-
-
-def _iso(row: IndexRow) -> str:
-    moment = row["time"]
-    if not isinstance(moment, datetime):
-        raise FormatError("an index row's time is a datetime")
-    return moment.isoformat()
-
-
-_SUBJECT_KINDS = frozenset(SUBJECT_KINDS)
-
-
-def _decode_rows(rows: list[list[Any]]) -> list[IndexRow]:
-    """Access-index rows from a worker, each value checked (ids, known kinds and decisions)."""
-    keys = ("actor", "subject_kind", "subject_id", "action", "decision")
-    decoded: list[IndexRow] = []
-    for row in rows:
-        if not isinstance(row, list) or len(row) != 6 or not all(isinstance(v, str) for v in row):
-            raise FormatError("an index row is six strings")
-        if not all(ID.fullmatch(v) for v in row[:5]):
-            raise FormatError("index row values are ids")
-        if row[1] not in _SUBJECT_KINDS or row[4] not in DECISIONS:
-            raise FormatError("unknown subject kind or decision in an index row")
-        time = datetime.fromisoformat(row[5])
-        if time.tzinfo is None:
-            raise FormatError("index row times carry a time zone")
-        decoded.append({**dict(zip(keys, row[:5], strict=True)), "time": time})
-    return decoded
+def _outcome(done: Future[Receipt]) -> dict[str, Any]:
+    exc = done.exception()
+    if exc is not None:
+        return wire.failure(exc)
+    receipt = done.result()
+    return {"ok": receipt.index, "size": receipt.checkpoint_size}
 
 
 class SequencerServer:
-    """Serves appends for one log to local API workers, one thread per connection."""
+    """Serves appends for one log to local API workers and commands, a thread per connection."""
 
     def __init__(self, committer: GroupCommitter, path: Path) -> None:
         self.committer = committer
@@ -124,44 +148,37 @@ class SequencerServer:
                 client, _ = sock.accept()
             except OSError:
                 break
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+            connection = _Connection(self.committer, client)
+            threading.Thread(target=connection.serve, name="sequencer-client", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._sock is not None:
             self._sock.close()
 
-    def _serve(self, client: socket.socket) -> None:
-        with client:
-            while True:
-                try:
-                    request = _receive(client)
-                except Exception:  # a broken or hostile frame ends only this connection
-                    return
-                if request is None:
-                    return
-                try:
-                    # Checked here, not trusted: whatever reaches the log is a valid, PII-free
-                    # entry in canonical form, and a bad one fails alone, not its whole batch.
-                    data = str(request["d"]).encode()
-                    LedgerEntry.decode(data)
-                    guards = [Guard.from_wire(g) for g in request.get("g", [])]
-                    receipt = self.committer.append(
-                        data, _decode_rows(request.get("i", [])), guards=guards
-                    )
-                    reply: dict[str, Any] = {"ok": receipt.index, "size": receipt.checkpoint_size}
-                except GuardRefused:
-                    reply = {"refused": True}
-                except Exception as exc:  # the worker learns the append failed, never why in PII
-                    reply = {"error": type(exc).__name__}
-                try:
-                    _send(client, reply)
-                except OSError:
-                    return
+
+def _receive(sock: socket.socket) -> dict[str, Any] | None:
+    header = _read_exactly(sock, wire.HEADER.size)
+    if header is None:
+        return None
+    data = _read_exactly(sock, wire.frame_size(header))
+    return None if data is None else wire.parse(data)
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < size:
+        chunk = sock.recv(size - got)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 class RemoteLedger:
-    """What an API worker appends through: same contract as `GroupCommitter.append`."""
+    """What a thread appends through: same contract as `GroupCommitter.append`; one request
+    at a time on each thread's own connection."""
 
     def __init__(self, path: Path, timeout: float = 10.0) -> None:
         self.path = path
@@ -186,10 +203,7 @@ class RemoteLedger:
     ) -> Receipt:
         try:
             sock = self._connection()
-            body: dict[str, Any] = {"d": data.decode(), "i": _encode_rows(index)}
-            if guards:
-                body["g"] = [g.to_wire() for g in guards]
-            _send(sock, body)
+            sock.sendall(wire.frame(wire.request(data, index, guards)))
             reply = _receive(sock)
         except (OSError, ValueError) as exc:
             self._local.sock = None
@@ -199,8 +213,4 @@ class RemoteLedger:
         if reply is None:
             self._local.sock = None
             raise LedgerUnavailable("the sequencer closed the connection")
-        if reply.get("refused"):
-            raise GuardRefused("the entry's condition no longer holds")
-        if "ok" not in reply:
-            raise LedgerUnavailable(f"the ledger could not record ({reply.get('error')})")
-        return Receipt(int(reply["ok"]), int(reply["size"]))
+        return wire.receipt(reply)

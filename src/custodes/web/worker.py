@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from custodes.access.door import DoorConfig
-from custodes.ledger.remote import RemoteLedger
+from custodes.ledger.pipelined import PipelinedLedger
 from custodes.runtime import Runtime
 from custodes.web.app import create_app
 
@@ -26,5 +26,5 @@ def create_worker_app() -> FastAPI:
     services = rt.services()
     config = replace(services.config or DoorConfig(), local_rate_windows=False)
     services = replace(services, config=config, signer=None)
-    ledger = RemoteLedger(sequencer_socket(rt.settings.home))
+    ledger = PipelinedLedger(sequencer_socket(rt.settings.home))
     return create_app(rt.migrated_engine(), services, ledger=ledger)

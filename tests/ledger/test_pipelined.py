@@ -105,7 +105,7 @@ def test_a_bad_entry_fails_alone_and_its_neighbours_go_in(
     results = asyncio.run(mixed())
     assert isinstance(results[10], LedgerError)
     good = [r for i, r in enumerate(results) if i != 10]
-    assert sorted(r.index for r in good) == list(range(20))  # type: ignore[union-attr]
+    assert sorted(r.index for r in good) == list(range(20))  # type: ignore[attr-defined]
     assert all(b"jane" not in e for e in LedgerReader(engine).entries(0, 20))
 
 

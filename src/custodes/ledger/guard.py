@@ -11,7 +11,7 @@ appended; its caller learns `GuardRefused` and records the refusal instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -94,28 +94,61 @@ def _optional(value: Any) -> str | None:
 
 
 def holds(conn: Connection, guard: Guard) -> bool:
-    """Evaluate one guard in the sequencer's transaction. Driver SQL: every guarded entry runs
-    this in the one writer's thread, where building SQLAlchemy expressions cost more than the
-    indexed query itself (bench/README.md)."""
+    """Evaluate one guard in the sequencer's transaction. Driver SQL on the connection's own
+    cursor: every guarded entry runs this in the one writer's thread, where building
+    SQLAlchemy expressions and results cost more than the indexed query (bench/README.md)."""
+    if guard.kind == "distinct":
+        return _windows_hold(conn, [guard])
     where, params = _where(conn, guard)
     if guard.kind == "absent":
         sql = f"SELECT 1 FROM ledger_access_index WHERE {where} LIMIT 1"
-        return conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(params)).first() is None
-    if guard.kind == "below":
-        sql = f"SELECT count(*) FROM ledger_access_index WHERE {where}"
-        count = conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(params)).scalar()
-        return int(count or 0) < guard.limit
-    # One row back, not the list: distinct subjects so far, and how many of the new ones
-    # are among them (those do not count twice).
-    new = list(dict.fromkeys(guard.new_subjects))
-    repeated = (
-        f"count(DISTINCT CASE WHEN subject_id IN ({_marks(new)}) THEN subject_id END)"
-        if new
-        else "0"
+        return _one(conn, sql, params) is None
+    sql = f"SELECT count(*) FROM ledger_access_index WHERE {where}"
+    row = _one(conn, sql, params)
+    return int(row[0] if row else 0) < guard.limit
+
+
+def _windows_hold(conn: Connection, windows: Sequence[Guard]) -> bool:
+    """`distinct` guards that differ only in window and cap (a reveal's hour and day), in one
+    query: per window, the distinct subjects so far and how many of the new ones are among
+    them (those do not count twice)."""
+    first = windows[0]
+    new = list(dict.fromkeys(first.new_subjects))
+    bind = _bind_time(conn.dialect)
+    bounds = [w.since for w in windows]
+    earliest = None if None in bounds else min(b for b in bounds if b is not None)
+    where, params = _where(conn, replace(first, since=earliest))
+    columns: list[str] = []
+    column_params: list[object] = []
+    for window in windows:
+        inside = "1 = 1" if window.since is None else '"time" > ?'
+        since = [] if window.since is None else [bind(window.since)]
+        columns.append(f"count(DISTINCT CASE WHEN {inside} THEN subject_id END)")
+        column_params += since
+        if new:
+            columns.append(
+                f"count(DISTINCT CASE WHEN {inside} AND subject_id IN ({_marks(new)}) "
+                "THEN subject_id END)"
+            )
+            column_params += [*since, *new]
+        else:
+            columns.append("0")
+    sql = f"SELECT {', '.join(columns)} FROM ledger_access_index WHERE {where}"
+    row = _one(conn, sql, [*column_params, *params])
+    assert row is not None  # an aggregate always answers one row
+    return all(
+        int(row[2 * i]) + len(new) - int(row[2 * i + 1]) <= window.limit
+        for i, window in enumerate(windows)
     )
-    sql = f"SELECT count(DISTINCT subject_id), {repeated} FROM ledger_access_index WHERE {where}"
-    total, already = conn.exec_driver_sql(driver_sql(conn.dialect, sql), (*new, *params)).one()
-    return int(total) + len(new) - int(already) <= guard.limit
+
+
+def _one(conn: Connection, sql: str, params: Sequence[object]) -> Any:
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(driver_sql(conn.dialect, sql), tuple(params))
+        return cursor.fetchone()
+    finally:
+        cursor.close()
 
 
 def _marks(values: Sequence[object]) -> str:
@@ -152,4 +185,23 @@ def _bind_time(dialect: Dialect) -> Callable[[object], object]:
 
 
 def all_hold(conn: Connection, guards: Sequence[Guard]) -> bool:
-    return all(holds(conn, guard) for guard in guards)
+    """Every guard holds. Window guards on the same subjects (an hour and a day) are asked
+    together, one query for both."""
+    windows: dict[tuple[object, ...], list[Guard]] = {}
+    for guard in guards:
+        if guard.kind == "distinct":
+            windows.setdefault(_same_subjects(guard), []).append(guard)
+        elif not holds(conn, guard):
+            return False
+    return all(_windows_hold(conn, group) for group in windows.values())
+
+
+def _same_subjects(guard: Guard) -> tuple[object, ...]:
+    return (
+        guard.actions,
+        guard.decisions,
+        guard.actor,
+        guard.subject_kind,
+        guard.subject_id,
+        guard.new_subjects,
+    )

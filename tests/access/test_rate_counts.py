@@ -21,7 +21,6 @@ from custodes.access.model import Justification
 from custodes.access.ratelimit import RevealWindows
 from custodes.ledger.models import LedgerAccessIndex
 from custodes.ledger.pipelined import PipelinedLedger
-from custodes.ledger.remote import SequencerServer
 from custodes.ledger.storage import LedgerReader
 from custodes.marketplace.models import Case, Customer
 from custodes.store.engine import transaction
@@ -30,6 +29,7 @@ from custodes.vault.keyring import FileKeyring
 from custodes.vault.service import CustomerPII, insert_prepared, prepare_customer
 from tests.support.api import Api
 from tests.support.marketplace import OPEN, T0
+from tests.support.sequencer import serve_socket
 
 
 def test_index_counts_match_windows(engine: Engine) -> None:
@@ -161,12 +161,7 @@ def test_workers_on_the_event_loop_share_one_limit(
     the guard refuses is recorded as pending and becomes a request, as on the thread path."""
     app_door: Door = api.client.app.state.door
     path = tmp_path / "run" / "sequencer.sock"
-    server = SequencerServer(api.client.app.state.committer, path)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    for _ in range(200):
-        if path.exists():
-            break
-        threading.Event().wait(0.02)
+    server = serve_socket(api.client.app.state.committer, path)
     ledger = PipelinedLedger(path)
     limits = RateLimits(per_hour=3, per_day=100)
     workers = [

@@ -20,9 +20,9 @@ from custodes.ledger.guard import Guard, GuardRefused
 from custodes.ledger.note import Signer, generate_signer_key
 from custodes.ledger.pipelined import PipelinedLedger
 from custodes.ledger.proof import MemoryTree
-from custodes.ledger.remote import SequencerServer
 from custodes.ledger.sequencer import GroupCommitter, Sequencer
 from custodes.ledger.storage import LedgerReader
+from tests.support.sequencer import serve_socket
 
 NOW = datetime.now(UTC)
 ORIGIN = "custodes.test/pipelined"
@@ -53,12 +53,7 @@ def served(engine: Engine, signer: Signer, tmp_path: Path) -> Iterator[tuple[Pat
     path = tmp_path / "run" / "sequencer.sock"
     with Sequencer(engine, signer) as seq:
         committer = GroupCommitter(seq)
-        server = SequencerServer(committer, path)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        for _ in range(200):
-            if path.exists():
-                break
-            threading.Event().wait(0.02)
+        server = serve_socket(committer, path)
         try:
             yield path, seq
         finally:
@@ -200,12 +195,7 @@ def test_a_dropped_connection_fails_every_waiter_then_reconnects(
         assert all(isinstance(r, LedgerUnavailable) for r in results)
         with Sequencer(engine, signer) as seq:
             committer = GroupCommitter(seq)
-            server = SequencerServer(committer, path)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            for _ in range(200):
-                if path.exists():
-                    break
-                threading.Event().wait(0.02)
+            server = serve_socket(committer, path)
             try:
                 receipt = loop.run_until_complete(ledger.append_async(_entry(9)))
                 assert receipt.index == 0

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from custodes.ledger.appends import IndexRow, Item, Receipt, check_fits
 from custodes.ledger.errors import LedgerError, LedgerUnavailable
@@ -96,7 +96,7 @@ class GroupCommitter:
         self._put((Item(data, index, guards), (loop, future)))
         # A timer on the future itself: `asyncio.wait_for` adds a task, a waiter and callbacks
         # per request, which on this path cost more than the rest of the append.
-        timer = loop.call_later(timeout, _time_out, future)
+        timer = loop.call_later(timeout, time_out, future)
         try:
             return await future
         except LedgerError:
@@ -152,7 +152,8 @@ class GroupCommitter:
         _notify([waiter for _, waiter in batch], results)
 
 
-def _time_out(future: asyncio.Future[Receipt]) -> None:
+def time_out(future: asyncio.Future[Any]) -> None:
+    """A waiter's timer ran out: it learns so, unless its answer came first."""
     if not future.done():
         future.set_exception(TimeoutError("the ledger did not answer in time"))
 

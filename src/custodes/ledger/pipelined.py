@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from custodes.ledger import wire
 from custodes.ledger.appends import IndexRow, Receipt, check_fits
+from custodes.ledger.committer import time_out
 from custodes.ledger.errors import LedgerError, LedgerUnavailable
 from custodes.ledger.guard import Guard
 from custodes.ledger.remote import RemoteLedger
@@ -109,11 +110,6 @@ class _Link(asyncio.Protocol):
             self._transport = None
 
 
-def _time_out(future: asyncio.Future[Reply]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError("the ledger did not answer in time"))
-
-
 class PipelinedLedger(RemoteLedger):
     """`append_async` over one pipelined connection per event loop; `append` (threads, the
     CLI) over `RemoteLedger`'s blocking connections. Same contract as `GroupCommitter`."""
@@ -141,7 +137,7 @@ class PipelinedLedger(RemoteLedger):
             link = self._links[loop] = _Link(loop, self)
         number, future = link.send(body)
         # A timer on the future itself, as `GroupCommitter.append_async` does.
-        timer = loop.call_later(timeout, _time_out, future)
+        timer = loop.call_later(timeout, time_out, future)
         try:
             reply = await future
         except LedgerError:

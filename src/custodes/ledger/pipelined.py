@@ -92,7 +92,7 @@ class _Link(asyncio.Protocol):
                 future = self._waiting.pop(reply.get("n"), None)  # type: ignore[arg-type]
                 if future is not None and not future.done():
                     future.set_result(reply)
-        except (LedgerError, ValueError):
+        except Exception:  # whatever is wrong with it, nobody's answer can be trusted now
             self._fail(LedgerUnavailable("the sequencer sent a malformed reply"))
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -134,6 +134,9 @@ class PipelinedLedger(RemoteLedger):
         loop = asyncio.get_running_loop()
         link = self._links.get(loop)
         if link is None:
+            # Links of loops closed since (`asyncio.run` per call: commands, tests) go first.
+            for closed in [other for other in self._links if other.is_closed()]:
+                del self._links[closed]
             link = self._links[loop] = _Link(loop, self)
         number, future = link.send(body)
         # A timer on the future itself, as `GroupCommitter.append_async` does.

@@ -13,6 +13,7 @@ So one API worker's connection fills a batch as a whole server's threads would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -26,7 +27,7 @@ from custodes.ledger import wire
 from custodes.ledger.appends import IndexRow, Receipt
 from custodes.ledger.committer import GroupCommitter
 from custodes.ledger.entry import LedgerEntry
-from custodes.ledger.errors import LedgerUnavailable
+from custodes.ledger.errors import FormatError, LedgerUnavailable
 from custodes.ledger.guard import Guard
 
 
@@ -41,6 +42,16 @@ def _read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
     return wire.parse(data)
 
 
+# Appends one connection may have in flight. Past this its reader waits for replies to leave, so
+# a client that sends and never reads stalls only itself (its socket buffer pushes back), not
+# the sequencer's memory or the batches other clients share.
+MAX_IN_FLIGHT = 256
+# Guards one entry may carry: custodes' own entries carry at most two (a reveal's hour and day).
+MAX_GUARDS = 4
+# How long a closing connection's writer may take to hand back what is still queued.
+DRAIN_SECONDS = 5.0
+
+
 class _Connection:
     """One client: a reader that submits each frame at once, a writer that sends the replies
     the committer hands back (one `sendall` for everything ready)."""
@@ -48,8 +59,9 @@ class _Connection:
     def __init__(self, committer: GroupCommitter, client: socket.socket) -> None:
         self.committer = committer
         self.client = client
-        self._replies: deque[bytes] = deque()
+        self._replies: deque[tuple[object, dict[str, Any]]] = deque()
         self._wake = threading.Event()
+        self._slots = threading.Semaphore(MAX_IN_FLIGHT)
         self._closed = False
 
     def serve(self) -> None:
@@ -64,12 +76,29 @@ class _Connection:
                         return
                     if request is None:
                         return
+                    if not self._slot():
+                        return
                     self._submit(request)
         finally:
             self._closed = True
             self._wake.set()
-            writer.join()
-            self.client.close()
+            writer.join(DRAIN_SECONDS)
+            self.close()
+
+    def _slot(self) -> bool:
+        """Wait for room in flight; False once the connection is closing."""
+        while not self._slots.acquire(timeout=1.0):
+            if self._closed:
+                return False
+        return True
+
+    def close(self) -> None:
+        """Unblock and end both threads (a writer stuck on a client that does not read)."""
+        self._closed = True
+        self._wake.set()
+        with contextlib.suppress(OSError):
+            self.client.shutdown(socket.SHUT_RDWR)
+        self.client.close()
 
     def _submit(self, request: dict[str, Any]) -> None:
         number = request.get("n")
@@ -78,7 +107,10 @@ class _Connection:
             # canonical form, and a bad one fails alone, not its whole batch.
             data = str(request["d"]).encode()
             LedgerEntry.decode(data)
-            guards = [Guard.from_wire(g) for g in request.get("g", [])]
+            raw_guards = request.get("g", [])
+            if not isinstance(raw_guards, list) or len(raw_guards) > MAX_GUARDS:
+                raise FormatError(f"an entry carries at most {MAX_GUARDS} guards")
+            guards = [Guard.from_wire(g) for g in raw_guards]
             future = self.committer.submit(data, wire.decode_rows(request.get("i", [])), guards)
         except Exception as exc:  # the client learns the append failed, never why in PII
             self._reply(number, wire.failure(exc))
@@ -86,12 +118,11 @@ class _Connection:
         future.add_done_callback(lambda done: self._reply(number, _outcome(done)))
 
     def _reply(self, number: object, body: dict[str, Any]) -> None:
-        """Runs on the committer's thread (or the reader's): queue, and wake the writer."""
+        """Runs on the committer's thread (or the reader's): queue, and wake the writer. The
+        frame is encoded on the writer's thread, off the one that commits."""
         if self._closed:
             return
-        if number is not None:
-            body["n"] = number
-        self._replies.append(wire.frame(body))
+        self._replies.append((number, body))
         if not self._wake.is_set():
             self._wake.set()
 
@@ -99,15 +130,20 @@ class _Connection:
         while True:
             self._wake.wait()
             self._wake.clear()
-            chunks = []
+            frames = []
             while self._replies:
-                chunks.append(self._replies.popleft())
-            if chunks:
+                number, body = self._replies.popleft()
+                if number is not None:
+                    body["n"] = number
+                frames.append(wire.frame(body))
+            if frames:
                 try:
-                    self.client.sendall(b"".join(chunks))
+                    self.client.sendall(b"".join(frames))
                 except OSError:
-                    self._closed = True
+                    self._closed = True  # the reader stops waiting for slots, and ends
                     return
+                for _ in frames:
+                    self._slots.release()
             if self._closed:
                 return
 
@@ -128,6 +164,8 @@ class SequencerServer:
         self.path = path
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
+        self._connections: set[_Connection] = set()
+        self._lock = threading.Lock()
 
     def serve_forever(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,12 +187,27 @@ class SequencerServer:
             except OSError:
                 break
             connection = _Connection(self.committer, client)
-            threading.Thread(target=connection.serve, name="sequencer-client", daemon=True).start()
+            with self._lock:
+                self._connections.add(connection)
+            threading.Thread(
+                target=self._serve, args=(connection,), name="sequencer-client", daemon=True
+            ).start()
+
+    def _serve(self, connection: _Connection) -> None:
+        try:
+            connection.serve()
+        finally:
+            with self._lock:
+                self._connections.discard(connection)
 
     def stop(self) -> None:
         self._stop.set()
         if self._sock is not None:
             self._sock.close()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            connection.close()
 
 
 def _receive(sock: socket.socket) -> dict[str, Any] | None:

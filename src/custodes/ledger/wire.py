@@ -46,24 +46,23 @@ def parse(data: bytes | bytearray | memoryview) -> dict[str, Any]:
     return body
 
 
-def request(
-    data: bytes, index: Sequence[IndexRow], guards: Sequence[Guard], number: int | None = None
-) -> dict[str, Any]:
+def request(data: bytes, index: Sequence[IndexRow], guards: Sequence[Guard]) -> dict[str, Any]:
     body: dict[str, Any] = {"d": data.decode(), "i": encode_rows(index)}
     if guards:
         body["g"] = [g.to_wire() for g in guards]
-    if number is not None:
-        body["n"] = number
     return body
 
 
 def receipt(reply: dict[str, Any]) -> Receipt:
     """What the caller gets for a reply: the receipt, or the refusal or failure it reports."""
-    if reply.get("refused"):
+    if reply.get("refused") is True:
         raise GuardRefused("the entry's condition no longer holds")
     if "ok" not in reply:
         raise LedgerUnavailable(f"the ledger could not record ({reply.get('error')})")
-    return Receipt(int(reply["ok"]), int(reply["size"]))
+    try:
+        return Receipt(int(reply["ok"]), int(reply["size"]))
+    except (KeyError, TypeError, ValueError):
+        raise LedgerUnavailable("the sequencer sent a malformed reply") from None
 
 
 def encode_rows(rows: Sequence[IndexRow]) -> list[list[Any]]:

@@ -16,6 +16,7 @@ from custodes.ledger.proof import MemoryTree
 from custodes.ledger.remote import RemoteLedger, SequencerServer
 from custodes.ledger.sequencer import GroupCommitter, LedgerUnavailable, Sequencer
 from custodes.ledger.storage import LedgerReader
+from tests.support.sequencer import serve_socket
 
 
 def test_workers_append_through_the_sequencer(engine: Engine, tmp_path: Path) -> None:
@@ -71,13 +72,7 @@ def _serving(engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
     path = tmp_path / "run" / "sequencer.sock"
     seq = Sequencer(engine).open()
     committer = GroupCommitter(seq)
-    server = SequencerServer(committer, path)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    for _ in range(100):
-        if path.exists():
-            break
-        threading.Event().wait(0.02)
-    return path, seq, committer, server
+    return path, seq, committer, serve_socket(committer, path)
 
 
 def test_the_socket_appends_only_valid_pii_free_entries(engine: Engine, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from custodes.ledger.appends import IndexRow, Item, Receipt, check_fits
 from custodes.ledger.errors import LedgerError, LedgerUnavailable
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # two syncs (database, signer state) and a signature however small it is; measured on 2 cores,
 # a few milliseconds here halve the per-entry commit CPU under load (bench/README.md).
 LINGER = 0.003
+
+_T = TypeVar("_T")
 
 # A waiter is a thread's Future, or an event loop's future (resolved on that loop).
 _Waiter = Future[Receipt] | tuple[asyncio.AbstractEventLoop, asyncio.Future[Receipt]]
@@ -94,17 +96,7 @@ class GroupCommitter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Receipt] = loop.create_future()
         self._put((Item(data, index, guards), (loop, future)))
-        # A timer on the future itself: `asyncio.wait_for` adds a task, a waiter and callbacks
-        # per request, which on this path cost more than the rest of the append.
-        timer = loop.call_later(timeout, time_out, future)
-        try:
-            return await future
-        except LedgerError:
-            raise
-        except Exception as exc:
-            raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
-        finally:
-            timer.cancel()
+        return await awaited(future, timeout)
 
     def close(self) -> None:
         self._put(None)
@@ -152,8 +144,23 @@ class GroupCommitter:
         _notify([waiter for _, waiter in batch], results)
 
 
-def time_out(future: asyncio.Future[Any]) -> None:
-    """A waiter's timer ran out: it learns so, unless its answer came first."""
+async def awaited(future: asyncio.Future[_T], timeout: float) -> _T:
+    """An append's answer, awaited on the loop (this committer's or the sequencer socket's):
+    any failure but the ledger's own becomes `LedgerUnavailable`. The timer sits on the future
+    itself: `asyncio.wait_for` adds a task, a waiter and callbacks per request, which on this
+    path cost more than the rest of the append."""
+    timer = asyncio.get_running_loop().call_later(timeout, _time_out, future)
+    try:
+        return await future
+    except LedgerError:
+        raise
+    except Exception as exc:
+        raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
+    finally:
+        timer.cancel()
+
+
+def _time_out(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(TimeoutError("the ledger did not answer in time"))
 

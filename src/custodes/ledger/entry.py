@@ -80,8 +80,8 @@ class LedgerEntry:
         string it holds, and an iterator the tuple it yields (checked once, written once)."""
         for name in _TEXT_FIELDS:
             value = getattr(self, name)
-            if isinstance(value, str) and type(value) is not str:
-                object.__setattr__(self, name, str.__str__(value))
+            if _sub_str(value):
+                object.__setattr__(self, name, _plain(value))
         for name in ("resources", "fields"):
             values = getattr(self, name)
             if type(values) not in (list, tuple) or not all(type(v) is str for v in values):

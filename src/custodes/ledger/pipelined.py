@@ -16,8 +16,8 @@ from typing import Any, cast
 
 from custodes.ledger import wire
 from custodes.ledger.appends import IndexRow, Receipt, check_fits
-from custodes.ledger.committer import time_out
-from custodes.ledger.errors import LedgerError, LedgerUnavailable
+from custodes.ledger.committer import awaited
+from custodes.ledger.errors import LedgerUnavailable
 from custodes.ledger.guard import Guard
 from custodes.ledger.remote import RemoteLedger
 
@@ -139,15 +139,8 @@ class PipelinedLedger(RemoteLedger):
                 del self._links[closed]
             link = self._links[loop] = _Link(loop, self)
         number, future = link.send(body)
-        # A timer on the future itself, as `GroupCommitter.append_async` does.
-        timer = loop.call_later(timeout, time_out, future)
         try:
-            reply = await future
-        except LedgerError:
-            raise
-        except Exception as exc:
-            raise LedgerUnavailable(f"the ledger could not record ({type(exc).__name__})") from exc
+            reply = await awaited(future, timeout)
         finally:
-            timer.cancel()
             link.forget(number)
         return wire.receipt(reply)

@@ -210,25 +210,6 @@ class SequencerServer:
             connection.close()
 
 
-def _receive(sock: socket.socket) -> dict[str, Any] | None:
-    header = _read_exactly(sock, wire.HEADER.size)
-    if header is None:
-        return None
-    data = _read_exactly(sock, wire.frame_size(header))
-    return None if data is None else wire.parse(data)
-
-
-def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
-    chunks, got = [], 0
-    while got < size:
-        chunk = sock.recv(size - got)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
 class RemoteLedger:
     """What a thread appends through: same contract as `GroupCommitter.append`; one request
     at a time on each thread's own connection."""
@@ -238,14 +219,15 @@ class RemoteLedger:
         self.timeout = timeout
         self._local = threading.local()
 
-    def _connection(self) -> socket.socket:
-        sock = getattr(self._local, "sock", None)
-        if sock is None:
+    def _connection(self) -> tuple[socket.socket, IO[bytes]]:
+        """This thread's socket, and the buffered stream its replies are read from."""
+        held: tuple[socket.socket, IO[bytes]] | None = getattr(self._local, "sock", None)
+        if held is None:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.settimeout(self.timeout)
             sock.connect(str(self.path))
-            self._local.sock = sock
-        return sock
+            held = self._local.sock = (sock, sock.makefile("rb"))
+        return held
 
     def append(
         self,
@@ -255,9 +237,9 @@ class RemoteLedger:
         guards: Sequence[Guard] = (),
     ) -> Receipt:
         try:
-            sock = self._connection()
+            sock, replies = self._connection()
             sock.sendall(wire.frame(wire.request(data, index, guards)))
-            reply = _receive(sock)
+            reply = _read_frame(replies)
         except (OSError, ValueError) as exc:
             self._local.sock = None
             raise LedgerUnavailable(

@@ -39,8 +39,8 @@ def frame_size(header: bytes | bytearray) -> int:
     return int(size)
 
 
-def parse(data: bytes | bytearray | memoryview) -> dict[str, Any]:
-    body = json.loads(bytes(data))
+def parse(data: bytes | bytearray) -> dict[str, Any]:
+    body = json.loads(data)
     if not isinstance(body, dict):
         raise ValueError("a ledger frame is a JSON object")  # as malformed JSON is
     return body

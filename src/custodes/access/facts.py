@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from custodes.access.model import PII_FIELDS, Justification, Resource
 from custodes.access.models import BreakGlassGrant
-from custodes.access.ratelimit import DAY, HOUR, RevealWindows, time_param
+from custodes.access.ratelimit import RevealWindows
 from custodes.marketplace.models import Employee
 from custodes.store.base import as_utc
 from custodes.store.hot_reads import HotReader
@@ -139,8 +139,8 @@ def load_facts(
     windows: RevealWindows | None = None,
     in_flight: frozenset[str] = frozenset(),
 ) -> Facts:
-    """`in_flight`: customers this employee has reveals of allowed but not yet in the index
-    (API workers); they count as revealed now, like this request's own."""
+    """`in_flight`: customers this employee has reveals of allowed but not yet recorded (API
+    workers); they count as revealed now, like this request's own."""
     one_customer = (
         resource.ids[0] if resource.kind == "customer" and len(resource.ids) == 1 else None
     )
@@ -180,10 +180,9 @@ def load_facts(
     facts.case_known = case is not None
     facts.case_state = _case_state(justification, employee_id, case, case_open, context)
     if action == "customer.view" and resource.fields and employee is not None:
-        if windows is not None:
-            counts = windows.counts(reads, employee_id, customers, now)
-        else:
-            counts = _revealed_counts(reads, employee_id, customers | in_flight, now)
+        if windows is None:  # fail closed: a reveal is never judged uncounted
+            raise ValueError("a reveal is judged against the employee's rate windows")
+        counts = windows.counts(reads, employee_id, customers | in_flight, now)
         facts.new_customers_hour, facts.new_customers_day = counts
     return facts
 
@@ -257,40 +256,3 @@ def break_glass_active(
         )
     )
     return bool(count)
-
-
-_RECENT = (
-    "FROM ledger_access_index WHERE actor = ? AND subject_kind = 'customer' "
-    "AND action = 'customer.view' AND decision = 'allow' AND time > ? AND time <= ?"
-)
-
-
-def _revealed_counts(
-    reads: HotReader, employee_id: str, customers: set[str], now: datetime
-) -> tuple[int, int]:
-    """Distinct customers revealed in the last hour and day, this request's new ones included.
-
-    One aggregate over the (actor, time) index in driver SQL (times bound exactly as stored):
-    one statement is one snapshot, so a reveal committing meanwhile is counted once, not zero
-    times or twice; and the hot path neither fetches past rows nor pays for statement building.
-    """
-    hour_ago, day_ago = (time_param(reads, now - span) for span in (HOUR, DAY))
-    wanted = sorted(customers)
-    mine = f"subject_id IN ({', '.join('?' for _ in wanted)})" if wanted else "1 = 0"
-    day, hour, seen_day, seen_hour = reads.rows(
-        "SELECT count(DISTINCT subject_id), "
-        "count(DISTINCT CASE WHEN time > ? THEN subject_id END), "
-        f"count(DISTINCT CASE WHEN {mine} THEN subject_id END), "
-        f"count(DISTINCT CASE WHEN time > ? AND {mine} THEN subject_id END) {_RECENT}",
-        (
-            hour_ago,
-            *wanted,
-            hour_ago,
-            *wanted,
-            employee_id,
-            day_ago,
-            time_param(reads, now),
-        ),
-    )[0]
-    new_day, new_hour = len(wanted) - int(seen_day), len(wanted) - int(seen_hour)
-    return int(hour) + new_hour, int(day) + new_day

@@ -4,8 +4,12 @@ sequenced. Then the decision is recorded; only after that does anyone see data o
 A reveal the policy allows is counted against the employee's rate windows in the same locked
 step as the count it was judged on: a burst of parallel reveals cannot all pass on one stale
 count while their appends are in flight. Should the append then fail, the reveal still counts,
-which errs on the strict side. API workers (no local windows) count from the index plus their
-own reveals in flight, released once the append is done.
+which errs on the strict side.
+
+API workers keep windows too, but theirs are an estimate: seeded from the index, then fed only
+with their own recorded reveals (and their reveals in flight), so they miss other workers'. The
+exact count is the rate-window guard, decided where entries are sequenced (`guards_for`); a
+reveal the estimate let through and the guard refused is recorded as pending (`raced`).
 """
 
 from __future__ import annotations
@@ -82,15 +86,18 @@ def judge(core: Core, ask: Ask, wait: bool = True) -> Judged | None:
     return judged
 
 
-def settled(core: Core, employee_id: str, judged: Judged) -> None:
-    """The append is done (committed, so in the index, or failed): release the reservation."""
+def settled(core: Core, employee_id: str, judged: Judged, recorded: bool) -> None:
+    """The append is done (committed, so in the index, or failed): release the reservation.
+    A reveal recorded as allowed joins this worker's own windows, its estimate for the next
+    count (the guard where entries are sequenced stays the exact one)."""
     if judged.in_flight:
+        if recorded:
+            core.windows.record(employee_id, list(judged.in_flight), judged.now)
         core.in_flight.remove(employee_id, list(judged.in_flight))
 
 
 def _judge_unlocked(core: Core, ask: Ask, now: datetime, in_flight: frozenset[str]) -> Judged:
     limits = core.config.limits
-    windows = core.windows if core.config.local_rate_windows else None
     facts = load_facts(
         core.reads,
         ask.employee_id,
@@ -99,7 +106,7 @@ def _judge_unlocked(core: Core, ask: Ask, now: datetime, in_flight: frozenset[st
         ask.why,
         now,
         limits,
-        windows,
+        core.windows,
         in_flight,
     )
     outcome, reason, rules = decide(core.policy, ask.action, facts, limits, ask.approved)
@@ -183,13 +190,15 @@ def decide_and_record(core: Core, ask: Ask) -> tuple[Decision, Facts]:
     refusal that another process's entry made true) and return it with its receipt."""
     judged = judge(core, ask)
     assert judged is not None  # a waiting judge always answers
+    allowed = False
     try:
         try:
             record = record_of(ask, judged)
             receipt = core.record(record, guards_for(core, ask, judged))
+            allowed = judged.outcome == Verdict.ALLOW
         except GuardRefused:
             judged, record = raced(ask, judged)
             receipt = core.record(record)
     finally:
-        settled(core, ask.employee_id, judged)
+        settled(core, ask.employee_id, judged, allowed)
     return core.decided(record, receipt, judged.rules), judged.facts

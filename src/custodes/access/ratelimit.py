@@ -4,8 +4,10 @@ The process that holds the sequencer is the only one recording reveals, so it ca
 windows itself: seeded once per employee from the ledger access index, then updated as it
 records. That takes two aggregate queries off every reveal.
 
-API workers count committed reveals from the index instead; `InFlight` adds the reveals they
-allowed whose appends have not committed yet, so a burst cannot pass on one stale count.
+API workers keep the same windows as an estimate (they see only their own reveals after the
+seed; `InFlight` adds those allowed but not yet recorded). The exact count there is the guard
+the sequencer evaluates (`custodes.ledger.window_cache`): counting the index on every reveal
+cost a scan of the employee's whole day, twice per reveal (bench/README.md).
 """
 
 from __future__ import annotations

@@ -80,16 +80,17 @@ async def _appended(core: Core, ask: Ask, judged: Judged) -> Decision:
     record = record_of(ask, judged)
     entry, rows = encode(record, core.keyring.pseudonym_key)
     ledger: Any = core.ledger
-    reserved = judged
+    reserved, allowed = judged, False
     try:
         try:
             receipt = await ledger.append_async(entry, rows, guards=guards_for(core, ask, judged))
+            allowed = judged.outcome == Verdict.ALLOW
         except GuardRefused:
             judged, record = raced(ask, judged)
             entry, rows = encode(record, core.keyring.pseudonym_key)
             receipt = await ledger.append_async(entry, rows)
     finally:
-        settled(core, ask.employee_id, reserved)
+        settled(core, ask.employee_id, reserved, allowed)
     return core.decided(record, receipt, judged.rules)
 
 

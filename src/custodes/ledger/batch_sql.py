@@ -14,10 +14,10 @@ from sqlalchemy.engine import Dialect
 from custodes.ledger.appends import Item
 from custodes.ledger.compact import CompactRange
 from custodes.ledger.errors import GuardRefused
-from custodes.ledger.guard import all_hold
 from custodes.ledger.models import LedgerAccessIndex, LedgerCheckpoint, LedgerHead, node_key
 from custodes.ledger.rfc6962 import EMPTY_ROOT, leaf_hash
 from custodes.ledger.storage import LOG_ID, Head
+from custodes.ledger.window_cache import WindowCache
 from custodes.store.engine import driver_sql, insert_sql
 
 _INDEX_COLUMNS = ("idx", "actor", "subject_kind", "subject_id", "action", "decision", "time")
@@ -86,23 +86,27 @@ class BatchStatements:
             _run(conn, self.checkpoint, (size, note, created)).close()
 
     def write_items(
-        self, conn: Connection, working: CompactRange, items: Sequence[Item]
+        self, conn: Connection, working: CompactRange, items: Sequence[Item], windows: WindowCache
     ) -> tuple[int, list[int | GuardRefused]]:
-        """Entries, nodes and index rows; guards see every earlier item of the batch.
+        """Entries, nodes and index rows; guards see every earlier item of the batch (in the
+        database, or in `windows`, which learns every accepted item's rows).
         Returns how many were accepted and, per item, its index or the refusal."""
         results: list[int | GuardRefused] = []
         entry_rows: list[tuple[int, bytes]] = []
         node_rows: list[tuple[int, bytes]] = []
         index_rows: list[tuple[object, ...]] = []
         bind_time = self.bind_time
+
+        def flush() -> None:  # the guard's SQL must see this batch's earlier rows
+            if index_rows:
+                _run_many(conn, self.index, index_rows)
+                index_rows.clear()
+
         for item in items:
-            if item.guards:
-                if index_rows:  # the guard must see this batch's earlier rows
-                    _run_many(conn, self.index, index_rows)
-                    index_rows = []
-                if not all_hold(conn, item.guards):
-                    results.append(GuardRefused("the entry's condition no longer holds"))
-                    continue
+            if item.guards and not windows.all_hold(conn, item.guards, flush):
+                results.append(GuardRefused("the entry's condition no longer holds"))
+                continue
+            windows.add(item.rows)
             idx = working.size
             for level, index, digest in working.append(leaf_hash(item.data)):
                 node_rows.append((node_key(level, index), digest))

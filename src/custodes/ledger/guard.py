@@ -142,6 +142,21 @@ def _windows_hold(conn: Connection, windows: Sequence[Guard]) -> bool:
     )
 
 
+def seed_rows(conn: Connection, guard: Guard) -> list[tuple[str, object]]:
+    """Each subject the guard's window matches, with the time of its newest row (as the
+    driver returns it): what the sequencer's window memory starts from."""
+    where, params = _where(conn, guard)
+    sql = (
+        f'SELECT subject_id, max("time") FROM ledger_access_index WHERE {where} GROUP BY subject_id'
+    )
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(driver_sql(conn.dialect, sql), tuple(params))
+        return [(str(subject), time) for subject, time in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
 def _one(conn: Connection, sql: str, params: Sequence[object]) -> Any:
     cursor = conn.connection.cursor()
     try:

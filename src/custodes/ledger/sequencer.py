@@ -38,6 +38,7 @@ from custodes.ledger.proof import root_at
 from custodes.ledger.rfc6962 import EMPTY_ROOT
 from custodes.ledger.signer_state import SignedHead, SignerRefused, SignerState
 from custodes.ledger.storage import Head, read_head, read_nodes
+from custodes.ledger.window_cache import WindowCache
 
 # Two-key advisory lock: a constant class id and the schema, so logs in other schemas don't clash.
 ADVISORY_LOCK_SQL = "pg_try_advisory_lock(1668641651, hashtext(current_schema()))"
@@ -71,6 +72,7 @@ class Sequencer:
         self._root = EMPTY_ROOT  # the root of `_range`, kept: recomputing it costs per batch
         self._broken: str | None = None
         self._sql = BatchStatements(engine.dialect)
+        self._windows = WindowCache()  # follows only what this sequencer committed
 
     # -- lifecycle ----------------------------------------------------------------------
     def open(self) -> Sequencer:
@@ -160,6 +162,7 @@ class Sequencer:
             raise LedgerError(
                 "stored ledger is missing frontier nodes; run `custodes ledger verify`"
             )
+        self._windows.clear()  # someone else may have written: count from the index again
         loaded = CompactRange.from_peaks(head.size, [nodes[i] for i in ids])
         if loaded.root() != head.root and head.size:
             raise LedgerError("stored ledger head does not match its nodes")
@@ -230,6 +233,7 @@ class Sequencer:
             self._range, self._root = working, working.root()
         except Exception as exc:
             self._range, self._root = snapshot, snapshot_root
+            self._windows.clear()  # it may hold rows of the batch that was not committed
             if self.state is not None and self.state.head != signed_before:
                 self._undo_advance(signed_before)  # signed, then the commit failed
             if isinstance(exc, LedgerError):
@@ -251,7 +255,7 @@ class Sequencer:
             self._reload(head)
         base = self._range
         working = CompactRange.from_peaks(base.size, base.peaks())
-        accepted, results = self._sql.write_items(conn, working, items)
+        accepted, results = self._sql.write_items(conn, working, items, self._windows)
         root = working.root()
         self._sql.set_head(conn, working.size, root)
         if self.signer is not None and accepted:

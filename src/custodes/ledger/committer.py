@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
@@ -23,10 +22,11 @@ from custodes.ledger.guard import Guard
 if TYPE_CHECKING:
     from custodes.ledger.sequencer import Sequencer
 
-# How long a busy committer waits for more entries before it commits (seconds). Each batch costs
-# two syncs (database, signer state) and a signature however small it is; measured on 2 cores,
-# a few milliseconds here halve the per-entry commit CPU under load (bench/README.md).
-LINGER = 0.003
+# How long a busy committer waits at most for more entries before it commits (seconds). Each
+# batch costs two syncs (database, signer state) and a signature however small it is; measured on
+# 2 cores, a few milliseconds here halve the per-entry commit CPU under load (bench/README.md).
+# It stops waiting as soon as as many entries wait as the previous batch held.
+LINGER = 0.006
 
 _T = TypeVar("_T")
 
@@ -58,6 +58,9 @@ class GroupCommitter:
         # notify per entry woke it (and made it take the GIL) for every append of a burst.
         self._pending: deque[_Queued | None] = deque()
         self._wake = threading.Event()
+        # Set once `_expected` entries wait: the company a lingering committer waits for.
+        self._company = threading.Event()
+        self._expected = 1 << 30
         self._thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
         self._thread.start()
 
@@ -106,6 +109,8 @@ class GroupCommitter:
         self._pending.append(queued)
         if not self._wake.is_set():  # cleared just before each drain, so nothing is missed
             self._wake.set()
+        if len(self._pending) >= self._expected or queued is None:
+            self._company.set()
 
     def _run(self) -> None:
         previous = 1
@@ -117,13 +122,22 @@ class GroupCommitter:
             # answered at once, a busy server gathers larger batches, so one commit, one
             # signature and one signer-state sync serve more requests (bench/README.md).
             if previous > 1 and self.linger > 0:
-                time.sleep(self.linger)
+                self._linger(previous)
             batch, stop = self._gather()
             if batch:
                 previous = len(batch)
                 self._commit(batch)
             if stop:
                 return
+
+    def _linger(self, previous: int) -> None:
+        """Wait up to `linger` for as many entries as the last batch held (a steady load's
+        callers have all sent theirs by then; waiting longer would only add latency)."""
+        self._company.clear()
+        self._expected = previous
+        if len(self._pending) < previous:
+            self._company.wait(self.linger)
+        self._expected = 1 << 30
 
     def _gather(self) -> tuple[list[_Queued], bool]:
         """The next batch: what is queued now, up to `max_batch` (the rest waits its turn)."""

@@ -61,6 +61,7 @@ class GroupCommitter:
         # Set once `_expected` entries wait: the company a lingering committer waits for.
         self._company = threading.Event()
         self._expected = 1 << 30
+        self._closing = False
         self._thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
         self._thread.start()
 
@@ -102,6 +103,7 @@ class GroupCommitter:
         return await awaited(future, timeout)
 
     def close(self) -> None:
+        self._closing = True  # before the sentinel: a lingering committer stops waiting
         self._put(None)
         self._thread.join()
 
@@ -135,7 +137,7 @@ class GroupCommitter:
         callers have all sent theirs by then; waiting longer would only add latency)."""
         self._company.clear()
         self._expected = previous
-        if len(self._pending) < previous:
+        if len(self._pending) < previous and not self._closing:
             self._company.wait(self.linger)
         self._expected = 1 << 30
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert
 
 from custodes.ledger.guard import Guard, all_hold, holds
 from custodes.ledger.models import LedgerAccessIndex
+from tests.support.windows import holds_by_hand
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -20,21 +21,6 @@ def _window(since: datetime, cap: int, new: tuple[str, ...], actor: str = "A1") 
     return Guard(
         "distinct", ("customer.view",), ("allow",), actor, "customer", None, since, cap, new
     )
-
-
-def _expected(rows: list[dict[str, object]], guard: Guard) -> bool:
-    """The guard's meaning, counted in Python: distinct subjects in the window, plus the new
-    ones not among them, within the cap."""
-    assert guard.since is not None
-    seen = {
-        r["subject_id"]
-        for r in rows
-        if r["actor"] == guard.actor
-        and r["action"] == "customer.view"
-        and r["decision"] == "allow"
-        and r["time"] > guard.since  # type: ignore[operator]
-    }
-    return len(seen | set(guard.new_subjects)) <= guard.limit
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -61,8 +47,10 @@ def test_hour_and_day_together_match_counting_by_hand(engine: Engine, seed: int)
             hour = _window(NOW - HOUR, rng.randint(0, 8), new)
             day = _window(NOW - DAY, rng.randint(0, 16), new)
             other = _window(NOW - DAY, rng.randint(0, 16), (), actor="A2")
-            assert holds(conn, hour) is _expected(rows, hour)
-            assert holds(conn, day) is _expected(rows, day)
-            expected = all(_expected(rows, g) for g in (hour, day, other))
+            assert holds(conn, hour) is holds_by_hand(rows, hour)
+            assert holds(conn, day) is holds_by_hand(rows, day)
+            expected = all(holds_by_hand(rows, g) for g in (hour, day, other))
             assert all_hold(conn, [hour, day, other]) is expected
-            assert all_hold(conn, [day, hour]) is (_expected(rows, hour) and _expected(rows, day))
+            assert all_hold(conn, [day, hour]) is (
+                holds_by_hand(rows, hour) and holds_by_hand(rows, day)
+            )

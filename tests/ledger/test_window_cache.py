@@ -18,6 +18,7 @@ from custodes.ledger.guard import Guard
 from custodes.ledger.models import LedgerAccessIndex
 from custodes.ledger.note import Signer, generate_signer_key
 from custodes.ledger.sequencer import Sequencer
+from tests.support.windows import holds_by_hand
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -57,19 +58,6 @@ def _guards(actor: str, now: datetime, new: tuple[str, ...], caps: tuple[int, in
     ]
 
 
-def _expected(rows: list[IndexRow], guard: Guard) -> bool:
-    assert guard.since is not None
-    seen = {
-        r["subject_id"]
-        for r in rows
-        if r["actor"] == guard.actor
-        and r["action"] == "customer.view"
-        and r["decision"] == "allow"
-        and r["time"] > guard.since  # type: ignore[operator]
-    }
-    return len(seen | set(guard.new_subjects)) <= guard.limit
-
-
 def _random_item(
     rng: random.Random, clock: datetime, n: int
 ) -> tuple[Item, list[IndexRow], list[Guard]]:
@@ -102,7 +90,7 @@ def test_guarded_appends_match_counting_by_hand(
             for _ in range(rng.randint(1, 6)):
                 item, rows, guards = _random_item(rng, clock, n)
                 n += 1
-                ok = all(_expected(pending, g) for g in guards)
+                ok = all(holds_by_hand(pending, g) for g in guards)
                 if ok:
                     pending += rows
                 batch.append(item)

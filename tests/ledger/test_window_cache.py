@@ -6,6 +6,7 @@ on both backends, over random histories."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -131,3 +132,19 @@ def test_a_failed_batch_leaves_no_trace_in_memory(engine: Engine, signer: Signer
 
 def _row_at(subject: str) -> IndexRow:
     return _row("A1", subject, "customer.view", "allow", NOW - timedelta(minutes=1))
+
+
+def test_a_window_on_one_subject_does_not_narrow_the_actors_window(
+    engine: Engine, signer: Signer
+) -> None:
+    """A `distinct` guard naming one subject counts only that subject; the memory is kept per
+    actor, so such a guard goes to SQL instead of seeding the actor's window with one subject."""
+    with Sequencer(engine, signer) as seq:
+        seq.append_items([Item(b"1", [_row_at("C1")]), Item(b"2", [_row_at("C2")])])
+        seq.close()
+        seq.open()  # the memory starts empty
+        one = replace(_guards("A1", NOW, (), (5, 5))[1], subject_id="C1")  # the day
+        assert isinstance(seq.append_items([Item(b"3", [], [one])])[0], Receipt)
+        # C1 and C2 are in the hour already: a third customer exceeds a cap of two.
+        third = _guards("A1", NOW, ("C3",), (2, 2))
+        assert not isinstance(seq.append_items([Item(b"4", [_row_at("C3")], third)])[0], Receipt)

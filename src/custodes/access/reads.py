@@ -86,9 +86,10 @@ async def _appended(core: Core, ask: Ask, judged: Judged) -> Decision:
             receipt = await ledger.append_async(entry, rows, guards=guards_for(core, ask, judged))
             allowed = judged.outcome == Verdict.ALLOW
         except GuardRefused:
-            judged, record = raced(ask, judged)
+            judged, record = raced(core, ask, judged)
             entry, rows = encode(record, core.keyring.pseudonym_key)
             receipt = await ledger.append_async(entry, rows)
+            allowed = judged.outcome == Verdict.ALLOW
     finally:
         settled(core, ask.employee_id, reserved, allowed)
     return core.decided(record, receipt, judged.rules)

@@ -23,8 +23,9 @@ from custodes.ledger.appends import IndexRow
 from custodes.ledger.guard import Guard, all_hold, seed_rows
 from custodes.store.base import as_utc
 
-# A window's subjects beyond this are pruned to those its latest guard can still see.
-PRUNE_AT = 4096
+# A window holding this many subjects more than twice its cap is pruned to those its latest
+# guard can still see: memory, and a check's cost, stay near the caps.
+PRUNE_AT = 64
 # Windows kept at most (one per employee and kind of guard); past this the memory starts over.
 MAX_WINDOWS = 50_000
 
@@ -55,9 +56,9 @@ class _Window:
         fresh = set(guard.new_subjects) - seen
         return len(seen) + len(fresh) <= guard.limit
 
-    def prune(self, since: datetime) -> None:
-        """Forget subjects no window from `since` on can see (memory stays near the caps)."""
-        if len(self.newest) > PRUNE_AT and (self.since is None or since > self.since):
+    def prune(self, since: datetime, cap: int) -> None:
+        """Forget subjects no window from `since` on can see."""
+        if len(self.newest) > 2 * cap + PRUNE_AT and (self.since is None or since > self.since):
             self.newest = {s: t for s, t in self.newest.items() if t > since}
             self.since = since
 
@@ -84,8 +85,9 @@ class WindowCache:
     ) -> bool:
         """Every guard holds. `flush` writes the batch's earlier index rows first whenever
         SQL must be asked (a guard of another kind, or a window not yet seeded)."""
-        sql = [g for g in guards if g.kind != "distinct"]
-        windows = [g for g in guards if g.kind == "distinct"]
+        # A window on one subject is rare and stays in SQL: the memory is keyed per actor.
+        windows = [g for g in guards if g.kind == "distinct" and g.subject_id is None]
+        sql = [g for g in guards if g not in windows]
         if sql or any(not self._covered(g) for g in windows):
             flush()
         if sql and not all_hold(conn, sql):
@@ -98,8 +100,9 @@ class WindowCache:
         # seed again, from an index that lacks the batch's unflushed rows.
         bounds = [g.since for g in windows if g.since is not None]
         if len(bounds) == len(windows) and bounds:
+            cap = max(g.limit for g in windows)
             for window, _ in asked:
-                window.prune(min(bounds))
+                window.prune(min(bounds), cap)
         return held
 
     def add(self, rows: Iterable[IndexRow]) -> None:

@@ -20,8 +20,8 @@ from custodes.ledger.errors import LedgerError, LedgerUnavailable
 from custodes.ledger.guard import Guard, all_hold
 from custodes.ledger.pipelined import PipelinedLedger
 from custodes.ledger.remote import RemoteLedger, SequencerServer
-from custodes.ledger.sequencer import GroupCommitter, Sequencer
-from tests.support.sequencer import serve_socket
+from custodes.ledger.sequencer import Sequencer
+from tests.support.sequencer import serving
 
 NOW = datetime.now(UTC)
 
@@ -40,14 +40,8 @@ def _window(cap: int, subjects: tuple[str, ...]) -> Guard:
 @pytest.fixture
 def served(engine: Engine, tmp_path: Path) -> Iterator[tuple[Path, SequencerServer]]:
     path = tmp_path / "run" / "sequencer.sock"
-    with Sequencer(engine) as seq:
-        committer = GroupCommitter(seq)
-        server = serve_socket(committer, path)
-        try:
-            yield path, server
-        finally:
-            server.stop()
-            committer.close()
+    with Sequencer(engine) as seq, serving(seq, path) as server:
+        yield path, server
 
 
 def test_too_many_guards_fail_alone(served: tuple[Path, SequencerServer]) -> None:

@@ -20,9 +20,9 @@ from custodes.ledger.guard import Guard, GuardRefused
 from custodes.ledger.note import Signer, generate_signer_key
 from custodes.ledger.pipelined import PipelinedLedger
 from custodes.ledger.proof import MemoryTree
-from custodes.ledger.sequencer import GroupCommitter, Sequencer
+from custodes.ledger.sequencer import Sequencer
 from custodes.ledger.storage import LedgerReader
-from tests.support.sequencer import serve_socket
+from tests.support.sequencer import serving
 
 NOW = datetime.now(UTC)
 ORIGIN = "custodes.test/pipelined"
@@ -51,14 +51,8 @@ def _row(actor: str, subject: str) -> dict[str, object]:
 @pytest.fixture
 def served(engine: Engine, signer: Signer, tmp_path: Path) -> Iterator[tuple[Path, Sequencer]]:
     path = tmp_path / "run" / "sequencer.sock"
-    with Sequencer(engine, signer) as seq:
-        committer = GroupCommitter(seq)
-        server = serve_socket(committer, path)
-        try:
-            yield path, seq
-        finally:
-            server.stop()
-            committer.close()
+    with Sequencer(engine, signer) as seq, serving(seq, path):
+        yield path, seq
 
 
 def test_many_appends_in_flight_share_batches(
@@ -193,15 +187,9 @@ def test_a_dropped_connection_fails_every_waiter_then_reconnects(
         listener.close()
         path.unlink()
         assert all(isinstance(r, LedgerUnavailable) for r in results)
-        with Sequencer(engine, signer) as seq:
-            committer = GroupCommitter(seq)
-            server = serve_socket(committer, path)
-            try:
-                receipt = loop.run_until_complete(ledger.append_async(_entry(9)))
-                assert receipt.index == 0
-            finally:
-                server.stop()
-                committer.close()
+        with Sequencer(engine, signer) as seq, serving(seq, path):
+            receipt = loop.run_until_complete(ledger.append_async(_entry(9)))
+            assert receipt.index == 0
     finally:
         loop.close()
 

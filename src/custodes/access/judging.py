@@ -111,18 +111,24 @@ def _judge_unlocked(core: Core, ask: Ask, now: datetime, in_flight: frozenset[st
     )
     outcome, reason, rules = decide(core.policy, ask.action, facts, limits, ask.approved)
     # Only when the answer is not yet "allow" is a break-glass grant worth a query.
-    could_turn = (
-        outcome != Verdict.ALLOW and facts.employee is not None and ask.resource.kind == "customer"
-    )
-    if could_turn and _break_glass(core, ask.employee_id, facts.customer_ids, now):
-        facts.context["break_glass_active"] = True
-        outcome, reason, rules = decide(core.policy, ask.action, facts, limits, ask.approved)
+    turned = _with_break_glass(core, ask, facts, now) if outcome != Verdict.ALLOW else None
+    if turned is not None:
+        outcome, reason, rules = turned
     return Judged(outcome, reason, rules, facts, now)
 
 
-def _break_glass(core: Core, employee_id: str, customers: list[str], now: datetime) -> bool:
+def _with_break_glass(
+    core: Core, ask: Ask, facts: Facts, now: datetime
+) -> tuple[str, str, tuple[str, ...]] | None:
+    """The decision again under the employee's break-glass grant for this one customer, or
+    None when there is no such grant (the facts then stay as they were)."""
+    if facts.employee is None or ask.resource.kind != "customer":
+        return None
     with core.engine.connect().execution_options(**READ_ONLY) as conn:
-        return break_glass_active(conn, employee_id, customers, now)
+        if not break_glass_active(conn, ask.employee_id, facts.customer_ids, now):
+            return None
+    facts.context["break_glass_active"] = True
+    return decide(core.policy, ask.action, facts, core.config.limits, ask.approved)
 
 
 def guards_for(core: Core, ask: Ask, judged: Judged) -> tuple[Guard, ...]:
@@ -183,15 +189,11 @@ def raced(core: Core, ask: Ask, judged: Judged) -> tuple[Judged, Record]:
     that a reveal over the real window is still allowed under a break-glass grant, as it is
     when the count said so before the guard (a worker's estimate did not look for one)."""
     if ask.action == "customer.view" and not judged.facts.context["break_glass_active"]:
-        customers = judged.facts.customer_ids
-        if _break_glass(core, ask.employee_id, customers, judged.now):
-            facts = judged.facts
-            facts.context["break_glass_active"] = True
-            limits = core.config.limits
-            outcome, reason, rules = decide(core.policy, ask.action, facts, limits, ask.approved)
-            if outcome == Verdict.ALLOW:
-                judged = replace(judged, outcome=outcome, reason=reason, rules=rules)
-                return judged, record_of(ask, judged)
+        turned = _with_break_glass(core, ask, judged.facts, judged.now)
+        if turned is not None and turned[0] == Verdict.ALLOW:
+            outcome, reason, rules = turned
+            judged = replace(judged, outcome=outcome, reason=reason, rules=rules)
+            return judged, record_of(ask, judged)
     outcome, reason = RACED[ask.action if ask.action in RACED else "*"]
     judged = replace(judged, outcome=outcome, reason=reason, rules=())
     return judged, replace(record_of(ask, judged), approval=None)

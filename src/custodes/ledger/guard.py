@@ -10,7 +10,8 @@ appended; its caller learns `GuardRefused` and records the refusal instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -149,19 +150,22 @@ def seed_rows(conn: Connection, guard: Guard) -> list[tuple[str, object]]:
     sql = (
         f'SELECT subject_id, max("time") FROM ledger_access_index WHERE {where} GROUP BY subject_id'
     )
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(driver_sql(conn.dialect, sql), tuple(params))
+    with _executed(conn, sql, params) as cursor:
         return [(str(subject), time) for subject, time in cursor.fetchall()]
-    finally:
-        cursor.close()
 
 
 def _one(conn: Connection, sql: str, params: Sequence[object]) -> Any:
+    with _executed(conn, sql, params) as cursor:
+        return cursor.fetchone()
+
+
+@contextmanager
+def _executed(conn: Connection, sql: str, params: Sequence[object]) -> Iterator[Any]:
+    """`sql` run on the DBAPI cursor of `conn` (same connection, same transaction)."""
     cursor = conn.connection.cursor()
     try:
         cursor.execute(driver_sql(conn.dialect, sql), tuple(params))
-        return cursor.fetchone()
+        yield cursor
     finally:
         cursor.close()
 

@@ -86,8 +86,11 @@ class WindowCache:
         """Every guard holds. `flush` writes the batch's earlier index rows first whenever
         SQL must be asked (a guard of another kind, or a window not yet seeded)."""
         # A window on one subject is rare and stays in SQL: the memory is keyed per actor.
-        windows = [g for g in guards if g.kind == "distinct" and g.subject_id is None]
-        sql = [g for g in guards if g not in windows]
+        windows: list[Guard] = []
+        sql: list[Guard] = []
+        for guard in guards:
+            in_memory = guard.kind == "distinct" and guard.subject_id is None
+            (windows if in_memory else sql).append(guard)
         if sql or any(not self._covered(g) for g in windows):
             flush()
         if sql and not all_hold(conn, sql):

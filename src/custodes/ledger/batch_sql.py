@@ -18,7 +18,7 @@ from custodes.ledger.models import LedgerAccessIndex, LedgerCheckpoint, LedgerHe
 from custodes.ledger.rfc6962 import EMPTY_ROOT, leaf_hash
 from custodes.ledger.storage import LOG_ID, Head
 from custodes.ledger.window_cache import WindowCache
-from custodes.store.engine import driver_sql, insert_sql
+from custodes.store.engine import RowsInsert, driver_sql, insert_sql
 
 _INDEX_COLUMNS = ("idx", "actor", "subject_kind", "subject_id", "action", "decision", "time")
 
@@ -34,9 +34,9 @@ def _run(conn: Connection, sql: str, params: Sequence[object] = ()) -> Any:
     return cursor
 
 
-def _run_many(conn: Connection, sql: str, rows: Sequence[Sequence[object]]) -> None:
+def _run_many(conn: Connection, insert: RowsInsert, rows: Sequence[Sequence[object]]) -> None:
     cursor = conn.connection.cursor()
-    cursor.executemany(sql, rows)
+    insert.run(cursor, rows)
     cursor.close()
 
 
@@ -44,9 +44,9 @@ class BatchStatements:
     """Head, entries, nodes, index rows and checkpoints, for one dialect."""
 
     def __init__(self, dialect: Dialect) -> None:
-        self.entry = insert_sql(dialect, "ledger_entries", ("idx", "data"))
-        self.node = insert_sql(dialect, "ledger_nodes", ("node_key", "hash"))
-        self.index = insert_sql(dialect, "ledger_access_index", _INDEX_COLUMNS)
+        self.entry = RowsInsert(dialect, "ledger_entries", ("idx", "data"))
+        self.node = RowsInsert(dialect, "ledger_nodes", ("node_key", "hash"))
+        self.index = RowsInsert(dialect, "ledger_access_index", _INDEX_COLUMNS)
         self.touch = driver_sql(dialect, "UPDATE ledger_head SET size = size WHERE log_id = ?")
         self.head = driver_sql(dialect, "SELECT size, root FROM ledger_head WHERE log_id = ?")
         self.set_head_sql = driver_sql(
@@ -121,7 +121,7 @@ class BatchStatements:
             )
             results.append(idx)
         if entry_rows:
-            # Plain DBAPI executemany: the hot path, without per-row ORM/Core overhead.
+            # Plain driver SQL: the hot path, without per-row ORM/Core overhead.
             _run_many(conn, self.entry, entry_rows)
             _run_many(conn, self.node, node_rows)
         if index_rows:

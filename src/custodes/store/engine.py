@@ -30,6 +30,35 @@ def insert_sql(dialect: Dialect, table: str, columns: Sequence[str]) -> str:
     return driver_sql(dialect, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})")
 
 
+class RowsInsert:
+    """Many rows as a few multi-row INSERTs (`VALUES (…), (…), …`) instead of `executemany`.
+
+    Why: SQLite's driver lets go of the interpreter lock around every row `executemany` steps,
+    and takes it back after each one; a thread committing beside a busy event loop then waits
+    for the lock once per row (bench/README.md, "Stop 14"). Rows go in chunks whose sizes are
+    powers of two (at most `MAX_ROWS`), so a handful of statement texts serve every batch size
+    and stay in the driver's statement cache."""
+
+    MAX_ROWS = 128  # 7 columns x 128 rows stays under SQLite's oldest limit of 999 parameters
+
+    def __init__(self, dialect: Dialect, table: str, columns: Sequence[str]) -> None:
+        one = "(" + ", ".join("?" for _ in columns) + ")"
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        self._sql = {
+            n: driver_sql(dialect, head + ", ".join(one for _ in range(n)))
+            for n in (1 << k for k in range(self.MAX_ROWS.bit_length()))
+        }
+
+    def run(self, cursor: Any, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert `rows` on a DBAPI cursor, in order."""
+        start, left = 0, len(rows)
+        while left:
+            n = min(self.MAX_ROWS, 1 << (left.bit_length() - 1))
+            cursor.execute(self._sql[n], [v for row in rows[start : start + n] for v in row])
+            start += n
+            left -= n
+
+
 def normalise_url(url: str) -> str:
     """Route plain `postgresql://` URLs to psycopg 3, the only PostgreSQL driver we ship."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):

@@ -36,11 +36,12 @@ def operator() -> str:
     return f"os:{user}"
 
 
-def safe_id(rt: Runtime, ident: str) -> str:
-    """An id the operator typed: itself if it passes the PII guard, else a keyed digest."""
+def safe_id(rt: Runtime, ident: str, known: bool = True) -> str:
+    """An id the operator typed: itself if it names a known record (`known`) and passes the PII
+    guard, else a keyed digest (a typo or a pasted name must not land in the public tiles)."""
     from custodes.access.door import ledger_id
 
-    return ledger_id(rt.keyring.pseudonym_key, ident, known=True)
+    return ledger_id(rt.keyring.pseudonym_key, ident, known=known)
 
 
 @contextlib.contextmanager

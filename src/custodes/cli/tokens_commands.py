@@ -82,13 +82,18 @@ def tokens_list() -> None:
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token at once."""
+    from sqlalchemy.orm import Session
+
+    from custodes.access.models import ApiToken
     from custodes.access.tokens import revoke_token
     from custodes.cli.recording import recorded, safe_id
     from custodes.store.engine import transaction
 
     rt = Runtime.from_env()
     engine = rt.migrated_engine()
-    extra = {"token": safe_id(rt, token_id)}
+    with Session(engine) as session:
+        known = session.get(ApiToken, token_id) is not None
+    extra = {"token": safe_id(rt, token_id, known)}
     with recorded(rt, "token.revoke", extra=extra), transaction(engine) as session:
         revoke_token(session, token_id)
     typer.echo(f"token {token_id} revoked")

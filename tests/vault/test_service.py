@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from custodes.marketplace.models import Customer
@@ -88,6 +89,31 @@ def test_erase_destroys_one_customer_only(engine: Engine, keyring: FileKeyring) 
     # Even a keyring that still holds every KEK cannot bring the data back: the key is gone.
     with pytest.raises(VaultError), transaction(engine) as session:
         erase_customer(session, "C00001")
+
+
+def test_a_racing_second_erasure_fails_instead_of_erasing_again(
+    engine: Engine, keyring: FileKeyring
+) -> None:
+    """Two erasures of one customer that both checked before either committed: the second must
+    fail (its ledger entry then says so), not overwrite the first's erasure time as if it had
+    erased. PostgreSQL (read committed) needs the conditional update; SQLite refuses the stale
+    snapshot's write by itself."""
+    _add_customers(engine, keyring, 1)
+    with Session(engine) as late:
+        stale = late.get(VaultRecord, "C00000")  # checked: not erased yet
+        assert stale is not None and stale.shredded_at is None
+        with transaction(engine) as first:
+            erase_customer(first, "C00000")
+        with Session(engine) as probe:
+            erased_at = probe.get(VaultRecord, "C00000").shredded_at  # type: ignore[union-attr]
+        refused: type[Exception] = VaultError
+        if engine.dialect.name == "sqlite":
+            refused = OperationalError  # "database is locked": the snapshot is stale
+        with pytest.raises(refused):
+            erase_customer(late, "C00000")
+        late.rollback()
+    with Session(engine) as session:
+        assert session.get(VaultRecord, "C00000").shredded_at == erased_at  # type: ignore[union-attr]
 
 
 def test_rotation_while_reads_go_on(engine: Engine, keyring: FileKeyring) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, delete, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
 from custodes.marketplace.models import Customer
+from custodes.store.engine import rows_changed
 from custodes.vault.envelope import key_context, seal
 from custodes.vault.errors import KeyringError, VaultError
 from custodes.vault.keyring import FileKeyring, Keyring
@@ -169,9 +170,11 @@ def erase_customer(session: Session, customer_id: str, now: datetime | None = No
         raise VaultError(f"no customer {customer_id} in the vault")
     if record.shredded_at is not None:
         raise VaultError(f"customer {customer_id} was already erased")
-    session.execute(
+    # Only a row still unerased: a racing erasure that checked before this one committed must
+    # fail here (and its ledger entry say so), not erase "again" over the first one's time.
+    shredded = session.execute(
         update(VaultRecord)
-        .where(VaultRecord.customer_id == customer_id)
+        .where(VaultRecord.customer_id == customer_id, VaultRecord.shredded_at.is_(None))
         .values(
             kek_version=None,
             wrapped_key=None,
@@ -186,6 +189,8 @@ def erase_customer(session: Session, customer_id: str, now: datetime | None = No
             shredded_at=now,
         )
     )
+    if not rows_changed(shredded):
+        raise VaultError(f"customer {customer_id} was already erased")
     session.execute(delete(BlindIndexEntry).where(BlindIndexEntry.customer_id == customer_id))
     customer.erased_at = now
 

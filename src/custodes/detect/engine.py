@@ -166,6 +166,10 @@ def spark_session(master: str = "local[2]") -> Any:
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.driver.memory", "2g")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # How long Spark's result server waits for this process to connect. At the default
+        # (15 s), a loaded machine missed it once; the server thread then died without
+        # answering and the collect waited forever (seen in `make test`, 2026-12-05).
+        .config("spark.python.authenticate.socketTimeout", "300s")
         .getOrCreate()
     )
 

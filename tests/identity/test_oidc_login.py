@@ -244,9 +244,14 @@ def test_suspended_employee_is_refused_and_recorded(flow: Flow) -> None:
     assert flow.signins("deny") == [("E0006", "employee_suspended")]
 
 
-def test_unknown_employee_is_refused(flow: Flow) -> None:
-    flow.provider.auth.login_as = "E9999"
-    _refused(flow.sign_in(), "employee_unknown", status=403)
+def test_unknown_employee_is_refused_and_not_named_in_the_ledger(flow: Flow) -> None:
+    """Whatever the provider calls a user who is no employee (here a person's name) must not
+    land in the public ledger, not even as the refusal's actor."""
+    for claimed in ("E9999", "carolyn.mcmahon"):
+        flow.provider.auth.login_as = claimed
+        _refused(flow.sign_in(), "employee_unknown", status=403)
+        assert flow.signins("deny") == []
+        assert not any(claimed.encode() in data for data in flow.ledger.entries)
 
 
 def test_provider_error_and_expired_state(flow: Flow) -> None:

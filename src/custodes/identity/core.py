@@ -80,7 +80,11 @@ class ServiceCore:
     def record_refusal(
         self, employee_id: str, method: str, reason: str, now: datetime, raw: bytes | None = None
     ) -> None:
-        """A refused sign-in of a known employee goes on the record."""
+        """A refused sign-in of a known employee goes on the record. An id that names nobody
+        (whatever an identity provider calls a user who is no employee) is not recorded: the
+        ledger is public and forever, and such an id can be a person's name."""
+        if not self.directory.exists(employee_id):
+            return
         self.record(
             IdentityEvent(
                 ev.SIGN_IN,

@@ -34,6 +34,11 @@ class EmployeeDirectory:
         if left_at is not None and left_at <= now:
             raise EmployeeRefused("employee_departed", "this employee has left the company")
 
+    def exists(self, employee_id: str) -> bool:
+        """Whether the id names an employee at all (active or not)."""
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            return conn.exec_driver_sql(self._sql, (employee_id,)).first() is not None
+
     def is_active(self, employee_id: str) -> bool:
         try:
             self.require_active(employee_id)

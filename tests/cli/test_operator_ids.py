@@ -46,5 +46,22 @@ def test_revoking_a_known_token_names_it(office: Office) -> None:
     assert [(e["decision"], e["extra"]["token"]) for e in revoked] == [  # type: ignore[index]
         ("recorded", token_id)
     ]
-    created_entry = office.entries("token.create")[-1]
-    assert created_entry["extra"]["name"] == "payments"  # type: ignore[index]
+    created = office.entries("token.create")[-1]["extra"]
+    assert created["token"] == token_id  # type: ignore[index]
+    assert str(created["name"]).startswith("id_")  # type: ignore[index]
+
+
+def test_creating_a_token_keeps_its_typed_name_and_bad_scopes_out_of_the_ledger(
+    office: Office,
+) -> None:
+    bad = office.run("tokens", "create", "svc", "--scope", TYPED, oidc=False, ok=False)
+    assert bad.returncode != 0 and "scopes must be among" in bad.stderr
+    assert office.entries("token.create") == []  # refused before anything was recorded
+    args = [f"--scope={s}" for s in ("customers:read", "customers:reveal", "customers:write")]
+    args += [f"--scope={s}" for s in ("cases:write", "records:read", "requests:write")]
+    args += [f"--scope={s}" for s in ("approvals:write", "decisions:read")]
+    office.run("tokens", "create", TYPED, *args, "--trust-employee-header", oidc=False)
+    (entry,) = office.entries("token.create")
+    assert TYPED not in str(entry)
+    assert entry["decision"] == "recorded"
+    assert sum(1 for key in entry["extra"] if key.startswith("scope.")) == 9  # type: ignore[union-attr]

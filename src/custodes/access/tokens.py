@@ -37,13 +37,8 @@ def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def create_token(
-    session: Session, name: str, scopes: list[str], expires_in: timedelta | None = None
-) -> tuple[str, str]:
-    """Returns (token_id, token). The token is shown once; only its hash is kept.
-
-    With `expires_in`, the token stops authenticating that long from now.
-    """
+def check_token_request(name: str, scopes: list[str], expires_in: timedelta | None) -> None:
+    """What `create_token` refuses (InputError), to ask before anything is recorded."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise InputError(f"scopes must be among: {', '.join(SCOPES)}")
@@ -51,7 +46,26 @@ def create_token(
         raise InputError("token name: 1-100 letters, digits or -_.")
     if expires_in is not None and expires_in <= timedelta(0):
         raise InputError("a token's lifetime must be positive")
-    token_id = secrets.token_hex(8)
+
+
+def new_token_id() -> str:
+    return secrets.token_hex(8)
+
+
+def create_token(
+    session: Session,
+    name: str,
+    scopes: list[str],
+    expires_in: timedelta | None = None,
+    token_id: str | None = None,
+) -> tuple[str, str]:
+    """Returns (token_id, token). The token is shown once; only its hash is kept.
+
+    With `expires_in`, the token stops authenticating that long from now; `token_id` is one
+    chosen beforehand (`new_token_id`), so the ledger can name the token before it exists.
+    """
+    check_token_request(name, scopes, expires_in)
+    token_id = token_id or new_token_id()
     token = PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     session.add(

@@ -37,18 +37,31 @@ def tokens_create(
 ) -> None:
     """Create an API token for a calling service; it is printed once and stored hashed."""
     from custodes.access.principal import ASSERT_SCOPE
-    from custodes.access.tokens import create_token, parse_duration
+    from custodes.access.tokens import (
+        check_token_request,
+        create_token,
+        new_token_id,
+        parse_duration,
+    )
     from custodes.cli.recording import recorded, safe_id
     from custodes.store.engine import transaction
 
     if trust_employee_header:
         scope = [*scope, ASSERT_SCOPE]
     lifetime = parse_duration(expires_in) if expires_in is not None else None
+    check_token_request(name, scope, lifetime)  # nothing typed wrong reaches the ledger
     rt = Runtime.from_env()
     engine = rt.migrated_engine()
-    extra = {"name": safe_id(rt, name), "scopes": "/".join(sorted(set(scope)))}
+    token_id = new_token_id()
+    # The ledger names the new token by its id (random, and known once created); the name the
+    # operator chose is a label that could be anything, so it stands there as a keyed digest.
+    extra: dict[str, str | int | bool | None] = {
+        "token": token_id,
+        "name": safe_id(rt, name, known=False),
+        **{f"scope.{s}": True for s in sorted(set(scope))},
+    }
     with recorded(rt, "token.create", extra=extra), transaction(engine) as session:
-        token_id, token = create_token(session, name, scope, lifetime)
+        token_id, token = create_token(session, name, scope, lifetime, token_id)
     typer.echo(f"token id {token_id}\n{token}")
 
 

@@ -65,3 +65,16 @@ def test_creating_a_token_keeps_its_typed_name_and_bad_scopes_out_of_the_ledger(
     assert TYPED not in str(entry)
     assert entry["decision"] == "recorded"
     assert sum(1 for key in entry["extra"] if key.startswith("scope.")) == 9  # type: ignore[union-attr]
+
+
+def test_the_operator_account_comes_from_the_system_not_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import pwd
+
+    from custodes.cli.recording import operator
+
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(name, TYPED)
+    assert operator() == "os:" + pwd.getpwuid(os.getuid()).pw_name

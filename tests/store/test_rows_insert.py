@@ -57,6 +57,19 @@ def test_every_row_lands_once_in_order(scratch: Engine, count: int) -> None:
     assert cursor.statements == full + rest.bit_count()
 
 
+def test_a_row_of_the_wrong_width_is_refused_not_shifted(scratch: Engine) -> None:
+    insert = RowsInsert(scratch.dialect, "scratch", ("n", "label", "raw"))
+    with pytest.raises(ValueError, match="exactly 3 values"), scratch.begin() as conn:
+        insert.run(conn.connection.cursor(), [(1, "a", b""), (2, "b"), (3, "c", b"", 4)])
+
+
+def test_wide_tables_stay_under_the_parameter_limit(scratch: Engine) -> None:
+    for width in (1, 2, 7, 8, 20, 999, 1000):
+        insert = RowsInsert(scratch.dialect, "scratch", [f"c{i}" for i in range(width)])
+        assert insert.max_rows * width <= max(RowsInsert.MAX_PARAMETERS, width)
+        assert insert.max_rows >= 1
+
+
 def test_a_failing_row_fails_the_statement_inside_the_transaction(scratch: Engine) -> None:
     insert = RowsInsert(scratch.dialect, "scratch", ("n", "label", "raw"))
     with pytest.raises(Exception), scratch.begin() as conn:  # noqa: B017 - driver-specific

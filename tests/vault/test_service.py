@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from custodes.marketplace.models import Customer
 from custodes.store.engine import transaction
 from custodes.vault import _hazmat
-from custodes.vault.errors import KeyringError, ShreddedError, VaultError
+from custodes.vault.errors import AlreadyErased, KeyringError, ShreddedError, VaultError
 from custodes.vault.keyring import FileKeyring
 from custodes.vault.models import VaultRecord
 from custodes.vault.service import (
@@ -106,7 +106,7 @@ def test_a_racing_second_erasure_fails_instead_of_erasing_again(
             erase_customer(first, "C00000")
         with Session(engine) as probe:
             erased_at = probe.get(VaultRecord, "C00000").shredded_at  # type: ignore[union-attr]
-        refused: type[Exception] = VaultError
+        refused: type[Exception] = AlreadyErased
         if engine.dialect.name == "sqlite":
             refused = OperationalError  # "database is locked": the snapshot is stale
         with pytest.raises(refused):

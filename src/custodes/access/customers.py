@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from custodes.access.core import Core
 from custodes.access.errors import Conflict
+from custodes.access.recording import ledger_id
 from custodes.errors import InputError
 from custodes.ledger.entry import LedgerEntry
 from custodes.marketplace.models import Customer
@@ -36,8 +37,10 @@ class NewCustomer:
     language: str | None = None
 
 
-def create_customer(core: Core, service: str, spec: NewCustomer) -> MaskedCustomer:
-    """Seal and store a new customer on behalf of `service`; answers with the masked view."""
+def create_customer(core: Core, token_id: str, spec: NewCustomer) -> MaskedCustomer:
+    """Seal and store a new customer on behalf of the service holding token `token_id` (named
+    in the ledger by that id, as every service is, never by the token's free-text name);
+    answers with the masked view."""
     if spec.email is None and spec.phone is None:
         raise InputError("a customer needs an email or a phone")
     pii = CustomerPII(name=spec.name, email=spec.email, phone=spec.phone)
@@ -49,7 +52,7 @@ def create_customer(core: Core, service: str, spec: NewCustomer) -> MaskedCustom
     core.ledger.append(
         LedgerEntry(
             time=datetime.now(UTC),
-            actor=f"svc:{service}",
+            actor="svc:" + ledger_id(core.keyring.pseudonym_key, token_id, True),
             action="customer.create",
             decision=Verdict.RECORDED,
             resources=[f"customer:{prepared.pseudonym}"],

@@ -55,7 +55,7 @@ def create_customer(
     body: CustomerIn, token: TokenInfo = require("customers:write"), door: Door = TheDoor
 ) -> MaskedOut:
     spec = customers.NewCustomer(**body.model_dump())
-    return MaskedOut(**customers.create_customer(door, token.name, spec).__dict__)
+    return MaskedOut(**customers.create_customer(door, token.token_id, spec).__dict__)
 
 
 @router.post(

@@ -9,7 +9,8 @@ otherwise this process opens the log itself.
 from __future__ import annotations
 
 import contextlib
-import getpass
+import os
+import pwd
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -28,11 +29,14 @@ Extra = Mapping[str, str | int | bool | None]
 
 
 def operator() -> str:
-    """The account running the command, as the ledger may name it."""
+    """The account running the command, as the ledger may name it: from the system's account
+    database, not from $LOGNAME or $USER, which whoever runs the command sets at will (and
+    could set to a person's name, into the public ledger)."""
+    uid = os.getuid()
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = f"uid-{uid}"
     return f"os:{user}"
 
 

@@ -39,22 +39,30 @@ class RowsInsert:
     powers of two (at most `MAX_ROWS`), so a handful of statement texts serve every batch size
     and stay in the driver's statement cache."""
 
-    MAX_ROWS = 128  # 7 columns x 128 rows stays under SQLite's oldest limit of 999 parameters
+    MAX_ROWS = 128
+    MAX_PARAMETERS = 999  # SQLite's oldest default limit; PostgreSQL allows 65,535
 
     def __init__(self, dialect: Dialect, table: str, columns: Sequence[str]) -> None:
+        self.width = len(columns)
+        fit = max(1, self.MAX_PARAMETERS // self.width)
+        self.max_rows = min(self.MAX_ROWS, 1 << (fit.bit_length() - 1))
         one = "(" + ", ".join("?" for _ in columns) + ")"
         head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
         self._sql = {
             n: driver_sql(dialect, head + ", ".join(one for _ in range(n)))
-            for n in (1 << k for k in range(self.MAX_ROWS.bit_length()))
+            for n in (1 << k for k in range(self.max_rows.bit_length()))
         }
 
     def run(self, cursor: Any, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert `rows` on a DBAPI cursor, in order."""
+        """Insert `rows` on a DBAPI cursor, in order (ValueError if a row has the wrong number
+        of values: flattened, it would shift values into the next row's columns)."""
         start, left = 0, len(rows)
         while left:
-            n = min(self.MAX_ROWS, 1 << (left.bit_length() - 1))
-            cursor.execute(self._sql[n], [v for row in rows[start : start + n] for v in row])
+            n = min(self.max_rows, 1 << (left.bit_length() - 1))
+            values = [v for row in rows[start : start + n] for v in row]
+            if len(values) != n * self.width:
+                raise ValueError(f"every row needs exactly {self.width} values")
+            cursor.execute(self._sql[n], values)
             start += n
             left -= n
 

@@ -1,6 +1,6 @@
 """Vault errors. Messages name ids and fields, never values."""
 
-from custodes.errors import CustodesError, GoneError
+from custodes.errors import ConflictError, CustodesError, GoneError
 
 
 class VaultError(CustodesError):
@@ -17,6 +17,13 @@ class ShreddedError(VaultError, GoneError):
     """The customer was erased: their data key is destroyed and their PII is gone for good."""
 
     status = 410
+
+
+class AlreadyErased(VaultError, ConflictError):
+    """This customer was erased already (by an erasure that raced this one, say): a conflict
+    for the caller, nothing for us to fix."""
+
+    status = 409
 
 
 class KeyringError(VaultError):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from custodes.marketplace.models import Customer
 from custodes.store.engine import rows_changed
 from custodes.vault.envelope import key_context, seal
-from custodes.vault.errors import KeyringError, VaultError
+from custodes.vault.errors import AlreadyErased, KeyringError, VaultError
 from custodes.vault.keyring import FileKeyring, Keyring
 from custodes.vault.masking import mask_email, mask_name, mask_phone
 from custodes.vault.models import BlindIndexEntry, VaultRecord
@@ -169,7 +169,7 @@ def erase_customer(session: Session, customer_id: str, now: datetime | None = No
     if record is None or customer is None:
         raise VaultError(f"no customer {customer_id} in the vault")
     if record.shredded_at is not None:
-        raise VaultError(f"customer {customer_id} was already erased")
+        raise AlreadyErased(f"customer {customer_id} was already erased")
     # Only a row still unerased: a racing erasure that checked before this one committed must
     # fail here (and its ledger entry say so), not erase "again" over the first one's time.
     shredded = session.execute(
@@ -190,7 +190,7 @@ def erase_customer(session: Session, customer_id: str, now: datetime | None = No
         )
     )
     if not rows_changed(shredded):
-        raise VaultError(f"customer {customer_id} was already erased")
+        raise AlreadyErased(f"customer {customer_id} was already erased")
     session.execute(delete(BlindIndexEntry).where(BlindIndexEntry.customer_id == customer_id))
     customer.erased_at = now
 

@@ -56,7 +56,7 @@ def tokens_create(
     # The ledger names the new token by its id (random, and known once created); the name the
     # operator chose is a label that could be anything, so it stands there as a keyed digest.
     extra: dict[str, str | int | bool | None] = {
-        "token": token_id,
+        "token": safe_id(rt, token_id),  # a digest in the rare case it looks like a number
         "name": safe_id(rt, name, known=False),
         **{f"scope.{s}": True for s in sorted(set(scope))},
     }

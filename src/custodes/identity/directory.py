@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -22,9 +23,13 @@ class EmployeeDirectory:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._sql = driver_sql(engine.dialect, _STATUS_SQL)
 
-    def require_active(self, employee_id: str) -> None:
+    def _status(self, employee_id: str) -> Any:
+        """The employee's (suspended_at, left_at) row, or None if the id names nobody."""
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            row = conn.exec_driver_sql(self._sql, (employee_id,)).first()
+            return conn.exec_driver_sql(self._sql, (employee_id,)).first()
+
+    def require_active(self, employee_id: str) -> None:
+        row = self._status(employee_id)
         if row is None:
             raise EmployeeRefused("employee_unknown", "no such employee; ask an administrator")
         suspended_at, left_at = as_utc(row[0]), as_utc(row[1])
@@ -36,8 +41,7 @@ class EmployeeDirectory:
 
     def exists(self, employee_id: str) -> bool:
         """Whether the id names an employee at all (active or not)."""
-        with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            return conn.exec_driver_sql(self._sql, (employee_id,)).first() is not None
+        return self._status(employee_id) is not None
 
     def is_active(self, employee_id: str) -> bool:
         try:

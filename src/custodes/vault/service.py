@@ -168,10 +168,8 @@ def erase_customer(session: Session, customer_id: str, now: datetime | None = No
     customer = session.get(Customer, customer_id)
     if record is None or customer is None:
         raise VaultError(f"no customer {customer_id} in the vault")
-    if record.shredded_at is not None:
-        raise AlreadyErased(f"customer {customer_id} was already erased")
-    # Only a row still unerased: a racing erasure that checked before this one committed must
-    # fail here (and its ledger entry say so), not erase "again" over the first one's time.
+    # Only a row still unerased: erased before, or by a racing erasure that checked before this
+    # one committed, it fails here (and the ledger says so), never erased "again".
     shredded = session.execute(
         update(VaultRecord)
         .where(VaultRecord.customer_id == customer_id, VaultRecord.shredded_at.is_(None))
